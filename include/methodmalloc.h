@@ -1,0 +1,236 @@
+/*
+ * methodmalloc: per-module IL heaps behind the CLR profiling API's IMethodMalloc.
+ *
+ * A module's heap hands out blocks for new IL method bodies.  Every block lies
+ * at a positive offset from the module's base address, inside the window
+ * (base, base + max_rva], because the runtime finds a body by a 32-bit RVA from
+ * that base.  Blocks are never freed one by one: closing the module releases
+ * them all at once.
+ *
+ * The IMethodMalloc declared here has the ABI of the one in the runtime's
+ * corprof.h: a C++ profiler may include corprof.h first and use the pointer
+ * mm_module_allocator() gives as its own IMethodMalloc*.
+ *
+ * Thread safety: every function may be called from any thread.  Calls on
+ * different modules never interfere.  On one module, Alloc, AddRef, Release,
+ * QueryInterface, mm_module_allocator and mm_module_stats may run
+ * concurrently; mm_module_close must not run concurrently with any other call
+ * on the same module (it is the module's unload).
+ */
+#ifndef METHODMALLOC_H
+#define METHODMALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Marks the library's exported symbols (it builds with hidden visibility). */
+#ifndef MM_API
+#if defined(_WIN32)
+#define MM_API
+#else
+#define MM_API __attribute__((visibility("default")))
+#endif
+#endif
+
+/* ---- COM base types, unless the platform's or CoreCLR's headers gave them ----
+ * The typedefs repeat the platform's exactly (HRESULT and ULONG are 32-bit on
+ * every ABI), and C11 and C++ both accept an identical repeated typedef; the
+ * struct and the macros are guarded by the names those headers define. */
+#if defined(_WIN32)
+#include <objbase.h>
+#else
+typedef int32_t HRESULT;
+typedef uint32_t ULONG;
+typedef void *PVOID;
+#endif
+
+#ifndef GUID_DEFINED
+#define GUID_DEFINED
+typedef struct _GUID {
+    uint32_t Data1;
+    uint16_t Data2;
+    uint16_t Data3;
+    uint8_t Data4[8];
+} GUID;
+#endif
+#ifndef __IID_DEFINED__
+#define __IID_DEFINED__
+typedef GUID IID;
+#endif
+#ifndef _REFIID_DEFINED
+#define _REFIID_DEFINED
+#ifdef __cplusplus
+#define REFIID const IID &
+#else
+#define REFIID const IID *
+#endif
+#endif
+
+#ifndef STDMETHODCALLTYPE
+#if defined(_WIN32) && !defined(_WIN64)
+#define STDMETHODCALLTYPE __stdcall
+#else
+#define STDMETHODCALLTYPE
+#endif
+#endif
+
+/* HRESULTs this library returns. */
+#ifndef S_OK
+#define S_OK ((HRESULT)0)
+#endif
+#ifndef E_NOTIMPL
+#define E_NOTIMPL ((HRESULT)0x80004001L)
+#endif
+#ifndef E_NOINTERFACE
+#define E_NOINTERFACE ((HRESULT)0x80004002L)
+#endif
+#ifndef E_POINTER
+#define E_POINTER ((HRESULT)0x80004003L)
+#endif
+#ifndef E_FAIL
+#define E_FAIL ((HRESULT)0x80004005L)
+#endif
+#ifndef E_OUTOFMEMORY
+#define E_OUTOFMEMORY ((HRESULT)0x8007000EL)
+#endif
+#ifndef E_INVALIDARG
+#define E_INVALIDARG ((HRESULT)0x80070057L)
+#endif
+#ifndef SUCCEEDED
+#define SUCCEEDED(hr) (((HRESULT)(hr)) >= 0)
+#endif
+#ifndef FAILED
+#define FAILED(hr) (((HRESULT)(hr)) < 0)
+#endif
+
+/* ---- IUnknown and IMethodMalloc, laid out as MIDL lays them out for C ---- */
+#ifndef __IUnknown_FWD_DEFINED__
+#define __IUnknown_FWD_DEFINED__
+typedef struct IUnknown IUnknown;
+#endif
+#ifndef __IMethodMalloc_FWD_DEFINED__
+#define __IMethodMalloc_FWD_DEFINED__
+typedef struct IMethodMalloc IMethodMalloc;
+#endif
+
+#ifndef __IUnknown_INTERFACE_DEFINED__
+#define __IUnknown_INTERFACE_DEFINED__
+typedef struct IUnknownVtbl {
+    HRESULT(STDMETHODCALLTYPE *QueryInterface)(IUnknown *This, REFIID riid, void **ppvObject);
+    ULONG(STDMETHODCALLTYPE *AddRef)(IUnknown *This);
+    ULONG(STDMETHODCALLTYPE *Release)(IUnknown *This);
+} IUnknownVtbl;
+struct IUnknown {
+    const IUnknownVtbl *lpVtbl;
+};
+#endif
+
+#ifndef __IMethodMalloc_INTERFACE_DEFINED__
+#define __IMethodMalloc_INTERFACE_DEFINED__
+typedef struct IMethodMallocVtbl {
+    HRESULT(STDMETHODCALLTYPE *QueryInterface)(IMethodMalloc *This, REFIID riid, void **ppvObject);
+    ULONG(STDMETHODCALLTYPE *AddRef)(IMethodMalloc *This);
+    ULONG(STDMETHODCALLTYPE *Release)(IMethodMalloc *This);
+    PVOID(STDMETHODCALLTYPE *Alloc)(IMethodMalloc *This, ULONG cb);
+} IMethodMallocVtbl;
+struct IMethodMalloc {
+    const IMethodMallocVtbl *lpVtbl;
+};
+#endif
+
+/* {00000000-0000-0000-C000-000000000046} and {A0EFB28B-6EE2-4d7b-B983-A75EF7BEEDB8}.
+ * Defined by the library, each in an object file of its own, so that a
+ * profiler which links the runtime's corguids as well gets no duplicate. */
+MM_API extern const IID IID_IUnknown;
+MM_API extern const IID IID_IMethodMalloc;
+
+/* ---- methodmalloc's own API ---- */
+
+/* Default and limits of mm_config. */
+#define MM_DEFAULT_MAX_RVA 0x7FFFFFFFu /* .NET Framework's METHOD_MAX_RVA */
+#define MM_DEFAULT_ALIGNMENT 8u
+#define MM_MAX_ALIGNMENT 4096u
+
+/* Configuration of one module's heap.  Start from MM_CONFIG_DEFAULT (or
+ * mm_config_default()) and change what you need; mm_module_open copies it. */
+typedef struct mm_config {
+    /* Largest offset from the base that any byte of a block may reach:
+     * every block p of cb bytes has p + cb - base <= max_rva.  1..0xFFFFFFFF;
+     * at least one page is needed for anything to fit. */
+    uint32_t max_rva;
+    /* Alignment of every block: a power of two, 1..MM_MAX_ALIGNMENT. */
+    uint32_t alignment;
+} mm_config;
+
+#define MM_CONFIG_DEFAULT {MM_DEFAULT_MAX_RVA, MM_DEFAULT_ALIGNMENT}
+
+/* The defaults: max_rva 0x7FFFFFFF, alignment 8. */
+MM_API mm_config mm_config_default(void);
+
+/* A module's IL heap.  Opaque. */
+typedef struct mm_module mm_module;
+
+/* Opens the IL heap of the module loaded at `base`.
+ * base: the module's load address (ICorProfilerInfo::GetModuleInfo's
+ *   pbBaseLoadAddress).  NULL means a module without an image (dynamic or
+ *   reflection-emit): its blocks may lie anywhere.
+ * cfg: NULL for the defaults; otherwise copied.
+ * Maps nothing: address space is reserved by the first Alloc.
+ * Returns S_OK and *out, or: E_POINTER if out is NULL; E_INVALIDARG (and
+ * *out = NULL) if cfg->alignment is not a power of two in 1..MM_MAX_ALIGNMENT
+ * or cfg->max_rva is 0; E_OUTOFMEMORY if the module's bookkeeping (a few
+ * hundred bytes of ordinary heap) could not be allocated. */
+MM_API HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out);
+
+/* Like ICorProfilerInfo::GetILFunctionBodyAllocator: sets *out to the
+ * module's IMethodMalloc, with a reference the caller must Release.
+ * Every call gives the same object.  Its Alloc(cb):
+ *   - returns a block of cb bytes, aligned to cfg.alignment, readable and
+ *     writable, never executable, zero-filled, inside the window; the block
+ *     stays valid until mm_module_close, whatever the reference count;
+ *   - returns NULL for cb == 0, when no room for cb bytes can be found inside
+ *     the window (however much memory is free elsewhere), when the system is
+ *     out of memory, and after mm_module_close.
+ * Its QueryInterface answers IID_IUnknown and IID_IMethodMalloc with S_OK and
+ * an AddRef, any other IID with E_NOINTERFACE and *ppv = NULL, and a NULL ppv
+ * with E_POINTER.  Its AddRef and Release return the new count.
+ * Returns S_OK, E_POINTER if out is NULL, E_INVALIDARG if m is NULL. */
+MM_API HRESULT mm_module_allocator(mm_module *m, IMethodMalloc **out);
+
+/* A module's counters, a snapshot taken by mm_module_stats. */
+typedef struct mm_stats {
+    uint64_t blocks;          /* successful Allocs */
+    uint64_t bytes_requested; /* sum of their cb */
+    uint64_t bytes_allocated; /* the same, with alignment padding */
+    uint64_t bytes_reserved;  /* address space mapped inside the window */
+    uint64_t bytes_resident;  /* of that, pages in physical memory now */
+    uint64_t chunks;          /* mappings that make up bytes_reserved */
+    uint64_t refused;         /* Allocs that returned NULL, cb == 0 included */
+    uint64_t lowest_rva;      /* smallest block offset from base (0: none yet) */
+    uint64_t highest_rva;     /* largest end offset p + cb - base (0: none) */
+} mm_stats;
+
+/* Fills *out with m's counters.  Safe while other threads allocate; the
+ * counters are then each exact at some moment during the call.
+ * Returns S_OK, E_POINTER if out is NULL, E_INVALIDARG if m is NULL.
+ * After mm_module_close the handle is gone: do not call. */
+MM_API HRESULT mm_module_stats(mm_module *m, mm_stats *out);
+
+/* The module is unloaded: every block of m is released at once and all its
+ * address space unmapped.  Interface pointers to its IMethodMalloc that are
+ * still held stay safe to call: their Alloc returns NULL, and the last
+ * Release frees the object.  NULL is ignored.  m must not be used after. */
+MM_API void mm_module_close(mm_module *m);
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+MM_API const char *mm_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* METHODMALLOC_H */
