@@ -10,7 +10,7 @@ BUILD         ?= build
 SANFLAGS      ?=
 OPTFLAGS      ?= -O2 -g
 WARNFLAGS     := -std=c11 -Wall -Wextra -Werror -pedantic
-CPPFLAGS      += -Iinclude -Isrc -D_GNU_SOURCE
+CPPFLAGS      += -Iinclude -Isrc -D_GNU_SOURCE -DMM_VERSION=\"$(VERSION)\"
 CFLAGS        += $(WARNFLAGS) $(OPTFLAGS) $(SANFLAGS) -fvisibility=hidden
 LDLIBS        += -lpthread
 

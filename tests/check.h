@@ -35,9 +35,10 @@ static int check_count;
 /* Stops the test at once: for a precondition without which the rest is moot. */
 #define REQUIRE(cond)                                                               \
     do {                                                                            \
-        CHECK(cond);                                                                \
+        check_count++;                                                              \
         if (!(cond)) {                                                              \
-            fprintf(stderr, "stopping: required condition failed\n");               \
+            fprintf(stderr, "%s:%d: REQUIRE failed, stopping: %s\n", __FILE__,       \
+                    __LINE__, #cond);                                               \
             exit(1);                                                                \
         }                                                                           \
     } while (0)

@@ -1,0 +1,45 @@
+/* A chunk: one mapping inside a module's window that blocks are bumped out of. */
+#ifndef MM_CHUNK_H
+#define MM_CHUNK_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where a module's chunks may lie: [lo, hi), or anywhere when !bounded. */
+struct mm_window {
+    uintptr_t lo, hi;
+    int bounded;
+};
+
+struct mm_chunk {
+    /* The fast path's two words, together at the head.  `cur` is the next
+     * free byte; a failed attempt may push it past `end`, which is why the
+     * slow path tries to give that back (see module.c). */
+    _Atomic uintptr_t cur;
+    uintptr_t end;
+    /* Successful blocks: (sum of their cb) << 32 | count.  Both halves fit:
+     * a chunk is under 4 GiB, so it holds under 2^32 blocks of at least one
+     * byte, and their cb add up to less than its size. */
+    _Atomic uint64_t counts;
+    /* The rest is written under the module's lock only. */
+    uintptr_t dead_from; /* lowest failed attempt that could not be given back */
+    void *map;           /* the mapping, as the OS layer returned it */
+    size_t map_size;
+    struct mm_chunk *next;
+};
+
+/* Reserves a chunk inside the window for at least `need` bytes, preferably
+ * `want` (>= need): when the window has no room for `want`, smaller sizes are
+ * tried, halving, down to what `need` takes.  `hint` is where the module's
+ * previous chunk ended.  The chunk's struct comes from malloc, its memory
+ * from the OS layer.  Returns NULL when nothing fits or memory is short. */
+struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t want, uintptr_t hint);
+
+/* Bytes handed out from the chunk, padding included. */
+uint64_t mm_chunk_used(const struct mm_chunk *c);
+
+/* Unmaps the chunk and frees its struct. */
+void mm_chunk_release(struct mm_chunk *c);
+
+#endif

@@ -1,0 +1,311 @@
+/* A module's IL heap and its IMethodMalloc face.
+ *
+ * Alloc bumps a pointer in the module's current chunk with one atomic add and
+ * no lock.  A chunk is never unmapped before the module closes, so a thread
+ * that still holds a chunk another thread has just replaced bumps that old
+ * chunk harmlessly: it either fits in what is left there or fails and takes
+ * the slow path.  The slow path holds the module's lock to reserve and
+ * publish the next chunk. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <threads.h>
+
+#include "chunk.h"
+#include "iids.h"
+#include "methodmalloc.h"
+#include "options.h"
+#include "os.h"
+
+struct mm_module {
+    IMethodMalloc IMethodMalloc_iface;
+    /* Read by every Alloc; written only under `lock`. */
+    struct mm_chunk *_Atomic current;
+    uint64_t mask; /* alignment - 1 */
+    _Atomic ULONG ref; /* interface references, plus one for the open handle */
+
+    mtx_t lock; /* guards everything below, and chunk fields other than cur/counts */
+    struct mm_window window;
+    uintptr_t base;
+    struct mm_chunk *chunks; /* every chunk, newest first */
+    size_t next_size;        /* size of the next chunk to reserve */
+    uint64_t refused;
+    bool counting; /* MM_COUNT_BLOCKS: the counting vtable is in use */
+    bool closed;
+    /* Before the first chunk and after close: full, so Alloc goes to the slow path. */
+    struct mm_chunk empty;
+};
+
+#if defined(__GNUC__)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define COLD __attribute__((noinline, cold))
+#else
+#define LIKELY(x) (x)
+#define COLD
+#endif
+
+static const IID iid_unknown = MM_IID_IUNKNOWN_INIT;
+static const IID iid_methodmalloc = MM_IID_IMETHODMALLOC_INIT;
+
+static inline mm_module *impl_from_IMethodMalloc(IMethodMalloc *iface)
+{
+    return (mm_module *)((char *)iface - offsetof(mm_module, IMethodMalloc_iface));
+}
+
+static void module_free(mm_module *m)
+{
+    mtx_destroy(&m->lock);
+    free(m);
+}
+
+static HRESULT STDMETHODCALLTYPE MethodMalloc_QueryInterface(IMethodMalloc *iface, REFIID riid, void **ppv)
+{
+    if (!ppv)
+        return E_POINTER;
+    *ppv = NULL;
+    if (!riid)
+        return E_INVALIDARG;
+    if (memcmp(riid, &iid_unknown, sizeof(IID)) != 0 && memcmp(riid, &iid_methodmalloc, sizeof(IID)) != 0)
+        return E_NOINTERFACE;
+    iface->lpVtbl->AddRef(iface);
+    *ppv = iface;
+    return S_OK;
+}
+
+static ULONG STDMETHODCALLTYPE MethodMalloc_AddRef(IMethodMalloc *iface)
+{
+    mm_module *m = impl_from_IMethodMalloc(iface);
+    return atomic_fetch_add_explicit(&m->ref, 1, memory_order_relaxed) + 1;
+}
+
+static ULONG STDMETHODCALLTYPE MethodMalloc_Release(IMethodMalloc *iface)
+{
+    mm_module *m = impl_from_IMethodMalloc(iface);
+    ULONG ref = atomic_fetch_sub_explicit(&m->ref, 1, memory_order_acq_rel) - 1;
+    /* The open handle holds a reference, so zero means closed and unused. */
+    if (ref == 0)
+        module_free(m);
+    return ref;
+}
+
+static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr_t p, uint64_t need);
+
+/* The fast path; `counting` is a constant in each caller, so each vtable gets
+ * its own straight-line copy. */
+static inline void *alloc(IMethodMalloc *iface, ULONG cb, bool counting)
+{
+    mm_module *m = impl_from_IMethodMalloc(iface);
+    struct mm_chunk *c = atomic_load_explicit(&m->current, memory_order_acquire);
+    /* Rounds cb up to the alignment; cb == 0 wraps to a 4 GiB request, which
+     * no chunk can hold, so one comparison refuses it with the full chunk. */
+    uint64_t need = ((uint32_t)(cb - 1) | m->mask) + 1;
+    uintptr_t p = atomic_fetch_add_explicit(&c->cur, need, memory_order_relaxed);
+    if (LIKELY(p + need <= c->end)) {
+        if (counting)
+            atomic_fetch_add_explicit(&c->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
+        return (void *)p;
+    }
+    return alloc_slow(m, c, cb, p, need);
+}
+
+static PVOID STDMETHODCALLTYPE MethodMalloc_Alloc(IMethodMalloc *iface, ULONG cb)
+{
+    return alloc(iface, cb, false);
+}
+
+static PVOID STDMETHODCALLTYPE MethodMalloc_AllocCounting(IMethodMalloc *iface, ULONG cb)
+{
+    return alloc(iface, cb, true);
+}
+
+static const IMethodMallocVtbl MethodMalloc_vtbl = {
+    MethodMalloc_QueryInterface,
+    MethodMalloc_AddRef,
+    MethodMalloc_Release,
+    MethodMalloc_Alloc,
+};
+
+/* The same object with blocks and bytes requested counted (MM_COUNT_BLOCKS). */
+static const IMethodMallocVtbl MethodMalloc_counting_vtbl = {
+    MethodMalloc_QueryInterface,
+    MethodMalloc_AddRef,
+    MethodMalloc_Release,
+    MethodMalloc_AllocCounting,
+};
+
+/* The fast path once more, for the slow path's retries on a newer chunk. */
+static void *bump(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t need, uintptr_t *at)
+{
+    uintptr_t p = atomic_fetch_add_explicit(&c->cur, need, memory_order_relaxed);
+    *at = p;
+    if (p + need > c->end)
+        return NULL;
+    if (m->counting)
+        atomic_fetch_add_explicit(&c->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
+    return (void *)p;
+}
+
+/* Takes back a failed attempt's bytes [p, p + need) if nothing was bumped
+ * past them since, so the chunk's tail stays usable; otherwise every later
+ * attempt fails on this chunk too, and it is dead from p on. */
+static void give_back(mm_module *m, struct mm_chunk *c, uintptr_t p, uint64_t need)
+{
+    uintptr_t expected = p + need;
+    if (!atomic_compare_exchange_strong_explicit(&c->cur, &expected, p, memory_order_relaxed,
+                                                 memory_order_relaxed)
+        && c != &m->empty && p < c->dead_from)
+        c->dead_from = p;
+}
+
+static void *refuse(mm_module *m)
+{
+    m->refused++;
+    mtx_unlock(&m->lock);
+    return NULL;
+}
+
+static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr_t p, uint64_t need)
+{
+    mtx_lock(&m->lock);
+    for (;;) {
+        give_back(m, c, p, need);
+        if (m->closed || cb == 0)
+            return refuse(m);
+        struct mm_chunk *cur = atomic_load_explicit(&m->current, memory_order_relaxed);
+        if (cur != c) {
+            /* Another thread refilled while this one waited. */
+            c = cur;
+            void *block = bump(m, c, cb, need, &p);
+            if (block) {
+                mtx_unlock(&m->lock);
+                return block;
+            }
+            continue;
+        }
+        /* The current chunk cannot hold the block: a chunk of its own for a
+         * large block, else the next, larger chunk. */
+        bool dedicated = need > m->next_size / MM_DEDICATED_DIVISOR;
+        uintptr_t hint = m->chunks ? m->chunks->end : 0;
+        struct mm_chunk *fresh = mm_chunk_reserve(&m->window, need, dedicated ? need : m->next_size, hint);
+        if (!fresh)
+            return refuse(m);
+        atomic_store_explicit(&fresh->cur, (uintptr_t)fresh->map + need, memory_order_relaxed);
+        if (m->counting)
+            atomic_store_explicit(&fresh->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
+        fresh->next = m->chunks;
+        m->chunks = fresh;
+        if (!dedicated) {
+            if (m->next_size < MM_CHUNK_MAX)
+                m->next_size *= 2;
+            atomic_store_explicit(&m->current, fresh, memory_order_release);
+        }
+        mtx_unlock(&m->lock);
+        return fresh->map;
+    }
+}
+
+mm_config mm_config_default(void)
+{
+    mm_config cfg = MM_CONFIG_DEFAULT;
+    return cfg;
+}
+
+HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
+{
+    if (!out)
+        return E_POINTER;
+    *out = NULL;
+    mm_config c = cfg ? *cfg : mm_config_default();
+    if (c.max_rva == 0 || c.alignment == 0 || c.alignment > MM_MAX_ALIGNMENT
+        || (c.alignment & (c.alignment - 1)) != 0 || (c.flags & ~(uint32_t)MM_COUNT_BLOCKS) != 0)
+        return E_INVALIDARG;
+    mm_module *m = calloc(1, sizeof *m);
+    if (!m)
+        return E_OUTOFMEMORY;
+    if (mtx_init(&m->lock, mtx_plain) != thrd_success) {
+        free(m);
+        return E_OUTOFMEMORY;
+    }
+    m->counting = (c.flags & MM_COUNT_BLOCKS) != 0;
+    m->IMethodMalloc_iface.lpVtbl = m->counting ? &MethodMalloc_counting_vtbl : &MethodMalloc_vtbl;
+    atomic_init(&m->ref, 1);
+    m->mask = c.alignment - 1;
+    m->base = (uintptr_t)base;
+    m->next_size = MM_CHUNK_FIRST;
+    if (base) {
+        /* Blocks start above the base and end at base + max_rva at most; chunks
+         * are whole pages, so the window is trimmed to page boundaries. */
+        size_t page = mm_os_page_size();
+        uintptr_t b = (uintptr_t)base;
+        m->window.bounded = 1;
+        m->window.lo = b > UINTPTR_MAX - page ? UINTPTR_MAX : (b / page + 1) * page;
+        uintptr_t hi = b > UINTPTR_MAX - c.max_rva ? UINTPTR_MAX : b + c.max_rva;
+        m->window.hi = hi / page * page;
+    }
+    atomic_init(&m->empty.cur, 0);
+    atomic_init(&m->empty.counts, 0);
+    atomic_init(&m->current, &m->empty);
+    *out = m;
+    return S_OK;
+}
+
+HRESULT mm_module_allocator(mm_module *m, IMethodMalloc **out)
+{
+    if (!out)
+        return E_POINTER;
+    *out = NULL;
+    if (!m)
+        return E_INVALIDARG;
+    MethodMalloc_AddRef(&m->IMethodMalloc_iface);
+    *out = &m->IMethodMalloc_iface;
+    return S_OK;
+}
+
+HRESULT mm_module_stats(mm_module *m, mm_stats *out)
+{
+    if (!out)
+        return E_POINTER;
+    memset(out, 0, sizeof *out);
+    if (!m)
+        return E_INVALIDARG;
+    mtx_lock(&m->lock);
+    out->refused = m->refused;
+    out->counted = m->counting;
+    for (struct mm_chunk *c = m->chunks; c; c = c->next) {
+        uint64_t counts = atomic_load_explicit(&c->counts, memory_order_relaxed);
+        uint64_t used = mm_chunk_used(c);
+        out->blocks += counts & 0xFFFFFFFFu;
+        out->bytes_requested += counts >> 32;
+        out->bytes_allocated += used;
+        out->bytes_reserved += c->map_size;
+        out->bytes_resident += mm_os_resident(c->map, c->map_size);
+        out->chunks++;
+        if (m->base && used) {
+            uint64_t lo = (uintptr_t)c->map - m->base, hi = lo + used;
+            if (!out->lowest_rva || lo < out->lowest_rva)
+                out->lowest_rva = lo;
+            if (hi > out->highest_rva)
+                out->highest_rva = hi;
+        }
+    }
+    mtx_unlock(&m->lock);
+    return S_OK;
+}
+
+void mm_module_close(mm_module *m)
+{
+    if (!m)
+        return;
+    mtx_lock(&m->lock);
+    m->closed = true;
+    atomic_store_explicit(&m->current, &m->empty, memory_order_release);
+    struct mm_chunk *c = m->chunks;
+    m->chunks = NULL;
+    mtx_unlock(&m->lock);
+    while (c) {
+        struct mm_chunk *next = c->next;
+        mm_chunk_release(c);
+        c = next;
+    }
+    MethodMalloc_Release(&m->IMethodMalloc_iface);
+}

@@ -1,0 +1,26 @@
+/* Every tunable of the allocator, in one place. */
+#ifndef MM_OPTIONS_H
+#define MM_OPTIONS_H
+
+/* A module's first chunk: small, so that a module with a handful of bodies
+ * costs one or two resident pages. */
+#define MM_CHUNK_FIRST ((size_t)64 << 10)
+
+/* Chunks double from MM_CHUNK_FIRST up to this size. */
+#define MM_CHUNK_MAX ((size_t)64 << 20)
+
+/* Chunks of at least this size are aligned to it and advised for transparent
+ * huge pages: writing fresh bodies then costs one page fault per 2 MiB instead
+ * of one per 4 KiB.  A module only reaches it after filling about 2 MiB of
+ * smaller chunks, so a small module never pays a huge page. */
+#define MM_HUGE_PAGE ((size_t)2 << 20)
+
+/* A request larger than this fraction of the next chunk gets a mapping of its
+ * own, so the current chunk's tail is not thrown away for it. */
+#define MM_DEDICATED_DIVISOR 4
+
+/* How often a reservation that lost a race for its place is tried again
+ * elsewhere before the size is lowered. */
+#define MM_RESERVE_RETRIES 8
+
+#endif
