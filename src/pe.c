@@ -258,7 +258,7 @@ HRESULT mm_pe_open(mm_pe *pe, const void *data, size_t size, mm_il_error *err)
     return read_tables(pe, md + tables.off, tables.size, (uint64_t)(md - pe->data) + tables.off, wide, err);
 }
 
-HRESULT mm_pe_method(const mm_pe *pe, uint32_t rid, mm_pe_method *m)
+HRESULT mm_pe_method_row(const mm_pe *pe, uint32_t rid, mm_pe_method *m)
 {
     const uint8_t *r;
     uint32_t name;

@@ -57,6 +57,6 @@ typedef struct mm_pe_method {
 /* Reads MethodDef row rid, 1..pe->method_count.  A name index outside the
  * #Strings heap gives an empty name.  Returns S_OK or E_INVALIDARG for a
  * rid out of range. */
-HRESULT mm_pe_method(const mm_pe *pe, uint32_t rid, mm_pe_method *m);
+HRESULT mm_pe_method_row(const mm_pe *pe, uint32_t rid, mm_pe_method *m);
 
 #endif /* MM_PE_H */
