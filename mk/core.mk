@@ -3,3 +3,4 @@ LIB_SRCS       += src/module.c src/chunk.c src/iid_unknown.c src/iid_methodmallo
 PUBLIC_HEADERS += include/methodmalloc.h
 UNIT_TESTS     += tests/test_module.c tests/test_window.c tests/test_com.c tests/test_stress.c
 TSAN_TESTS     += tests/test_stress.c tests/test_com.c
+SCRIPT_TESTS   += tests/header_compat.sh build

@@ -9,10 +9,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <threads.h>
 
 #include "chunk.h"
 #include "iids.h"
+#include "lock.h"
 #include "methodmalloc.h"
 #include "options.h"
 #include "os.h"
@@ -24,7 +24,7 @@ struct mm_module {
     uint64_t mask; /* alignment - 1 */
     _Atomic ULONG ref; /* interface references, plus one for the open handle */
 
-    mtx_t lock; /* guards everything below, and chunk fields other than cur/counts */
+    mm_lock lock; /* guards everything below, and chunk fields other than cur/counts */
     struct mm_window window;
     uintptr_t base;
     struct mm_chunk *chunks; /* every chunk, newest first */
@@ -54,7 +54,7 @@ static inline mm_module *impl_from_IMethodMalloc(IMethodMalloc *iface)
 
 static void module_free(mm_module *m)
 {
-    mtx_destroy(&m->lock);
+    mm_lock_destroy(&m->lock);
     free(m);
 }
 
@@ -160,13 +160,13 @@ static void give_back(mm_module *m, struct mm_chunk *c, uintptr_t p, uint64_t ne
 static void *refuse(mm_module *m)
 {
     m->refused++;
-    mtx_unlock(&m->lock);
+    mm_lock_release(&m->lock);
     return NULL;
 }
 
 static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr_t p, uint64_t need)
 {
-    mtx_lock(&m->lock);
+    mm_lock_acquire(&m->lock);
     for (;;) {
         give_back(m, c, p, need);
         if (m->closed || cb == 0)
@@ -177,7 +177,7 @@ static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr
             c = cur;
             void *block = bump(m, c, cb, need, &p);
             if (block) {
-                mtx_unlock(&m->lock);
+                mm_lock_release(&m->lock);
                 return block;
             }
             continue;
@@ -199,7 +199,7 @@ static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr
                 m->next_size *= 2;
             atomic_store_explicit(&m->current, fresh, memory_order_release);
         }
-        mtx_unlock(&m->lock);
+        mm_lock_release(&m->lock);
         return fresh->map;
     }
 }
@@ -222,7 +222,7 @@ HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
     mm_module *m = calloc(1, sizeof *m);
     if (!m)
         return E_OUTOFMEMORY;
-    if (mtx_init(&m->lock, mtx_plain) != thrd_success) {
+    if (mm_lock_init(&m->lock) != 0) {
         free(m);
         return E_OUTOFMEMORY;
     }
@@ -268,7 +268,7 @@ HRESULT mm_module_stats(mm_module *m, mm_stats *out)
     memset(out, 0, sizeof *out);
     if (!m)
         return E_INVALIDARG;
-    mtx_lock(&m->lock);
+    mm_lock_acquire(&m->lock);
     out->refused = m->refused;
     out->counted = m->counting;
     for (struct mm_chunk *c = m->chunks; c; c = c->next) {
@@ -288,7 +288,7 @@ HRESULT mm_module_stats(mm_module *m, mm_stats *out)
                 out->highest_rva = hi;
         }
     }
-    mtx_unlock(&m->lock);
+    mm_lock_release(&m->lock);
     return S_OK;
 }
 
@@ -296,12 +296,12 @@ void mm_module_close(mm_module *m)
 {
     if (!m)
         return;
-    mtx_lock(&m->lock);
+    mm_lock_acquire(&m->lock);
     m->closed = true;
     atomic_store_explicit(&m->current, &m->empty, memory_order_release);
     struct mm_chunk *c = m->chunks;
     m->chunks = NULL;
-    mtx_unlock(&m->lock);
+    mm_lock_release(&m->lock);
     while (c) {
         struct mm_chunk *next = c->next;
         mm_chunk_release(c);

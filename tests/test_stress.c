@@ -1,0 +1,121 @@
+/* Many threads allocating at once, on one module and on several: no two
+ * blocks overlap, every block is inside its window, nothing is lost. */
+#include <pthread.h>
+
+#include "methodmalloc.h"
+#include "testutil.h"
+
+enum { THREADS = 6, MODULES = 3 };
+
+#ifndef PER_THREAD
+#define PER_THREAD 40000
+#endif
+
+struct rec {
+    uintptr_t p;
+    uint32_t cb;
+    uint32_t owner;
+};
+
+struct worker {
+    IMethodMalloc *mal[MODULES];
+    int nmal;
+    uint32_t id;
+    struct rec *recs;
+    size_t n;
+    size_t nulls;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    uint64_t seed = 0x1234567ULL * (w->id + 1);
+    for (size_t i = 0; i < PER_THREAD; i++) {
+        IMethodMalloc *mal = w->mal[i % (size_t)w->nmal];
+        uint32_t cb = 12 + (uint32_t)(rng_next(&seed) % 2037);
+        if (i % 997 == 0)
+            cb = 70000 + (uint32_t)(rng_next(&seed) % 200000); /* now and then a dedicated chunk */
+        unsigned char *p = mal->lpVtbl->Alloc(mal, cb);
+        if (!p) {
+            w->nulls++;
+            continue;
+        }
+        /* Stamp the block with its owner, to find overlaps afterwards. */
+        memset(p, (int)(w->id + 1), cb);
+        w->recs[w->n++] = (struct rec){(uintptr_t)p, cb, w->id};
+    }
+    return NULL;
+}
+
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = ((const struct rec *)a)->p, y = ((const struct rec *)b)->p;
+    return x < y ? -1 : x > y;
+}
+
+static void run(const char *what, const void *base, int nmodules)
+{
+    mm_config cfg = {MM_DEFAULT_MAX_RVA, 8, MM_COUNT_BLOCKS};
+    mm_module *m[MODULES];
+    IMethodMalloc *mal[MODULES];
+    for (int i = 0; i < nmodules; i++) {
+        REQUIRE(mm_module_open(base, &cfg, &m[i]) == S_OK);
+        REQUIRE(mm_module_allocator(m[i], &mal[i]) == S_OK);
+    }
+    pthread_t t[THREADS];
+    struct worker w[THREADS];
+    for (uint32_t i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){.nmal = nmodules, .id = i, .recs = calloc(PER_THREAD, sizeof(struct rec))};
+        REQUIRE(w[i].recs);
+        memcpy(w[i].mal, mal, sizeof mal);
+        REQUIRE(pthread_create(&t[i], NULL, work, &w[i]) == 0);
+    }
+    size_t total = 0, nulls = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        total += w[i].n;
+        nulls += w[i].nulls;
+    }
+    CHECKF(nulls == 0, "%s: %zu Allocs failed", what, nulls);
+    struct rec *all = malloc(total * sizeof *all);
+    REQUIRE(all);
+    size_t k = 0, stamp_bad = 0, outside = 0;
+    for (int i = 0; i < THREADS; i++) {
+        for (size_t j = 0; j < w[i].n; j++) {
+            struct rec r = w[i].recs[j];
+            unsigned char *p = (unsigned char *)r.p;
+            stamp_bad += p[0] != r.owner + 1 || p[r.cb - 1] != r.owner + 1 || p[r.cb / 2] != r.owner + 1;
+            outside += base && !(r.p > (uintptr_t)base && r.p + r.cb - (uintptr_t)base <= cfg.max_rva);
+            stamp_bad += r.p % 8 != 0;
+            all[k++] = r;
+        }
+        free(w[i].recs);
+    }
+    qsort(all, total, sizeof *all, by_address);
+    size_t overlaps = 0;
+    for (size_t i = 1; i < total; i++)
+        overlaps += all[i - 1].p + all[i - 1].cb > all[i].p;
+    CHECKF(overlaps == 0, "%s: %zu overlapping blocks", what, overlaps);
+    CHECKF(outside == 0, "%s: %zu blocks outside the window", what, outside);
+    CHECKF(stamp_bad == 0, "%s: %zu blocks clobbered or misaligned", what, stamp_bad);
+    uint64_t blocks = 0;
+    for (int i = 0; i < nmodules; i++) {
+        mm_stats st;
+        mm_module_stats(m[i], &st);
+        blocks += st.blocks;
+        CHECK(st.refused == 0);
+        mal[i]->lpVtbl->Release(mal[i]);
+        mm_module_close(m[i]);
+    }
+    CHECKF(blocks == total, "%s: stats count %llu blocks, threads got %zu", what, (unsigned long long)blocks, total);
+    free(all);
+}
+
+int main(void)
+{
+    static int anchor;
+    run("one module", object_base(&anchor), 1);
+    run("three modules", object_base(&anchor), MODULES);
+    run("one module without image", NULL, 1);
+    return check_done();
+}
