@@ -101,10 +101,10 @@ typedef struct mm_il_clause {
  * reads those marked "in". */
 typedef struct mm_il_body {
     mm_il_header header;       /* in: AUTO, TINY or FAT */
-    /* in: the fat header's 12 flag bits.  The encoder computes the format
-     * bits and MoreSects itself and keeps the others (InitLocals, and any
-     * unknown bit so that what was read can be written back).  Decode gives
-     * the bits as read; a tiny header gives 0. */
+    /* in: the fat header's flags: MM_IL_INIT_LOCALS or 0.  The encoder
+     * computes the format bits and MoreSects itself (it ignores them here)
+     * and refuses any other bit.  Decode gives the 12 bits as read; a tiny
+     * header gives 0. */
     uint16_t flags;
     uint16_t max_stack;        /* in; tiny means 8 */
     uint32_t local_var_sig_tok; /* in; 0: no locals */
@@ -127,10 +127,13 @@ typedef struct mm_il_body {
  * small under AUTO when it has at most 20 clauses and each fits the small
  * widths.  Clauses are checked as mm_il_validate checks them.
  * Returns S_OK; E_POINTER if b or size is NULL or b->code is NULL with a
- * non-zero code_size, or b->clauses NULL with clauses; MM_E_IL_CANNOT when
- * TINY or SMALL was asked and the body does not fit it, or the total exceeds
- * 0xFFFFFFFF; MM_E_IL_HEADER, MM_E_IL_CLAUSE for a description the runtime
- * would reject (empty code, clause outside the code, unknown kind...). */
+ * non-zero code_size, or b->clauses NULL with clauses; E_INVALIDARG for a
+ * header or eh_format outside its enum; MM_E_IL_CANNOT when TINY or SMALL was
+ * asked and the body does not fit it, or the total exceeds 0xFFFFFFFF;
+ * MM_E_IL_HEADER, MM_E_IL_CLAUSE for a description mm_il_validate would
+ * reject once encoded (empty code, unknown flag, locals token not a
+ * StandAloneSig, clause outside the code, unknown kind...): what the
+ * encoder writes always validates. */
 MM_API HRESULT mm_il_size(const mm_il_body *b, size_t *size, mm_il_error *err);
 
 /* Encodes b into buf[0..cap).  Padding bytes are written as zero.

@@ -300,6 +300,8 @@ static HRESULT plan(const mm_il_body *b, struct layout *l, mm_il_error *err)
         return fail(err, E_POINTER, 0, "NULL code or clauses with a non-zero count");
     if (b->code_size == 0)
         return fail(err, MM_E_IL_HEADER, 0, "empty code");
+    if (b->flags & ~KNOWN_FLAGS)
+        return fail(err, MM_E_IL_HEADER, 0, "flags 0x%x have unknown bits 0x%x", b->flags, b->flags & ~KNOWN_FLAGS);
     if (b->local_var_sig_tok != 0 &&
         (b->local_var_sig_tok >> 24 != TOKEN_STANDALONESIG || (b->local_var_sig_tok & 0xFFFFFFu) == 0))
         return fail(err, MM_E_IL_HEADER, 8, "locals token 0x%08x is not a StandAloneSig token", b->local_var_sig_tok);
@@ -371,7 +373,7 @@ static void write_body(const mm_il_body *b, const struct layout *l, uint8_t *o)
         o[0] = (uint8_t)(b->code_size << 2 | MM_IL_TINY_FORMAT);
         hdr = 1;
     } else {
-        uint32_t flags = (b->flags & 0x0FFFu & ~(uint32_t)(MM_IL_FORMAT_MASK | MM_IL_MORE_SECTS)) | MM_IL_FAT_FORMAT;
+        uint32_t flags = (b->flags & MM_IL_INIT_LOCALS) | MM_IL_FAT_FORMAT;
         if (b->clause_count)
             flags |= MM_IL_MORE_SECTS;
         wr16(o, flags | 3u << 12);
