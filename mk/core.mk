@@ -4,3 +4,10 @@ PUBLIC_HEADERS += include/methodmalloc.h
 UNIT_TESTS     += tests/test_module.c tests/test_window.c tests/test_com.c tests/test_stress.c
 TSAN_TESTS     += tests/test_stress.c tests/test_com.c
 SCRIPT_TESTS   += tests/header_compat.sh build
+
+# The core benchmark (make bench): needs libmimalloc-dev and valgrind.
+$(BUILD)/bench/bench_alloc: bench/bench_alloc.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-pedantic $< $(STATIC) -o $@ -ldl -lm $(LDLIBS)
+bench: $(BUILD)/bench/bench_alloc
+BENCH_CMDS     += $(BUILD)/bench/bench_alloc

@@ -1,0 +1,441 @@
+/* The core benchmark: methodmalloc against glibc malloc (where CoreCLR's
+ * Alloc ends), mimalloc and a plain atomic bump pointer, each behind an
+ * IMethodMalloc vtable and called through it, on IL-body-sized requests
+ * (log-uniform 12..2048 bytes, fixed seed).  Prints one table of medians and
+ * ratios.  Each timed run is a fresh child process, so every allocator starts
+ * from untouched memory and pays its own page faults. */
+#include <dlfcn.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "methodmalloc.h"
+
+enum { BODIES = 1000000, RUNS = 5, MODULES = 2000 };
+
+static uint32_t *sizes; /* BODIES request sizes */
+static uint64_t requested;
+static unsigned char body[2048]; /* what is written into each block */
+
+/* ---- the allocators, each an IMethodMalloc ---- */
+
+static HRESULT STDMETHODCALLTYPE no_qi(IMethodMalloc *This, REFIID riid, void **ppv)
+{
+    (void)This;
+    (void)riid;
+    *ppv = NULL;
+    return E_NOINTERFACE;
+}
+static ULONG STDMETHODCALLTYPE no_ref(IMethodMalloc *This)
+{
+    (void)This;
+    return 1;
+}
+
+static PVOID STDMETHODCALLTYPE glibc_Alloc(IMethodMalloc *This, ULONG cb)
+{
+    (void)This;
+    return malloc(cb);
+}
+/* Debian's libmimalloc exports malloc too: linked normally it would replace
+ * glibc's for the whole program.  Loaded locally, only mi_malloc is used. */
+static void *(*mi_malloc)(size_t);
+static void load_mimalloc(void)
+{
+    void *h = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (h)
+        *(void **)&mi_malloc = dlsym(h, "mi_malloc");
+    if (!mi_malloc) {
+        fprintf(stderr, "libmimalloc.so.2 not found: install Debian's libmimalloc2.0 (libmimalloc-dev)\n");
+        exit(2);
+    }
+}
+static PVOID STDMETHODCALLTYPE mimalloc_Alloc(IMethodMalloc *This, ULONG cb)
+{
+    (void)This;
+    return mi_malloc(cb);
+}
+
+static _Atomic uintptr_t bump_cur;
+static PVOID STDMETHODCALLTYPE bump_Alloc(IMethodMalloc *This, ULONG cb)
+{
+    (void)This;
+    return (PVOID)atomic_fetch_add_explicit(&bump_cur, ((uintptr_t)cb + 7) & ~(uintptr_t)7, memory_order_relaxed);
+}
+/* The loop's own cost, for instruction counts: a call that does nothing. */
+static PVOID STDMETHODCALLTYPE null_Alloc(IMethodMalloc *This, ULONG cb)
+{
+    (void)This;
+    (void)cb;
+    return NULL;
+}
+
+static const IMethodMallocVtbl glibc_vtbl = {no_qi, no_ref, no_ref, glibc_Alloc};
+static const IMethodMallocVtbl mimalloc_vtbl = {no_qi, no_ref, no_ref, mimalloc_Alloc};
+static const IMethodMallocVtbl bump_vtbl = {no_qi, no_ref, no_ref, bump_Alloc};
+static const IMethodMallocVtbl null_vtbl = {no_qi, no_ref, no_ref, null_Alloc};
+static IMethodMalloc glibc_obj = {&glibc_vtbl}, mimalloc_obj = {&mimalloc_vtbl}, bump_obj = {&bump_vtbl},
+                     null_obj = {&null_vtbl};
+
+enum { MM, GLIBC, MIMALLOC, BUMP, KINDS };
+static const char *const kind_name[KINDS] = {"methodmalloc", "glibc malloc", "mimalloc", "bump pointer"};
+
+static int anchor;
+static mm_module *module;
+
+static IMethodMalloc *make(int kind)
+{
+    IMethodMalloc *mal = NULL;
+    switch (kind) {
+    case MM:
+        if (mm_module_open(&anchor, NULL, &module) != S_OK || mm_module_allocator(module, &mal) != S_OK) {
+            fprintf(stderr, "mm_module_open failed\n");
+            exit(2);
+        }
+        return mal;
+    case GLIBC:
+        return &glibc_obj;
+    case MIMALLOC:
+        return &mimalloc_obj;
+    default: {
+        void *r = mmap(NULL, (size_t)1 << 32, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (r == MAP_FAILED)
+            exit(2);
+        atomic_store(&bump_cur, (uintptr_t)r);
+        return &bump_obj;
+    }
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static size_t rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Allocates and writes bodies [from, to); returns 0 if any Alloc failed. */
+static int fill(IMethodMalloc *mal, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        void *p = mal->lpVtbl->Alloc(mal, sizes[i]);
+        if (!p)
+            return 0;
+        memcpy(p, body, sizes[i]);
+    }
+    return 1;
+}
+
+struct share {
+    IMethodMalloc *mal;
+    size_t from, to;
+    int ok;
+};
+static void *fill_thread(void *arg)
+{
+    struct share *s = arg;
+    s->ok = fill(s->mal, s->from, s->to);
+    return NULL;
+}
+
+/* Runs fn in a fresh child; the child writes doubles back through a pipe. */
+static int in_child(void (*fn)(int kind, double *out), int kind, double *out, int n)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        double r[8] = {0};
+        fn(kind, r);
+        ssize_t w = write(fd[1], r, sizeof(double) * (size_t)n);
+        _exit(w == (ssize_t)(sizeof(double) * (size_t)n) ? 0 : 1);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], out, sizeof(double) * (size_t)n);
+    close(fd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    return got == (ssize_t)(sizeof(double) * (size_t)n) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* out: seconds for 1M bodies; resident bytes per requested byte. */
+static void run_fill(int kind, double *out)
+{
+    IMethodMalloc *mal = make(kind);
+    size_t before = rss();
+    double t = now();
+    if (!fill(mal, 0, BODIES))
+        exit(3);
+    out[0] = now() - t;
+    out[1] = (double)(rss() - before) / (double)requested;
+    if (kind == MM) {
+        mm_stats st;
+        mm_module_stats(module, &st);
+        out[2] = (double)st.bytes_resident / (double)requested;
+    }
+}
+
+/* out: seconds for 1M bodies split over two threads, one module; then two modules. */
+static void run_two(int kind, double *out)
+{
+    for (int shared = 1; shared >= 0; shared--) {
+        IMethodMalloc *a = make(kind), *b = shared || kind != MM ? a : make(kind);
+        struct share s[2] = {{a, 0, BODIES / 2, 0}, {b, BODIES / 2, BODIES, 0}};
+        pthread_t t[2];
+        double t0 = now();
+        for (int i = 0; i < 2; i++)
+            pthread_create(&t[i], NULL, fill_thread, &s[i]);
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        out[shared ? 0 : 1] = now() - t0;
+        if (!s[0].ok || !s[1].ok)
+            exit(3);
+    }
+}
+
+/* The start addresses of this process's mappings, sorted. */
+static size_t map_starts(uintptr_t *out, size_t max)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    size_t n = 0;
+    while (f && fgets(line, sizeof line, f) && n < max)
+        out[n++] = (uintptr_t)strtoull(line, NULL, 16);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Mappings now that did not start at the same address before: new ones,
+ * not malloc's heap growing in place. */
+static size_t new_maps(const uintptr_t *before, size_t nbefore)
+{
+    static uintptr_t now_[8192];
+    size_t n = map_starts(now_, 8192), fresh = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < nbefore && before[j] != now_[i])
+            j++;
+        fresh += j == nbefore;
+    }
+    return fresh;
+}
+
+/* out: resident growth per module with 2000 open; mappings and resident bytes left after close. */
+static void run_modules(int kind, double *out)
+{
+    (void)kind;
+    static mm_module *m[MODULES];
+    static uint8_t images[MODULES];
+    static uintptr_t maps0[8192];
+    free(malloc(64)); /* malloc's own heap exists before the baseline */
+    size_t nmaps0 = map_starts(maps0, 8192), rss0 = rss();
+    for (int i = 0; i < MODULES; i++) {
+        IMethodMalloc *mal;
+        if (mm_module_open(&images[i], NULL, &m[i]) != S_OK || mm_module_allocator(m[i], &mal) != S_OK)
+            exit(3);
+        void *p = mal->lpVtbl->Alloc(mal, 64);
+        if (!p)
+            exit(3);
+        memcpy(p, body, 64);
+        mal->lpVtbl->Release(mal);
+    }
+    out[0] = (double)(rss() - rss0) / MODULES;
+    for (int i = 0; i < MODULES; i++)
+        mm_module_close(m[i]);
+    out[1] = (double)new_maps(maps0, nmaps0);
+    out[2] = ((double)rss() - (double)rss0) / 1024.0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median_of(void (*fn)(int, double *), int kind, int index, int nout)
+{
+    double v[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        double out[8];
+        if (!in_child(fn, kind, out, nout)) {
+            fprintf(stderr, "%s: run failed\n", kind_name[kind]);
+            exit(1);
+        }
+        v[r] = out[index];
+    }
+    qsort(v, RUNS, sizeof v[0], cmp_double);
+    return v[RUNS / 2];
+}
+
+/* --count KIND: the instruction-count run under callgrind: only count_loop
+ * is instrumented (--toggle-collect), over BODIES calls. */
+__attribute__((noinline)) static void count_loop(IMethodMalloc *mal, void **out)
+{
+    for (size_t i = 0; i < BODIES; i++)
+        out[i] = mal->lpVtbl->Alloc(mal, sizes[i]);
+}
+
+static double callgrind_ir(const char *self, const char *kind)
+{
+    char out[256], cmd[1024];
+    snprintf(out, sizeof out, "/tmp/mm-bench-callgrind.%d.%s", (int)getpid(), kind);
+    snprintf(cmd, sizeof cmd,
+             "valgrind --tool=callgrind --callgrind-out-file=%s --toggle-collect=count_loop %s --count %s "
+             ">/dev/null 2>&1 && callgrind_annotate %s 2>/dev/null | grep 'PROGRAM TOTALS'",
+             out, self, kind, out);
+    FILE *p = popen(cmd, "r");
+    char line[256] = "";
+    double ir = -1;
+    if (p && fgets(line, sizeof line, p)) {
+        /* "1,234,567 (100.0%)  PROGRAM TOTALS": the first number, commas dropped. */
+        char digits[64];
+        size_t k = 0;
+        for (const char *s = line; *s && *s != ' ' && k < sizeof digits - 1; s++)
+            if (*s >= '0' && *s <= '9')
+                digits[k++] = *s;
+        digits[k] = 0;
+        if (k)
+            ir = atof(digits);
+    }
+    if (p)
+        pclose(p);
+    remove(out);
+    return ir;
+}
+
+static void make_sizes(void)
+{
+    sizes = malloc(sizeof *sizes * BODIES);
+    uint64_t s = 42;
+    for (size_t i = 0; i < BODIES; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = (double)(s >> 11) / 9007199254740992.0;
+        sizes[i] = (uint32_t)floor(exp(log(12.0) + u * (log(2049.0) - log(12.0))));
+        requested += sizes[i];
+    }
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (unsigned char)(i * 131 + 7);
+}
+
+int main(int argc, char **argv)
+{
+    make_sizes();
+    load_mimalloc();
+    if (argc == 3 && strcmp(argv[1], "--count") == 0) {
+        void **out = malloc(sizeof(void *) * BODIES);
+        IMethodMalloc *mal = &null_obj;
+        if (strcmp(argv[2], "counting") == 0) {
+            mm_config cfg = {MM_DEFAULT_MAX_RVA, MM_DEFAULT_ALIGNMENT, MM_COUNT_BLOCKS};
+            if (mm_module_open(&anchor, &cfg, &module) != S_OK || mm_module_allocator(module, &mal) != S_OK)
+                return 2;
+        } else if (strcmp(argv[2], "null") != 0) {
+            mal = make(atoi(argv[2]));
+        }
+        count_loop(mal, out);
+        return 0;
+    }
+
+    char date[64];
+    time_t t = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&t));
+    struct utsname u;
+    uname(&u);
+    char cpu[128] = "unknown cpu", thp[128] = "unknown";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "model name", 10) == 0) {
+            snprintf(cpu, sizeof cpu, "%s", strchr(line, ':') + 2);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    if (f)
+        fclose(f);
+    if ((f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r"))) {
+        if (fgets(thp, sizeof thp, f))
+            thp[strcspn(thp, "\n")] = 0;
+        fclose(f);
+    }
+    printf("methodmalloc %s benchmark, %s, %s, %ld cores, Linux %s, THP %s\n", mm_version(), date, cpu,
+           sysconf(_SC_NPROCESSORS_ONLN), u.release, thp);
+    printf("%d IL-body-sized requests, log-uniform 12..2048 bytes (seed 42, %.1f MB requested); "
+           "medians of %d fresh processes\n\n", BODIES, (double)requested / 1e6, RUNS);
+
+    double fill_s[KINDS], res[KINDS], two_shared[KINDS], two_sep[KINDS], ir[KINDS];
+    for (int k = 0; k < KINDS; k++) {
+        fill_s[k] = median_of(run_fill, k, 0, 3);
+        res[k] = median_of(run_fill, k, 1, 3);
+        two_shared[k] = median_of(run_two, k, 0, 2);
+        two_sep[k] = median_of(run_two, k, 1, 2);
+    }
+    double mm_res_stats = median_of(run_fill, MM, 2, 3);
+    double ir_null = callgrind_ir(argv[0], "null");
+    double ir_counting = (callgrind_ir(argv[0], "counting") - ir_null) / BODIES + 4;
+    for (int k = 0; k < KINDS; k++) {
+        char name[8];
+        snprintf(name, sizeof name, "%d", k);
+        double x = callgrind_ir(argv[0], name);
+        /* Per call: the loop minus its own cost, which is the null loop less
+         * the null call's 4 instructions (vtable load, call, xor, ret). */
+        ir[k] = x < 0 || ir_null < 0 ? -1 : (x - ir_null) / BODIES + 4;
+    }
+
+    printf("%-44s", "");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14s", kind_name[k]);
+    printf("   mm/glibc  target\n");
+    printf("%-44s", "alloc + write 1M bodies, page faults (ms)");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.1f", fill_s[k] * 1e3);
+    printf("%11.2f  <= 0.60\n", fill_s[MM] / fill_s[GLIBC]);
+    printf("%-44s", "instructions per Alloc via vtable");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.1f", ir[k]);
+    printf("%11.2f  mm <= 14\n", ir[MM] / ir[GLIBC]);
+    printf("%-44s%14.1f\n", "  the same with MM_COUNT_BLOCKS", ir_counting);
+    printf("%-44s", "process resident / requested bytes");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.3f", res[k]);
+    printf("%11.2f  mm <= 1.03\n", res[MM] / res[GLIBC]);
+    printf("%-44s%14.3f   (mm_stats: chunks' resident pages only)\n", "module resident / requested bytes", mm_res_stats);
+    printf("%-44s", "2 threads, one module: speed-up over 1");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.2f", fill_s[k] / two_shared[k]);
+    printf("%11s  >= 1.6\n", "");
+    printf("%-44s", "2 threads, a module each: speed-up over 1");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.2f", fill_s[k] / two_sep[k]);
+    printf("\n");
+
+    double per_module = median_of(run_modules, MM, 0, 3);
+    double maps_left = median_of(run_modules, MM, 1, 3);
+    double rss_left = median_of(run_modules, MM, 2, 3);
+    printf("\n%d modules, each open + one 64-byte Alloc + close:\n", MODULES);
+    printf("  resident growth per open module   %8.0f bytes   (target <= 16384)\n", per_module);
+    printf("  mappings left after close         %8.0f         (target 0)\n", maps_left);
+    printf("  resident growth left after close  %8.0f KiB     (freed bookkeeping glibc keeps)\n", rss_left);
+    return 0;
+}
