@@ -4,9 +4,9 @@ LIB_SRCS       += src/ilbody.c src/pe.c
 PUBLIC_HEADERS += include/methodmalloc_il.h
 UNIT_TESTS     += tests/test_ilbody.c tests/test_pe.c
 TOOLS          += tools/mmil.c
-SCRIPT_TESTS   += tests/mmil_cli.sh build/tools/mmil
-SCRIPT_TESTS   += tests/mmil_corpus.sh build/tools/mmil /usr/share/dotnet
-SCRIPT_TESTS   += make fuzz-short
+# One word each: the test list is built word by word.  The scripts default
+# to build/tools/mmil and /usr/share/dotnet.
+SCRIPT_TESTS   += tests/mmil_cli.sh tests/mmil_corpus.sh tests/mmil_fuzz.sh
 
 # Fuzzing needs clang's libFuzzer (Debian: clang-14, libclang-rt-14-dev).
 # fuzz-short runs each target a few seconds (part of `make test`);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # mmil's command line on hand-made assemblies (written by test_pe --seeds):
 # exit statuses, the summary lines, and bad files that must give a message,
-# never a crash.  Usage: tests/mmil_cli.sh path/to/mmil
+# never a crash.  Usage: tests/mmil_cli.sh [MMIL]   (MMIL: build/tools/mmil)
 set -eu
-mmil=${1:?usage: tests/mmil_cli.sh MMIL}
+mmil=${1:-build/tools/mmil}
 bin=$(dirname "$mmil")/../tests
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

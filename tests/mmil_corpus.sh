@@ -4,9 +4,9 @@
 # (native DLLs shipped alongside) are skipped by --skip-unmanaged and
 # counted; a broken assembly still fails.  Fails loudly when there are no
 # assemblies at all, so a missing runtime cannot pass as a clean run.
-# Usage: tests/mmil_corpus.sh path/to/mmil [DIR]   (DIR: /usr/share/dotnet)
+# Usage: tests/mmil_corpus.sh [MMIL [DIR]]   (build/tools/mmil, /usr/share/dotnet)
 set -eu -o pipefail
-mmil=${1:?usage: tests/mmil_corpus.sh MMIL [DIR]}
+mmil=${1:-build/tools/mmil}
 dir=${2:-/usr/share/dotnet}
 [ -d "$dir" ] || { echo "mmil_corpus: no .NET installation at $dir (install dotnet-sdk)"; exit 1; }
 tmp=$(mktemp -d)
