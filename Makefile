@@ -38,6 +38,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 PIC_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
 TEST_BINS := $(UNIT_TESTS:%.c=$(BUILD)/%)
 TOOL_BINS := $(TOOLS:%.c=$(BUILD)/%)
+SCRIPT_TESTS += tests/valgrind.sh $(TEST_BINS)
 
 .PHONY: all lib tools tests test bench demo install clean
 all: lib tools

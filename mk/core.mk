@@ -11,3 +11,11 @@ $(BUILD)/bench/bench_alloc: bench/bench_alloc.c $(STATIC)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-pedantic $< $(STATIC) -o $@ -ldl -lm $(LDLIBS)
 bench: $(BUILD)/bench/bench_alloc
 BENCH_CMDS     += $(BUILD)/bench/bench_alloc
+
+# The example host program (make demo runs it first).
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(STATIC) -o $@ $(LDLIBS) -ldl
+demo: $(BUILD)/examples/host
+DEMO_CMDS      += $(BUILD)/examples/host
+SCRIPT_TESTS   += tests/install_test.sh
