@@ -193,6 +193,10 @@ MM_API HRESULT mm_il_extent(const void *p, size_t len, size_t *size, mm_il_error
 
 #define MM_IL_UNBOUNDED ((size_t)-1)
 
+/* "catch", "filter", "finally", "fault", or "unknown" for any other kind:
+ * a static string. */
+MM_API const char *mm_il_clause_kind_name(uint32_t kind);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,7 +21,7 @@ FUZZ_SHORT   ?= 5
 .PHONY: fuzz fuzz-short fuzz-long
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
-build/fuzz/fuzz_%: fuzz/fuzz_%.c src/ilbody.c src/pe.c src/pe.h include/methodmalloc_il.h include/methodmalloc.h
+build/fuzz/fuzz_%: fuzz/fuzz_%.c src/ilbody.c src/pe.c src/pe.h src/il_bytes.h include/methodmalloc_il.h include/methodmalloc.h
 	@mkdir -p $(dir $@)
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (install clang-14 and libclang-rt-14-dev)" >&2; exit 1; }
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< src/ilbody.c src/pe.c -o $@

@@ -1,7 +1,7 @@
 /* IL method bodies (ECMA-335 II.25.4): size, encode, decode, validate,
  * extent.  One reader serves decode, validate and extent so that the three
  * can never disagree on where a body ends. */
-#include "methodmalloc_il.h"
+#include "il_bytes.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@
 #define TOKEN_STANDALONESIG 0x11u
 #define TOKEN_TYPESPEC 0x1Bu
 
-static HRESULT fail(mm_il_error *err, HRESULT code, uint64_t offset, const char *fmt, ...)
+HRESULT mm_il_fail(mm_il_error *err, HRESULT code, uint64_t offset, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
@@ -43,10 +43,6 @@ static void ok(mm_il_error *err)
     }
 }
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd24(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16; }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-
 static void wr16(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
@@ -60,7 +56,7 @@ static void wr32(uint8_t *p, uint32_t v)
 
 static uint64_t align4(uint64_t n) { return (n + 3) & ~(uint64_t)3; }
 
-static const char *kind_name(uint32_t kind)
+const char *mm_il_clause_kind_name(uint32_t kind)
 {
     switch (kind) {
     case MM_IL_CLAUSE_CATCH: return "catch";
@@ -80,30 +76,30 @@ static HRESULT check_clause(const mm_il_clause *c, uint32_t i, uint32_t code_siz
 
     if (c->kind != MM_IL_CLAUSE_CATCH && c->kind != MM_IL_CLAUSE_FILTER && c->kind != MM_IL_CLAUSE_FINALLY &&
         c->kind != MM_IL_CLAUSE_FAULT)
-        return fail(err, MM_E_IL_CLAUSE, off, "clause %u: unknown kind 0x%x", i, c->kind);
+        return mm_il_fail(err, MM_E_IL_CLAUSE, off, "clause %u: unknown kind 0x%x", i, c->kind);
     if (c->try_length == 0)
-        return fail(err, MM_E_IL_CLAUSE, off, "clause %u (%s): empty try block", i, kind_name(c->kind));
+        return mm_il_fail(err, MM_E_IL_CLAUSE, off, "clause %u (%s): empty try block", i, mm_il_clause_kind_name(c->kind));
     if (c->handler_length == 0)
-        return fail(err, MM_E_IL_CLAUSE, off, "clause %u (%s): empty handler", i, kind_name(c->kind));
+        return mm_il_fail(err, MM_E_IL_CLAUSE, off, "clause %u (%s): empty handler", i, mm_il_clause_kind_name(c->kind));
     if (try_end > code_size)
-        return fail(err, MM_E_IL_CLAUSE, off, "clause %u (%s): try [0x%x, 0x%llx) ends past the code (0x%x bytes)",
-                    i, kind_name(c->kind), c->try_offset, (unsigned long long)try_end, code_size);
+        return mm_il_fail(err, MM_E_IL_CLAUSE, off, "clause %u (%s): try [0x%x, 0x%llx) ends past the code (0x%x bytes)",
+                    i, mm_il_clause_kind_name(c->kind), c->try_offset, (unsigned long long)try_end, code_size);
     if (handler_end > code_size)
-        return fail(err, MM_E_IL_CLAUSE, off,
+        return mm_il_fail(err, MM_E_IL_CLAUSE, off,
                     "clause %u (%s): handler [0x%x, 0x%llx) ends past the code (0x%x bytes)", i,
-                    kind_name(c->kind), c->handler_offset, (unsigned long long)handler_end, code_size);
+                    mm_il_clause_kind_name(c->kind), c->handler_offset, (unsigned long long)handler_end, code_size);
     if (c->try_offset < handler_end && c->handler_offset < try_end)
-        return fail(err, MM_E_IL_CLAUSE, off, "clause %u (%s): try [0x%x, 0x%llx) and handler [0x%x, 0x%llx) overlap",
-                    i, kind_name(c->kind), c->try_offset, (unsigned long long)try_end, c->handler_offset,
+        return mm_il_fail(err, MM_E_IL_CLAUSE, off, "clause %u (%s): try [0x%x, 0x%llx) and handler [0x%x, 0x%llx) overlap",
+                    i, mm_il_clause_kind_name(c->kind), c->try_offset, (unsigned long long)try_end, c->handler_offset,
                     (unsigned long long)handler_end);
     if (c->kind == MM_IL_CLAUSE_FILTER && c->token_or_filter >= c->handler_offset)
-        return fail(err, MM_E_IL_CLAUSE, off, "clause %u (filter): filter at 0x%x does not start before its handler at 0x%x",
+        return mm_il_fail(err, MM_E_IL_CLAUSE, off, "clause %u (filter): filter at 0x%x does not start before its handler at 0x%x",
                     i, c->token_or_filter, c->handler_offset);
     if (c->kind == MM_IL_CLAUSE_CATCH) {
         uint32_t table = c->token_or_filter >> 24;
         if ((table != TOKEN_TYPEDEF && table != TOKEN_TYPEREF && table != TOKEN_TYPESPEC) ||
             (c->token_or_filter & 0xFFFFFFu) == 0)
-            return fail(err, MM_E_IL_CLAUSE, off,
+            return mm_il_fail(err, MM_E_IL_CLAUSE, off,
                         "clause %u (catch): class token 0x%08x is not a TypeDef, TypeRef or TypeSpec", i,
                         c->token_or_filter);
     }
@@ -127,7 +123,7 @@ static HRESULT read_body(const uint8_t *p, size_t len, enum depth depth, mm_il_b
 
     memset(&b, 0, sizeof b);
     if (len < 1)
-        return fail(err, MM_E_IL_TRUNCATED, 0, "no header: the body is empty");
+        return mm_il_fail(err, MM_E_IL_TRUNCATED, 0, "no header: the body is empty");
     if ((p[0] & MM_IL_FORMAT_MASK) == MM_IL_TINY_FORMAT) {
         b.header = MM_IL_HEADER_TINY;
         b.max_stack = MM_IL_TINY_MAX_STACK;
@@ -137,37 +133,37 @@ static HRESULT read_body(const uint8_t *p, size_t len, enum depth depth, mm_il_b
     } else if ((p[0] & MM_IL_FORMAT_MASK) == MM_IL_FAT_FORMAT) {
         uint16_t w;
         if (len < MM_IL_FAT_HEADER_SIZE)
-            return fail(err, MM_E_IL_TRUNCATED, 0, "fat header needs 12 bytes, %zu given", len);
-        w = rd16(p);
+            return mm_il_fail(err, MM_E_IL_TRUNCATED, 0, "fat header needs 12 bytes, %zu given", len);
+        w = mm_rd16(p);
         if (w >> 12 != 3)
-            return fail(err, MM_E_IL_HEADER, 1, "fat header size is %u dwords, not 3", w >> 12);
+            return mm_il_fail(err, MM_E_IL_HEADER, 1, "fat header size is %u dwords, not 3", w >> 12);
         b.header = MM_IL_HEADER_FAT;
         b.flags = w & 0x0FFF;
-        b.max_stack = rd16(p + 2);
-        b.code_size = rd32(p + 4);
-        b.local_var_sig_tok = rd32(p + 8);
+        b.max_stack = mm_rd16(p + 2);
+        b.code_size = mm_rd32(p + 4);
+        b.local_var_sig_tok = mm_rd32(p + 8);
         b.code_offset = MM_IL_FAT_HEADER_SIZE;
         more = (b.flags & MM_IL_MORE_SECTS) != 0;
     } else {
-        return fail(err, MM_E_IL_HEADER, 0, "header byte 0x%02x is neither tiny (low bits 10) nor fat (11)", p[0]);
+        return mm_il_fail(err, MM_E_IL_HEADER, 0, "header byte 0x%02x is neither tiny (low bits 10) nor fat (11)", p[0]);
     }
     end = (uint64_t)b.code_offset + b.code_size;
     if (end > len)
-        return fail(err, MM_E_IL_TRUNCATED, b.code_offset, "code of 0x%x bytes ends at 0x%llx, past the 0x%zx given",
+        return mm_il_fail(err, MM_E_IL_TRUNCATED, b.code_offset, "code of 0x%x bytes ends at 0x%llx, past the 0x%zx given",
                     b.code_size, (unsigned long long)end, len);
     if (end > UINT32_MAX)
-        return fail(err, MM_E_IL_HEADER, 4, "code size 0x%x makes the body larger than 4 GiB", b.code_size);
+        return mm_il_fail(err, MM_E_IL_HEADER, 4, "code size 0x%x makes the body larger than 4 GiB", b.code_size);
     b.code = p + b.code_offset;
 
     if (depth == VALIDATE) {
         if (b.flags & ~KNOWN_FLAGS)
-            return fail(err, MM_E_IL_HEADER, 0, "fat header flags 0x%03x have unknown bits 0x%03x", b.flags,
+            return mm_il_fail(err, MM_E_IL_HEADER, 0, "fat header flags 0x%03x have unknown bits 0x%03x", b.flags,
                         b.flags & ~KNOWN_FLAGS);
         if (b.code_size == 0)
-            return fail(err, MM_E_IL_HEADER, b.code_offset, "empty code");
+            return mm_il_fail(err, MM_E_IL_HEADER, b.code_offset, "empty code");
         if (b.local_var_sig_tok != 0 &&
             (b.local_var_sig_tok >> 24 != TOKEN_STANDALONESIG || (b.local_var_sig_tok & 0xFFFFFFu) == 0))
-            return fail(err, MM_E_IL_HEADER, 8, "locals token 0x%08x is not a StandAloneSig token",
+            return mm_il_fail(err, MM_E_IL_HEADER, 8, "locals token 0x%08x is not a StandAloneSig token",
                         b.local_var_sig_tok);
     }
 
@@ -177,28 +173,28 @@ static HRESULT read_body(const uint8_t *p, size_t len, enum depth depth, mm_il_b
         int fat, quirk;
         off = align4(off);
         if (off + SECT_HEADER > len)
-            return fail(err, MM_E_IL_TRUNCATED, off, "section header at 0x%llx runs past the 0x%zx bytes given",
+            return mm_il_fail(err, MM_E_IL_TRUNCATED, off, "section header at 0x%llx runs past the 0x%zx bytes given",
                         (unsigned long long)off, len);
         kind = p[off];
         fat = (kind & MM_IL_SECT_FAT_FORMAT) != 0;
-        data = fat ? rd24(p + off + 1) : p[off + 1];
+        data = fat ? mm_rd24(p + off + 1) : p[off + 1];
         size = fat ? FAT_CLAUSE : SMALL_CLAUSE;
         if (kind & ~KNOWN_SECT)
-            return fail(err, MM_E_IL_SECTION, off, "section kind 0x%02x has bits other than EHTable, FatFormat, MoreSects",
+            return mm_il_fail(err, MM_E_IL_SECTION, off, "section kind 0x%02x has bits other than EHTable, FatFormat, MoreSects",
                         kind);
         if (!(kind & MM_IL_SECT_EHTABLE))
-            return fail(err, MM_E_IL_SECTION, off, "section kind 0x%02x is not an exception table", kind);
+            return mm_il_fail(err, MM_E_IL_SECTION, off, "section kind 0x%02x is not an exception table", kind);
         quirk = data % size == 0;
         if (data < SECT_HEADER || (!quirk && (data - SECT_HEADER) % size != 0))
-            return fail(err, MM_E_IL_SECTION, off + 1, "%s exception table DataSize %u is not 4 + n * %u",
+            return mm_il_fail(err, MM_E_IL_SECTION, off + 1, "%s exception table DataSize %u is not 4 + n * %u",
                         fat ? "fat" : "small", data, size);
         n = quirk ? data / size : (data - SECT_HEADER) / size;
         more = (kind & MM_IL_SECT_MORE_SECTS) != 0;
         if (depth == VALIDATE && quirk && more)
-            return fail(err, MM_E_IL_SECTION, off + 1,
+            return mm_il_fail(err, MM_E_IL_SECTION, off + 1,
                         "DataSize %u leaves out the section header, so the next section cannot be found", data);
         if (off + SECT_HEADER + (uint64_t)n * size > len)
-            return fail(err, MM_E_IL_TRUNCATED, off, "exception table of %u clauses at 0x%llx runs past the 0x%zx bytes given",
+            return mm_il_fail(err, MM_E_IL_TRUNCATED, off, "exception table of %u clauses at 0x%llx runs past the 0x%zx bytes given",
                         n, (unsigned long long)off, len);
         if (b.eh_sections++ == 0)
             b.eh_format = fat ? MM_IL_EH_FAT : MM_IL_EH_SMALL;
@@ -208,19 +204,19 @@ static HRESULT read_body(const uint8_t *p, size_t len, enum depth depth, mm_il_b
                 mm_il_clause c;
                 HRESULT hr;
                 if (fat) {
-                    c.kind = rd32(q);
-                    c.try_offset = rd32(q + 4);
-                    c.try_length = rd32(q + 8);
-                    c.handler_offset = rd32(q + 12);
-                    c.handler_length = rd32(q + 16);
-                    c.token_or_filter = rd32(q + 20);
+                    c.kind = mm_rd32(q);
+                    c.try_offset = mm_rd32(q + 4);
+                    c.try_length = mm_rd32(q + 8);
+                    c.handler_offset = mm_rd32(q + 12);
+                    c.handler_length = mm_rd32(q + 16);
+                    c.token_or_filter = mm_rd32(q + 20);
                 } else {
-                    c.kind = rd16(q);
-                    c.try_offset = rd16(q + 2);
+                    c.kind = mm_rd16(q);
+                    c.try_offset = mm_rd16(q + 2);
                     c.try_length = q[4];
-                    c.handler_offset = rd16(q + 5);
+                    c.handler_offset = mm_rd16(q + 5);
                     c.handler_length = q[7];
-                    c.token_or_filter = rd32(q + 8);
+                    c.token_or_filter = mm_rd32(q + 8);
                 }
                 if (depth == VALIDATE && FAILED(hr = check_clause(&c, total + i, b.code_size, (uint64_t)(q - p), err)))
                     return hr;
@@ -232,7 +228,7 @@ static HRESULT read_body(const uint8_t *p, size_t len, enum depth depth, mm_il_b
         off += SECT_HEADER + (uint64_t)n * size;
         /* An RVA-addressed body cannot be larger; this also keeps total exact. */
         if (off > UINT32_MAX)
-            return fail(err, MM_E_IL_SECTION, 0, "sections reach 0x%llx bytes, past 4 GiB", (unsigned long long)off);
+            return mm_il_fail(err, MM_E_IL_SECTION, 0, "sections reach 0x%llx bytes, past 4 GiB", (unsigned long long)off);
     }
     b.size = (uint32_t)off;
     b.clause_count = total;
@@ -240,7 +236,7 @@ static HRESULT read_body(const uint8_t *p, size_t len, enum depth depth, mm_il_b
     if (out)
         *out = b;
     if (depth == DECODE && total > capacity)
-        return fail(err, MM_E_IL_SMALL_BUFFER, 0, "the body has %u clauses, room for %zu given", total, capacity);
+        return mm_il_fail(err, MM_E_IL_SMALL_BUFFER, 0, "the body has %u clauses, room for %zu given", total, capacity);
     ok(err);
     return S_OK;
 }
@@ -249,14 +245,14 @@ HRESULT mm_il_decode(const void *p, size_t len, mm_il_body *out, mm_il_clause *c
                      mm_il_error *err)
 {
     if ((!p && len) || !out || (!clauses && capacity))
-        return fail(err, E_POINTER, 0, "NULL argument");
+        return mm_il_fail(err, E_POINTER, 0, "NULL argument");
     return read_body(p, len, DECODE, out, clauses, capacity, err);
 }
 
 HRESULT mm_il_validate(const void *p, size_t len, mm_il_error *err)
 {
     if (!p && len)
-        return fail(err, E_POINTER, 0, "NULL argument");
+        return mm_il_fail(err, E_POINTER, 0, "NULL argument");
     return read_body(p, len, VALIDATE, NULL, NULL, 0, err);
 }
 
@@ -265,7 +261,7 @@ HRESULT mm_il_extent(const void *p, size_t len, size_t *size, mm_il_error *err)
     mm_il_body b;
     HRESULT hr;
     if ((!p && len) || !size)
-        return fail(err, E_POINTER, 0, "NULL argument");
+        return mm_il_fail(err, E_POINTER, 0, "NULL argument");
     hr = read_body(p, len, EXTENT, &b, NULL, 0, err);
     *size = SUCCEEDED(hr) ? b.size : 0;
     return hr;
@@ -295,28 +291,28 @@ static HRESULT plan(const mm_il_body *b, struct layout *l, mm_il_error *err)
     HRESULT hr;
 
     if (!b)
-        return fail(err, E_POINTER, 0, "NULL body");
+        return mm_il_fail(err, E_POINTER, 0, "NULL body");
     if ((!b->code && b->code_size) || (!b->clauses && b->clause_count))
-        return fail(err, E_POINTER, 0, "NULL code or clauses with a non-zero count");
+        return mm_il_fail(err, E_POINTER, 0, "NULL code or clauses with a non-zero count");
     if (b->code_size == 0)
-        return fail(err, MM_E_IL_HEADER, 0, "empty code");
+        return mm_il_fail(err, MM_E_IL_HEADER, 0, "empty code");
     if (b->flags & ~KNOWN_FLAGS)
-        return fail(err, MM_E_IL_HEADER, 0, "flags 0x%x have unknown bits 0x%x", b->flags, b->flags & ~KNOWN_FLAGS);
+        return mm_il_fail(err, MM_E_IL_HEADER, 0, "flags 0x%x have unknown bits 0x%x", b->flags, b->flags & ~KNOWN_FLAGS);
     if (b->local_var_sig_tok != 0 &&
         (b->local_var_sig_tok >> 24 != TOKEN_STANDALONESIG || (b->local_var_sig_tok & 0xFFFFFFu) == 0))
-        return fail(err, MM_E_IL_HEADER, 8, "locals token 0x%08x is not a StandAloneSig token", b->local_var_sig_tok);
+        return mm_il_fail(err, MM_E_IL_HEADER, 8, "locals token 0x%08x is not a StandAloneSig token", b->local_var_sig_tok);
 
     l->tiny = b->code_size <= MM_IL_TINY_MAX_CODE && b->max_stack <= MM_IL_TINY_MAX_STACK &&
               b->local_var_sig_tok == 0 && b->clause_count == 0 &&
               (b->flags & ~(uint32_t)(MM_IL_FORMAT_MASK | MM_IL_MORE_SECTS)) == 0;
     if (b->header == MM_IL_HEADER_TINY && !l->tiny)
-        return fail(err, MM_E_IL_CANNOT, 0,
+        return mm_il_fail(err, MM_E_IL_CANNOT, 0,
                     "tiny header asked, but code size %u, max stack %u, locals 0x%x, %u clauses, flags 0x%x do not fit",
                     b->code_size, b->max_stack, b->local_var_sig_tok, b->clause_count, b->flags);
     if (b->header == MM_IL_HEADER_FAT)
         l->tiny = 0;
     else if (b->header != MM_IL_HEADER_AUTO && b->header != MM_IL_HEADER_TINY)
-        return fail(err, E_INVALIDARG, 0, "header kind %d is not AUTO, TINY or FAT", (int)b->header);
+        return mm_il_fail(err, E_INVALIDARG, 0, "header kind %d is not AUTO, TINY or FAT", (int)b->header);
     hdr = l->tiny ? 1 : MM_IL_FAT_HEADER_SIZE;
     end = (uint64_t)hdr + b->code_size;
 
@@ -324,13 +320,13 @@ static HRESULT plan(const mm_il_body *b, struct layout *l, mm_il_error *err)
     for (i = 0; i < b->clause_count && small_ok; i++)
         small_ok = fits_small(&b->clauses[i]);
     if (b->eh_format == MM_IL_EH_SMALL && !small_ok)
-        return fail(err, MM_E_IL_CANNOT, align4(end), "small exception table asked, but %u clauses do not fit it",
+        return mm_il_fail(err, MM_E_IL_CANNOT, align4(end), "small exception table asked, but %u clauses do not fit it",
                     b->clause_count);
     if (b->eh_format != MM_IL_EH_AUTO && b->eh_format != MM_IL_EH_SMALL && b->eh_format != MM_IL_EH_FAT)
-        return fail(err, E_INVALIDARG, 0, "exception table form %d is not AUTO, SMALL or FAT", (int)b->eh_format);
+        return mm_il_fail(err, E_INVALIDARG, 0, "exception table form %d is not AUTO, SMALL or FAT", (int)b->eh_format);
     l->fat_eh = b->eh_format == MM_IL_EH_FAT || !small_ok;
     if (l->fat_eh && b->clause_count > (FAT_MAX_DATA - SECT_HEADER) / FAT_CLAUSE)
-        return fail(err, MM_E_IL_CANNOT, align4(end), "%u clauses exceed one fat exception table", b->clause_count);
+        return mm_il_fail(err, MM_E_IL_CANNOT, align4(end), "%u clauses exceed one fat exception table", b->clause_count);
     for (i = 0; i < b->clause_count; i++) {
         uint64_t at = align4(end) + SECT_HEADER + (uint64_t)i * (l->fat_eh ? FAT_CLAUSE : SMALL_CLAUSE);
         if (FAILED(hr = check_clause(&b->clauses[i], i, b->code_size, at, err)))
@@ -345,7 +341,7 @@ static HRESULT plan(const mm_il_body *b, struct layout *l, mm_il_error *err)
         end += SECT_HEADER + (uint64_t)b->clause_count * (l->fat_eh ? FAT_CLAUSE : SMALL_CLAUSE);
     }
     if (end > UINT32_MAX)
-        return fail(err, MM_E_IL_CANNOT, 0, "body of 0x%llx bytes is larger than 4 GiB", (unsigned long long)end);
+        return mm_il_fail(err, MM_E_IL_CANNOT, 0, "body of 0x%llx bytes is larger than 4 GiB", (unsigned long long)end);
     l->size = (uint32_t)end;
     return S_OK;
 }
@@ -355,7 +351,7 @@ HRESULT mm_il_size(const mm_il_body *b, size_t *size, mm_il_error *err)
     struct layout l;
     HRESULT hr;
     if (!size)
-        return fail(err, E_POINTER, 0, "NULL size");
+        return mm_il_fail(err, E_POINTER, 0, "NULL size");
     *size = 0;
     if (FAILED(hr = plan(b, &l, err)))
         return hr;
@@ -426,11 +422,11 @@ HRESULT mm_il_encode(const mm_il_body *b, void *buf, size_t cap, size_t *written
     if (written)
         *written = 0;
     if (!buf)
-        return fail(err, E_POINTER, 0, "NULL buffer");
+        return mm_il_fail(err, E_POINTER, 0, "NULL buffer");
     if (FAILED(hr = plan(b, &l, err)))
         return hr;
     if (cap < l.size)
-        return fail(err, MM_E_IL_SMALL_BUFFER, 0, "the body needs 0x%x bytes, the buffer has 0x%zx", l.size, cap);
+        return mm_il_fail(err, MM_E_IL_SMALL_BUFFER, 0, "the body needs 0x%x bytes, the buffer has 0x%zx", l.size, cap);
     write_body(b, &l, buf);
     if (written)
         *written = l.size;
@@ -446,15 +442,15 @@ HRESULT mm_il_encode_alloc(IMethodMalloc *alloc, const mm_il_body *b, void **blo
     if (size)
         *size = 0;
     if (!block)
-        return fail(err, E_POINTER, 0, "NULL block");
+        return mm_il_fail(err, E_POINTER, 0, "NULL block");
     *block = NULL;
     if (!alloc)
-        return fail(err, E_POINTER, 0, "NULL allocator");
+        return mm_il_fail(err, E_POINTER, 0, "NULL allocator");
     if (FAILED(hr = plan(b, &l, err)))
         return hr;
     p = alloc->lpVtbl->Alloc(alloc, l.size);
     if (!p)
-        return fail(err, E_OUTOFMEMORY, 0, "IMethodMalloc::Alloc(0x%x) returned NULL", l.size);
+        return mm_il_fail(err, E_OUTOFMEMORY, 0, "IMethodMalloc::Alloc(0x%x) returned NULL", l.size);
     write_body(b, &l, p);
     *block = p;
     if (size)

@@ -1,8 +1,7 @@
 /* PE/CLI reading: from the DOS header to the MethodDef table. */
 #include "pe.h"
+#include "il_bytes.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 /* Metadata tables that come before MethodDef, or size its coded indices. */
@@ -30,23 +29,6 @@ enum {
 #define CLI_HEADER_SIZE 72u
 #define METADATA_SIGNATURE 0x424A5342u /* "BSJB" */
 
-static HRESULT fail(mm_il_error *err, HRESULT code, uint64_t offset, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        err->code = code;
-        err->offset = offset > UINT32_MAX ? UINT32_MAX : (uint32_t)offset;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-
 /* Whether [off, off + n) lies inside [0, limit). */
 static int inside(uint64_t off, uint64_t n, uint64_t limit) { return off <= limit && n <= limit - off; }
 
@@ -55,7 +37,7 @@ HRESULT mm_pe_rva(const mm_pe *pe, uint32_t rva, const uint8_t **p, size_t *avai
     uint32_t i;
     for (i = 0; i < pe->nsections; i++) {
         const uint8_t *s = pe->data + pe->sections + (size_t)i * 40;
-        uint32_t vsize = rd32(s + 8), va = rd32(s + 12), raw = rd32(s + 16), ptr = rd32(s + 20);
+        uint32_t vsize = mm_rd32(s + 8), va = mm_rd32(s + 12), raw = mm_rd32(s + 16), ptr = mm_rd32(s + 20);
         /* The loader maps VirtualSize bytes; raw bytes beyond it are not the
          * image's, and bytes beyond raw are zeros that are not in the file. */
         uint32_t span = vsize && vsize < raw ? vsize : raw;
@@ -64,11 +46,11 @@ HRESULT mm_pe_rva(const mm_pe *pe, uint32_t rva, const uint8_t **p, size_t *avai
             continue;
         delta = rva - va;
         if (delta >= span)
-            return fail(err, MM_E_PE_RVA, 0, "RVA 0x%x lies in the part of section %.8s that the file does not hold", rva,
+            return mm_il_fail(err, MM_E_PE_RVA, 0, "RVA 0x%x lies in the part of section %.8s that the file does not hold", rva,
                         (const char *)s);
         off = (uint64_t)ptr + delta;
         if (off >= pe->size)
-            return fail(err, MM_E_PE_RVA, ptr, "RVA 0x%x maps to file offset 0x%llx, past the end of the file (0x%zx)",
+            return mm_il_fail(err, MM_E_PE_RVA, ptr, "RVA 0x%x maps to file offset 0x%llx, past the end of the file (0x%zx)",
                         rva, (unsigned long long)off, pe->size);
         *p = pe->data + off;
         *avail = (size_t)(span - delta);
@@ -76,7 +58,7 @@ HRESULT mm_pe_rva(const mm_pe *pe, uint32_t rva, const uint8_t **p, size_t *avai
             *avail = (size_t)(pe->size - off);
         return S_OK;
     }
-    return fail(err, MM_E_PE_RVA, 0, "RVA 0x%x lies in no section", rva);
+    return mm_il_fail(err, MM_E_PE_RVA, 0, "RVA 0x%x lies in no section", rva);
 }
 
 /* Finds the CLI header's RVA in the PE headers. */
@@ -88,34 +70,34 @@ static HRESULT read_pe_headers(mm_pe *pe, uint32_t *cli_rva, mm_il_error *err)
     uint16_t magic;
 
     if (pe->size < 0x40 || d[0] != 'M' || d[1] != 'Z')
-        return fail(err, MM_E_PE_NOT_PE, 0, "no MZ signature");
-    nt = rd32(d + 0x3C);
+        return mm_il_fail(err, MM_E_PE_NOT_PE, 0, "no MZ signature");
+    nt = mm_rd32(d + 0x3C);
     if (!inside(nt, 24, pe->size) || memcmp(d + nt, "PE\0\0", 4) != 0)
-        return fail(err, MM_E_PE_NOT_PE, 0x3C, "no PE signature at 0x%llx", (unsigned long long)nt);
-    pe->nsections = rd16(d + nt + 6);
-    opt_size = rd16(d + nt + 20);
+        return mm_il_fail(err, MM_E_PE_NOT_PE, 0x3C, "no PE signature at 0x%llx", (unsigned long long)nt);
+    pe->nsections = mm_rd16(d + nt + 6);
+    opt_size = mm_rd16(d + nt + 20);
     opt = nt + 24;
     if (!inside(opt, opt_size, pe->size) || opt_size < 2)
-        return fail(err, MM_E_PE_FORMAT, nt + 20, "optional header of 0x%x bytes runs past the file", opt_size);
-    magic = rd16(d + opt);
+        return mm_il_fail(err, MM_E_PE_FORMAT, nt + 20, "optional header of 0x%x bytes runs past the file", opt_size);
+    magic = mm_rd16(d + opt);
     if (magic == 0x10B)
         dirs = 96;
     else if (magic == 0x20B)
         dirs = 112;
     else
-        return fail(err, MM_E_PE_FORMAT, opt, "optional header magic 0x%x is neither PE32 nor PE32+", magic);
+        return mm_il_fail(err, MM_E_PE_FORMAT, opt, "optional header magic 0x%x is neither PE32 nor PE32+", magic);
     pe->sections = opt + opt_size;
     if (!inside(pe->sections, (uint64_t)pe->nsections * 40, pe->size))
-        return fail(err, MM_E_PE_FORMAT, pe->sections, "section table of %u entries runs past the file",
+        return mm_il_fail(err, MM_E_PE_FORMAT, pe->sections, "section table of %u entries runs past the file",
                     pe->nsections);
     if (dirs > opt_size)
-        return fail(err, MM_E_PE_NOT_CLI, opt, "no data directories");
-    nrva = rd32(d + opt + dirs - 4);
+        return mm_il_fail(err, MM_E_PE_NOT_CLI, opt, "no data directories");
+    nrva = mm_rd32(d + opt + dirs - 4);
     if (nrva <= CLI_DIRECTORY || !inside(dirs, (CLI_DIRECTORY + 1) * 8, opt_size))
-        return fail(err, MM_E_PE_NOT_CLI, opt + dirs - 4, "no CLI header directory");
-    *cli_rva = rd32(d + opt + dirs + CLI_DIRECTORY * 8);
+        return mm_il_fail(err, MM_E_PE_NOT_CLI, opt + dirs - 4, "no CLI header directory");
+    *cli_rva = mm_rd32(d + opt + dirs + CLI_DIRECTORY * 8);
     if (*cli_rva == 0)
-        return fail(err, MM_E_PE_NOT_CLI, opt + dirs + CLI_DIRECTORY * 8, "no CLI header");
+        return mm_il_fail(err, MM_E_PE_NOT_CLI, opt + dirs + CLI_DIRECTORY * 8, "no CLI header");
     return S_OK;
 }
 
@@ -131,29 +113,29 @@ static HRESULT read_streams(const uint8_t *md, uint32_t md_size, uint64_t md_off
     uint32_t vlen, n, i;
     uint64_t at;
 
-    if (md_size < 20 || rd32(md) != METADATA_SIGNATURE)
-        return fail(err, MM_E_PE_FORMAT, md_off, "no metadata signature BSJB");
-    vlen = rd32(md + 12);
+    if (md_size < 20 || mm_rd32(md) != METADATA_SIGNATURE)
+        return mm_il_fail(err, MM_E_PE_FORMAT, md_off, "no metadata signature BSJB");
+    vlen = mm_rd32(md + 12);
     at = 16 + (uint64_t)vlen;
     if (!inside(at, 4, md_size))
-        return fail(err, MM_E_PE_FORMAT, md_off + 12, "metadata version string of 0x%x bytes runs past the metadata",
+        return mm_il_fail(err, MM_E_PE_FORMAT, md_off + 12, "metadata version string of 0x%x bytes runs past the metadata",
                     vlen);
-    n = rd16(md + at + 2);
+    n = mm_rd16(md + at + 2);
     at += 4;
     for (i = 0; i < n; i++) {
         uint32_t off, size;
         const char *name;
         size_t name_len;
         if (!inside(at, 8, md_size))
-            return fail(err, MM_E_PE_FORMAT, md_off + at, "stream header %u runs past the metadata", i);
-        off = rd32(md + at);
-        size = rd32(md + at + 4);
+            return mm_il_fail(err, MM_E_PE_FORMAT, md_off + at, "stream header %u runs past the metadata", i);
+        off = mm_rd32(md + at);
+        size = mm_rd32(md + at + 4);
         name = (const char *)md + at + 8;
         name_len = strnlen(name, md_size - at - 8 < 32 ? md_size - at - 8 : 32);
         if (name_len == 32 || at + 8 + name_len >= md_size)
-            return fail(err, MM_E_PE_FORMAT, md_off + at + 8, "stream %u name is not terminated", i);
+            return mm_il_fail(err, MM_E_PE_FORMAT, md_off + at + 8, "stream %u name is not terminated", i);
         if (!inside(off, size, md_size))
-            return fail(err, MM_E_PE_FORMAT, md_off + at, "stream %.*s [0x%x, +0x%x) runs past the metadata (0x%x)",
+            return mm_il_fail(err, MM_E_PE_FORMAT, md_off + at, "stream %.*s [0x%x, +0x%x) runs past the metadata (0x%x)",
                         (int)name_len, name, off, size, md_size);
         if (!strcmp(name, "#~") || !strcmp(name, "#-"))
             *tables = (struct stream){off, size, 1};
@@ -164,7 +146,7 @@ static HRESULT read_streams(const uint8_t *md, uint32_t md_size, uint64_t md_off
         at += 8 + ((name_len + 4) & ~(size_t)3);
     }
     if (!tables->found)
-        return fail(err, MM_E_PE_FORMAT, md_off, "no #~ stream");
+        return mm_il_fail(err, MM_E_PE_FORMAT, md_off, "no #~ stream");
     return S_OK;
 }
 
@@ -177,16 +159,16 @@ static HRESULT read_tables(mm_pe *pe, const uint8_t *t, uint32_t size, uint64_t 
     uint8_t heaps;
 
     if (size < 24)
-        return fail(err, MM_E_PE_FORMAT, t_off, "tables stream of %u bytes is too short for its header", size);
+        return mm_il_fail(err, MM_E_PE_FORMAT, t_off, "tables stream of %u bytes is too short for its header", size);
     heaps = t[6];
-    valid = rd64(t + 8);
+    valid = mm_rd64(t + 8);
     at = 24;
     for (i = 0; i < T_COUNT; i++) {
         if (!(valid >> i & 1))
             continue;
         if (!inside(at, 4, size))
-            return fail(err, MM_E_PE_FORMAT, t_off + at, "row counts run past the tables stream");
-        rows[i] = rd32(t + at);
+            return mm_il_fail(err, MM_E_PE_FORMAT, t_off + at, "row counts run past the tables stream");
+        rows[i] = mm_rd32(t + at);
         at += 4;
     }
     if (heaps & HEAP_EXTRA_DATA)
@@ -216,7 +198,7 @@ static HRESULT read_tables(mm_pe *pe, const uint8_t *t, uint32_t size, uint64_t 
     for (i = 0; i < T_METHODDEF; i++)
         sum += row[i] * rows[i];
     if (!inside(sum, row[T_METHODDEF] * rows[T_METHODDEF], size))
-        return fail(err, MM_E_PE_FORMAT, t_off + sum, "MethodDef table of %u rows runs past the tables stream (0x%x)",
+        return mm_il_fail(err, MM_E_PE_FORMAT, t_off + sum, "MethodDef table of %u rows runs past the tables stream (0x%x)",
                     rows[T_METHODDEF], size);
     pe->methods = t_off + sum;
     pe->method_count = rows[T_METHODDEF];
@@ -235,19 +217,19 @@ HRESULT mm_pe_open(mm_pe *pe, const void *data, size_t size, mm_il_error *err)
     HRESULT hr;
 
     if (!pe || (!data && size))
-        return fail(err, E_POINTER, 0, "NULL argument");
+        return mm_il_fail(err, E_POINTER, 0, "NULL argument");
     memset(pe, 0, sizeof *pe);
     pe->data = data;
     pe->size = size;
     if (FAILED(hr = read_pe_headers(pe, &cli_rva, err)))
         return hr;
     if (FAILED(mm_pe_rva(pe, cli_rva, &cli, &avail, err)) || avail < CLI_HEADER_SIZE)
-        return fail(err, MM_E_PE_FORMAT, 0, "CLI header at RVA 0x%x is not inside the file", cli_rva);
-    md_rva = rd32(cli + 8);
-    md_size = rd32(cli + 12);
-    pe->cli_flags = rd32(cli + 16);
+        return mm_il_fail(err, MM_E_PE_FORMAT, 0, "CLI header at RVA 0x%x is not inside the file", cli_rva);
+    md_rva = mm_rd32(cli + 8);
+    md_size = mm_rd32(cli + 12);
+    pe->cli_flags = mm_rd32(cli + 16);
     if (FAILED(mm_pe_rva(pe, md_rva, &md, &avail, err)) || avail < md_size)
-        return fail(err, MM_E_PE_FORMAT, (uint64_t)(cli - pe->data) + 8,
+        return mm_il_fail(err, MM_E_PE_FORMAT, (uint64_t)(cli - pe->data) + 8,
                     "metadata at RVA 0x%x of 0x%x bytes is not inside the file", md_rva, md_size);
     if (FAILED(hr = read_streams(md, md_size, (uint64_t)(md - pe->data), &tables, &strings, &wide, err)))
         return hr;
@@ -265,10 +247,10 @@ HRESULT mm_pe_method_row(const mm_pe *pe, uint32_t rid, mm_pe_method *m)
     if (!pe || !m || rid == 0 || rid > pe->method_count)
         return E_INVALIDARG;
     r = pe->data + pe->methods + (uint64_t)(rid - 1) * pe->method_row;
-    m->rva = rd32(r);
-    m->impl_flags = rd16(r + 4);
-    m->flags = rd16(r + 6);
-    name = pe->string_index == 4 ? rd32(r + 8) : rd16(r + 8);
+    m->rva = mm_rd32(r);
+    m->impl_flags = mm_rd16(r + 4);
+    m->flags = mm_rd16(r + 6);
+    name = pe->string_index == 4 ? mm_rd32(r + 8) : mm_rd16(r + 8);
     m->name = "";
     m->name_len = 0;
     if (name < pe->strings_size) {

@@ -401,6 +401,8 @@ static void test_arguments(void)
     CHECK(mm_il_extent(buf, 5, NULL, &err) == E_POINTER);
     CHECK(mm_il_encode_alloc(NULL, &b, &block, &size, &err) == E_POINTER && block == NULL);
     CHECK(mm_il_encode_alloc(NULL, &b, NULL, &size, &err) == E_POINTER);
+    CHECK(!strcmp(mm_il_clause_kind_name(MM_IL_CLAUSE_FILTER), "filter") &&
+          !strcmp(mm_il_clause_kind_name(MM_IL_CLAUSE_FAULT), "fault") && !strcmp(mm_il_clause_kind_name(3), "unknown"));
     b.code = NULL;
     CHECK(mm_il_size(&b, &size, &err) == E_POINTER);
     b = body(4);

@@ -271,17 +271,6 @@ static int run_all(int roundtrip, int argc, char **argv)
 
 /* ---- dump ---- */
 
-static const char *kind_name(uint32_t kind)
-{
-    switch (kind) {
-    case MM_IL_CLAUSE_CATCH: return "catch";
-    case MM_IL_CLAUSE_FILTER: return "filter";
-    case MM_IL_CLAUSE_FINALLY: return "finally";
-    case MM_IL_CLAUSE_FAULT: return "fault";
-    default: return "?";
-    }
-}
-
 static void dump_method(const mm_pe *pe, uint32_t rid, struct clauses *c)
 {
     const uint8_t *p;
@@ -324,7 +313,7 @@ static void dump_method(const mm_pe *pe, uint32_t rid, struct clauses *c)
                b.eh_format == MM_IL_EH_FAT ? "fat" : "small", b.clause_count);
     for (i = 0; i < b.clause_count; i++) {
         const mm_il_clause *k = &b.clauses[i];
-        printf("    %u: %-7s try 0x%04x+0x%x handler 0x%04x+0x%x", i, kind_name(k->kind), k->try_offset,
+        printf("    %u: %-7s try 0x%04x+0x%x handler 0x%04x+0x%x", i, mm_il_clause_kind_name(k->kind), k->try_offset,
                k->try_length, k->handler_offset, k->handler_length);
         if (k->kind == MM_IL_CLAUSE_CATCH)
             printf(" class 0x%08x\n", k->token_or_filter);
