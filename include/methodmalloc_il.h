@@ -162,7 +162,8 @@ MM_API HRESULT mm_il_encode_alloc(IMethodMalloc *alloc, const mm_il_body *b, voi
  * some emitters write; the runtime reads n = DataSize / clause size either
  * way): both are accepted, anything else is MM_E_IL_SECTION.  Sections of
  * other kinds (OptILTable, unknown bits) are MM_E_IL_SECTION.
- * Returns S_OK; E_POINTER if p (with len > 0) or out is NULL;
+ * Returns S_OK; E_POINTER if p (with len > 0) or out is NULL, or clauses
+ * is NULL with a non-zero capacity;
  * MM_E_IL_TRUNCATED, MM_E_IL_HEADER, MM_E_IL_SECTION as found;
  * MM_E_IL_SMALL_BUFFER if the body has more clauses than capacity (the
  * first capacity are filled and every other field is set). */
