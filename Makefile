@@ -14,12 +14,14 @@ CPPFLAGS      += -Iinclude -Isrc -D_GNU_SOURCE -DMM_VERSION=\"$(VERSION)\"
 CFLAGS        += $(WARNFLAGS) $(OPTFLAGS) $(SANFLAGS) -fvisibility=hidden
 LDLIBS        += -lpthread
 
-# Filled by the fragments below.
+# Filled by the fragments below.  SCRIPT_TESTS, BENCH_CMDS and DEMO_CMDS are
+# lists of commands: a word ending in .sh starts a new command, the words after
+# it are its arguments (a first word not ending in .sh is a command of its own).
 LIB_SRCS      :=          # library sources (src/*.c)
 PUBLIC_HEADERS:=          # installed into include/
 UNIT_TESTS    :=          # tests/*.c, each a program; run plain and under ASan+UBSan
 TSAN_TESTS    :=          # tests/*.c also run under TSan
-SCRIPT_TESTS  :=          # commands run once against the plain build (make variables allowed)
+SCRIPT_TESTS  :=          # scripts (*.sh) with their arguments, run once against the plain build
 TOOLS         :=          # tools/*.c, each a program installed into bin/
 BENCH_CMDS    :=          # commands `make bench` runs, in order
 DEMO_CMDS     :=          # commands `make demo` runs, in order
@@ -80,14 +82,18 @@ test:
 	@{ for t in $(TEST_BINS); do echo "$$t"; done; \
 	   for t in $(UNIT_TESTS:%.c=build/asan/%); do echo "$$t"; done; \
 	   for t in $(TSAN_TESTS:%.c=build/tsan/%); do echo "$$t"; done; \
-	   $(foreach s,$(SCRIPT_TESTS),echo '$(s)';) } > $(BUILD)/test-list
+	   $(call split-cmds,$(SCRIPT_TESTS)); } > $(BUILD)/test-list
 	@tests/run $(BUILD)/test-list
 
+# Prints the commands of a command list one per line.
+split-cmds = for w in $(1); do case $$w in *.sh) printf '\n%s' "$$w";; *) printf ' %s' "$$w";; esac; done | sed -e 's/^ //' -e '/^$$/d'
+run-cmds = $(call split-cmds,$(1)) | while IFS= read -r c; do echo "== $$c"; bash -c "$$c" </dev/null || exit 1; done
+
 bench: all
-	@$(foreach c,$(BENCH_CMDS),$(c) &&) true
+	@$(call run-cmds,$(BENCH_CMDS))
 
 demo: all
-	@$(foreach c,$(DEMO_CMDS),$(c) &&) true
+	@$(call run-cmds,$(DEMO_CMDS))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
