@@ -1,0 +1,79 @@
+/* The profiler's tunables, all read here from the environment mmrun (or the
+ * user) sets before starting the runtime. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profiler.h"
+
+static const char *const mode_names[] = {
+    [MMP_MODE_RELOCATE] = "relocate",
+    [MMP_MODE_RUNTIME] = "runtime",
+    [MMP_MODE_REPLACE] = "replace",
+    [MMP_MODE_COUNT] = "count",
+};
+
+const char *mmp_mode_name(mmp_mode mode)
+{
+    return mode_names[mode];
+}
+
+static int flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+int mmp_config_from_env(mmp_config *cfg, char *err, size_t errlen)
+{
+    const char *mode = getenv("MM_PROFILER_MODE");
+    const char *report = getenv("MM_PROFILER_REPORT");
+    size_t i;
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mode = MMP_MODE_RELOCATE;
+    if (mode && *mode) {
+        for (i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)
+            if (strcmp(mode, mode_names[i]) == 0)
+                break;
+        if (i == sizeof mode_names / sizeof mode_names[0]) {
+            snprintf(err, errlen, "MM_PROFILER_MODE=%s: expected relocate, runtime, replace or count", mode);
+            return -1;
+        }
+        cfg->mode = (mmp_mode)i;
+    }
+    cfg->include_precompiled = flag("MM_PROFILER_PRECOMPILED");
+    cfg->keep_inlining = flag("MM_PROFILER_INLINING");
+    cfg->verbose = flag("MM_PROFILER_VERBOSE");
+    cfg->reserve_bytes = (size_t)MMP_RESERVE_DEFAULT_MB << 20;
+    if (getenv("MM_PROFILER_RESERVE_MB") && *getenv("MM_PROFILER_RESERVE_MB")) {
+        char *end;
+        unsigned long mb = strtoul(getenv("MM_PROFILER_RESERVE_MB"), &end, 10);
+        if (*end || mb > 65536) {
+            snprintf(err, errlen, "MM_PROFILER_RESERVE_MB=%s: expected a number of MiB, 0 to 65536",
+                     getenv("MM_PROFILER_RESERVE_MB"));
+            return -1;
+        }
+        cfg->reserve_bytes = (size_t)mb << 20;
+    }
+    if (report && *report) {
+        if (strlen(report) >= sizeof cfg->report_path) {
+            snprintf(err, errlen, "MM_PROFILER_REPORT: path too long");
+            return -1;
+        }
+        strcpy(cfg->report_path, report);
+    }
+    if (cfg->mode == MMP_MODE_REPLACE) {
+        const char *spec = getenv("MM_PROFILER_REPLACE");
+        char why[256];
+        if (!spec || !*spec) {
+            snprintf(err, errlen, "MM_PROFILER_MODE=replace needs MM_PROFILER_REPLACE='Type::Method=IL hex'");
+            return -1;
+        }
+        if (mmp_spec_parse(spec, &cfg->replace, why, sizeof why) != 0) {
+            snprintf(err, errlen, "MM_PROFILER_REPLACE: %s", why);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,75 @@
+/*
+ * The entry point the runtime looks up in the profiler library, and the
+ * class factory it returns.  The factory is a static object: the library is
+ * never unloaded while the runtime runs, so its count is only nominal.
+ */
+#include <string.h>
+
+#include "profiler.h"
+
+static int guid_equal(const GUID *a, const GUID *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+static HRESULT STDMETHODCALLTYPE ClassFactory_QueryInterface(IClassFactory *iface, REFIID riid, void **ppv)
+{
+    if (!ppv)
+        return E_POINTER;
+    if (guid_equal(riid, &IID_IUnknown) || guid_equal(riid, &IID_IClassFactory)) {
+        *ppv = iface;
+        return S_OK;
+    }
+    *ppv = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG STDMETHODCALLTYPE ClassFactory_AddRef(IClassFactory *iface)
+{
+    (void)iface;
+    return 2;
+}
+
+static ULONG STDMETHODCALLTYPE ClassFactory_Release(IClassFactory *iface)
+{
+    (void)iface;
+    return 1;
+}
+
+static HRESULT STDMETHODCALLTYPE ClassFactory_CreateInstance(IClassFactory *iface, IUnknown *outer, REFIID riid,
+                                                             void **ppv)
+{
+    (void)iface;
+    if (!ppv)
+        return E_POINTER;
+    *ppv = NULL;
+    if (outer)
+        return MM_CLASS_E_NOAGGREGATION;
+    return mmp_profiler_create(riid, ppv);
+}
+
+static HRESULT STDMETHODCALLTYPE ClassFactory_LockServer(IClassFactory *iface, BOOL lock)
+{
+    (void)iface;
+    (void)lock;
+    return S_OK;
+}
+
+static const IClassFactoryVtbl ClassFactory_vtbl = {
+    ClassFactory_QueryInterface, ClassFactory_AddRef,   ClassFactory_Release,
+    ClassFactory_CreateInstance, ClassFactory_LockServer,
+};
+
+static IClassFactory class_factory = {&ClassFactory_vtbl};
+
+/* Answers only our CLSID: the runtime passes the CORECLR_PROFILER value. */
+__attribute__((visibility("default"))) HRESULT STDMETHODCALLTYPE DllGetClassObject(REFCLSID rclsid, REFIID riid,
+                                                                                   void **ppv)
+{
+    if (!ppv)
+        return E_POINTER;
+    *ppv = NULL;
+    if (!rclsid || !guid_equal(rclsid, &CLSID_MethodMallocProfiler))
+        return MM_CLASS_E_CLASSNOTAVAILABLE;
+    return ClassFactory_QueryInterface(&class_factory, riid, ppv);
+}

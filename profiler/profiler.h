@@ -1,0 +1,182 @@
+/*
+ * The profiler's insides: its configuration, counters, module table and the
+ * work each mode does.  One profiler object exists per process (the runtime
+ * creates one); every part below is called from runtime callbacks, which
+ * arrive on many threads at once.
+ */
+#ifndef MM_PROFILER_PROFILER_H
+#define MM_PROFILER_PROFILER_H
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+
+#include "clrapi.h"
+#include "methodmalloc.h"
+#include "spec.h"
+
+/* ---- Configuration (config.c): every tunable and its variable ---- */
+
+typedef enum mmp_mode {
+    MMP_MODE_RELOCATE, /* copy every JIT-compiled body into methodmalloc */
+    MMP_MODE_RUNTIME,  /* the same, into the runtime's own allocator */
+    MMP_MODE_REPLACE,  /* give one named method a new body */
+    MMP_MODE_COUNT     /* touch nothing, count JIT events: a baseline */
+} mmp_mode;
+
+typedef struct mmp_config {
+    mmp_mode mode;            /* MM_PROFILER_MODE: relocate, runtime, replace, count */
+    int include_precompiled;  /* MM_PROFILER_PRECOMPILED=1: no ReadyToRun code */
+    int keep_inlining;        /* MM_PROFILER_INLINING=1: leave inlining on */
+    int verbose;              /* MM_PROFILER_VERBOSE=1: a line per module and per failure */
+    size_t reserve_bytes;     /* MM_PROFILER_RESERVE_MB: window reserve (reserve.c), 0: none */
+    char report_path[4096];   /* MM_PROFILER_REPORT: append the report here */
+    mmp_spec replace;         /* MM_PROFILER_REPLACE, for MMP_MODE_REPLACE */
+} mmp_config;
+
+/* Reads the variables.  Returns 0, or -1 with the reason in err. */
+int mmp_config_from_env(mmp_config *cfg, char *err, size_t errlen);
+const char *mmp_mode_name(mmp_mode mode);
+
+/* ---- Counters (report.c) ---- */
+
+/* Why a JIT-compiled method kept its original body. */
+typedef enum mmp_reason {
+    MMP_NOT_FUNCTION_INFO, /* GetFunctionInfo failed */
+    MMP_NOT_MODULE,        /* its module was never reported loaded */
+    MMP_NOT_DYNAMIC,       /* the module has no image (Reflection.Emit) */
+    MMP_NOT_NO_IL,         /* GetILFunctionBody failed: no IL to copy */
+    MMP_NOT_BAD_BODY,      /* the IL API could not find the body's extent */
+    MMP_NOT_SIZE_MISMATCH, /* the extent differs from the runtime's size */
+    MMP_NOT_ALLOC,         /* Alloc returned NULL */
+    MMP_NOT_WINDOW,        /* the block lies outside the module's window */
+    MMP_NOT_SET_FAILED,    /* SetILFunctionBody refused the block */
+    MMP_REASON_COUNT
+} mmp_reason;
+
+typedef struct mmp_counters {
+    atomic_ullong jit_events;    /* JITCompilationStarted calls */
+    atomic_ullong repeats;       /* of those, for a method already handled */
+    atomic_ullong served;        /* bodies handed to SetILFunctionBody, accepted */
+    atomic_ullong bytes;         /* their total size */
+    atomic_ullong refused;       /* Allocs that returned NULL */
+    atomic_ullong violations;    /* blocks outside (base, base + 0x7FFFFFFF] */
+    atomic_ullong il_warnings;   /* original bodies mm_il_validate objects to */
+    atomic_ullong replaced;      /* methods given the replace body */
+    atomic_ullong not_relocated[MMP_REASON_COUNT];
+    atomic_ullong modules;       /* modules loaded */
+} mmp_counters;
+
+void mmp_not_relocated(mmp_counters *c, mmp_reason why);
+const char *mmp_reason_name(mmp_reason why);
+
+/* True when cb bytes at p lie inside base's window: base < p and
+ * p + cb - base <= MM_DEFAULT_MAX_RVA (the RVA is a positive 31-bit offset). */
+int mmp_in_window(const void *base, const void *p, size_t cb);
+
+/* ---- Window reserve (reserve.c) ---- */
+
+#define MMP_RESERVE_DEFAULT_MB 64
+#define MMP_RESERVE_REGIONS 8192
+#define MMP_RESERVE_SLICE ((size_t)4 << 20)
+
+/* Reserved address space not yet handed out: [lo, hi), sliced from lo up. */
+typedef struct mmp_region {
+    uintptr_t lo, hi;
+} mmp_region;
+
+typedef struct mmp_reserve {
+    pthread_mutex_t lock;
+    size_t region_bytes; /* size of each region, 0: no reserve */
+    mmp_region *regions; /* regions reserved and holes plugged */
+    unsigned count, capacity;
+    uint64_t released; /* bytes unmapped for heaps */
+    uint64_t plugged;  /* of them, bytes of holes plugged above regions */
+} mmp_reserve;
+
+/* Sets r up and reserves a first region (none if region_bytes is 0). */
+void mmp_reserve_init(mmp_reserve *r, size_t region_bytes);
+/* Reserves one more region at the top of the pile (up to MMP_RESERVE_REGIONS). */
+void mmp_reserve_add(mmp_reserve *r);
+/* Unmaps the next slice (at least size bytes) of a region inside base's
+ * window, so that the module's heap can take it.  Returns 1 if it did. */
+int mmp_reserve_release(mmp_reserve *r, const void *base, size_t size);
+/* Lists the regions left (MM_PROFILER_VERBOSE). */
+void mmp_reserve_dump(mmp_reserve *r, FILE *f);
+
+/* ---- Module table (modules.c) ---- */
+
+/* What a method's relocation needs from its module, copied out of the table. */
+typedef struct mmp_target {
+    const uint8_t *base;      /* load address; NULL for a dynamic module */
+    const uint8_t *image_end; /* end of the mapped image, NULL if unknown */
+    IMethodMalloc *alloc;     /* the module's allocator, NULL if none */
+} mmp_target;
+
+typedef struct mmp_module mmp_module;
+
+typedef struct mmp_modules {
+    pthread_mutex_t lock;
+    mmp_module *head;
+    mm_stats closed; /* heaps of modules already unloaded, summed */
+    uint64_t heaps;  /* heaps ever opened */
+} mmp_modules;
+
+typedef enum mmp_claim {
+    MMP_CLAIM_NEW,      /* first time: the caller relocates this method */
+    MMP_CLAIM_AGAIN,    /* already claimed (another instantiation, a re-JIT) */
+    MMP_CLAIM_NO_MODULE /* module unknown */
+} mmp_claim;
+
+void mmp_modules_init(mmp_modules *t);
+/* Records a loaded module.  heap (may be NULL) and alloc (may be NULL, one
+ * reference handed over) are closed and released by mmp_modules_remove. */
+int mmp_modules_add(mmp_modules *t, ModuleID id, const uint8_t *base, const uint8_t *image_end, mm_module *heap,
+                    IMethodMalloc *alloc);
+void mmp_modules_remove(mmp_modules *t, ModuleID id);
+/* Marks method token of module id as handled; says whether it was already,
+ * and fills *out with the module's target. */
+mmp_claim mmp_modules_claim(mmp_modules *t, ModuleID id, mdMethodDef token, mmp_target *out);
+/* Fills *out with module id's target.  Returns 0, or -1 if unknown. */
+int mmp_modules_find(mmp_modules *t, ModuleID id, mmp_target *out);
+/* Sums the counters of every heap, open or closed. */
+void mmp_modules_stats(mmp_modules *t, mm_stats *sum);
+
+const uint8_t *mmp_pe_image_end(const uint8_t *base);
+
+/* pe.c: base + SizeOfImage from the module's PE headers, or NULL when base
+ * does not start with a PE image. */
+const uint8_t *mmp_pe_image_end(const uint8_t *base);
+
+/* ---- The profiler object (callback.c) ---- */
+
+typedef struct mmp_profiler {
+    ICorProfilerCallback2 ICorProfilerCallback2_iface;
+    LONG ref;
+    ICorProfilerInfo *info;
+    mmp_config cfg;
+    mmp_modules modules;
+    mmp_counters counters;
+    mmp_reserve reserve;
+    atomic_int reported;
+} mmp_profiler;
+
+/* Creates the callback object (class factory's CreateInstance). */
+HRESULT mmp_profiler_create(REFIID riid, void **ppv);
+
+/* ---- The modes ---- */
+
+/* relocate.c: Alloc from a module's heap, handing it a slice of its window
+ * reserve and retrying when the window is full.  NULL when refused even so. */
+void *mmp_alloc(mmp_profiler *p, const mmp_target *t, size_t size);
+/* relocate.c: JITCompilationStarted in relocate and runtime modes. */
+void mmp_relocate(mmp_profiler *p, FunctionID fn);
+/* replace.c: ModuleLoadFinished in replace mode: finds the named methods in
+ * the module and gives them the new body from the module's heap. */
+void mmp_replace_in_module(mmp_profiler *p, ModuleID mod, const mmp_target *t);
+/* report.c: writes the report once (Shutdown). */
+void mmp_report(mmp_profiler *p);
+/* report.c: a line "methodmalloc: error: ..." to the report destination. */
+void mmp_report_error(const mmp_config *cfg, const char *what);
+
+#endif /* MM_PROFILER_PROFILER_H */

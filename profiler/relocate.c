@@ -1,0 +1,107 @@
+/*
+ * Relocate and runtime modes: before a method is first compiled, copy its
+ * IL body (header, code, exception sections) unchanged into a block from its
+ * module's allocator and point the runtime at the copy.  Relocate mode's
+ * allocator is methodmalloc's; runtime mode's is the runtime's own
+ * GetILFunctionBodyAllocator, for comparison.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "methodmalloc_il.h"
+#include "profiler.h"
+
+void *mmp_alloc(mmp_profiler *p, const mmp_target *t, size_t size)
+{
+    void *block = t->alloc->lpVtbl->Alloc(t->alloc, (ULONG)size);
+    /* Only methodmalloc's heaps draw on the reserve: the runtime's own
+     * allocator does not look for room in the window at all. */
+    if (!block && p->cfg.mode != MMP_MODE_RUNTIME && mmp_reserve_release(&p->reserve, t->base, size))
+        block = t->alloc->lpVtbl->Alloc(t->alloc, (ULONG)size);
+    return block;
+}
+
+void mmp_relocate(mmp_profiler *p, FunctionID fn)
+{
+    ICorProfilerInfo *info = p->info;
+    mmp_counters *c = &p->counters;
+    ClassID cls;
+    ModuleID mod;
+    mdToken token;
+    mmp_target t;
+    LPCBYTE body;
+    ULONG reported;
+    size_t bound, size;
+    uint8_t *copy;
+
+    if (FAILED(info->lpVtbl->GetFunctionInfo(info, fn, &cls, &mod, &token))) {
+        mmp_not_relocated(c, MMP_NOT_FUNCTION_INFO);
+        return;
+    }
+    switch (mmp_modules_claim(&p->modules, mod, token, &t)) {
+    case MMP_CLAIM_AGAIN:
+        atomic_fetch_add(&c->repeats, 1);
+        return;
+    case MMP_CLAIM_NO_MODULE:
+        mmp_not_relocated(c, MMP_NOT_MODULE);
+        return;
+    case MMP_CLAIM_NEW:
+        break;
+    }
+    if (!t.base || !t.alloc) {
+        mmp_not_relocated(c, MMP_NOT_DYNAMIC);
+        return;
+    }
+    if (FAILED(info->lpVtbl->GetILFunctionBody(info, mod, token, &body, &reported)) || !body) {
+        mmp_not_relocated(c, MMP_NOT_NO_IL);
+        return;
+    }
+
+    /* The body's own headers say how long it is; never read past the image
+     * (when the body lies inside it) to learn that. */
+    bound = MM_IL_UNBOUNDED;
+    if (t.image_end && body >= t.base && body < t.image_end)
+        bound = (size_t)(t.image_end - body);
+    if (mm_il_extent(body, bound, &size, NULL) != S_OK) {
+        mmp_not_relocated(c, MMP_NOT_BAD_BODY);
+        return;
+    }
+    /* The runtime measured the same body its own way: both must agree, or
+     * one of us misreads the sections and the copy would be cut short. */
+    if (size != reported) {
+        mmp_not_relocated(c, MMP_NOT_SIZE_MISMATCH);
+        return;
+    }
+    if (mm_il_validate(body, size, NULL) != S_OK)
+        atomic_fetch_add(&c->il_warnings, 1);
+
+    copy = mmp_alloc(p, &t, size);
+    if (!copy) {
+        if (p->cfg.verbose && atomic_load(&c->refused) == 0)
+            mmp_reserve_dump(&p->reserve, stderr);
+        if (p->cfg.verbose)
+            fprintf(stderr, "methodmalloc: Alloc(%zu) refused for method 0x%08x of the module at %p\n", size,
+                    (unsigned)token, (const void *)t.base);
+        atomic_fetch_add(&c->refused, 1);
+        mmp_not_relocated(c, MMP_NOT_ALLOC);
+        return;
+    }
+    /* methodmalloc promises the window, so a block outside it is a bug and
+     * is not used.  The runtime's own allocator (CoreCLR's takes ordinary
+     * heap memory) is counted but trusted: the runtime accepts what it
+     * allocated itself, and runtime mode exists to compare with it. */
+    if (!mmp_in_window(t.base, copy, size)) {
+        atomic_fetch_add(&c->violations, 1);
+        if (p->cfg.mode == MMP_MODE_RELOCATE) {
+            mmp_not_relocated(c, MMP_NOT_WINDOW);
+            return;
+        }
+    }
+    memcpy(copy, body, size);
+    if (FAILED(info->lpVtbl->SetILFunctionBody(info, mod, token, copy))) {
+        mmp_not_relocated(c, MMP_NOT_SET_FAILED);
+        return;
+    }
+    atomic_fetch_add(&c->served, 1);
+    atomic_fetch_add(&c->bytes, size);
+}

@@ -1,0 +1,103 @@
+/*
+ * Counting and telling: the counters every mode updates, the window check,
+ * and the report written at Shutdown.  The report is one line of key=value
+ * pairs (tests parse it) plus a line about the heaps; it goes to
+ * MM_PROFILER_REPORT when set (mmrun prints that file after the program
+ * ends, so the program's own stderr does not interleave with it), else to
+ * stderr.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "profiler.h"
+
+static const char *const reason_names[MMP_REASON_COUNT] = {
+    [MMP_NOT_FUNCTION_INFO] = "function_info", [MMP_NOT_MODULE] = "unknown_module",
+    [MMP_NOT_DYNAMIC] = "dynamic_module",      [MMP_NOT_NO_IL] = "no_il",
+    [MMP_NOT_BAD_BODY] = "bad_body",           [MMP_NOT_SIZE_MISMATCH] = "size_mismatch",
+    [MMP_NOT_ALLOC] = "alloc_refused",         [MMP_NOT_WINDOW] = "outside_window",
+    [MMP_NOT_SET_FAILED] = "set_refused",
+};
+
+const char *mmp_reason_name(mmp_reason why)
+{
+    return reason_names[why];
+}
+
+void mmp_not_relocated(mmp_counters *c, mmp_reason why)
+{
+    atomic_fetch_add(&c->not_relocated[why], 1);
+}
+
+int mmp_in_window(const void *base, const void *p, size_t cb)
+{
+    uintptr_t b = (uintptr_t)base, a = (uintptr_t)p;
+    return a > b && a - b <= MM_DEFAULT_MAX_RVA && cb <= MM_DEFAULT_MAX_RVA - (a - b);
+}
+
+static FILE *open_dest(const mmp_config *cfg, int *owned)
+{
+    FILE *f = NULL;
+    *owned = 0;
+    if (cfg->report_path[0]) {
+        f = fopen(cfg->report_path, "a");
+        if (f)
+            *owned = 1;
+    }
+    return f ? f : stderr;
+}
+
+void mmp_report_error(const mmp_config *cfg, const char *what)
+{
+    int owned;
+    FILE *f = open_dest(cfg, &owned);
+    fprintf(f, "methodmalloc: error: %s\n", what);
+    if (owned)
+        fclose(f);
+}
+
+void mmp_report(mmp_profiler *p)
+{
+    mmp_counters *c = &p->counters;
+    unsigned long long not_relocated = 0;
+    mm_stats heaps;
+    int owned, r;
+    FILE *f;
+
+    if (atomic_exchange(&p->reported, 1))
+        return;
+    for (r = 0; r < MMP_REASON_COUNT; r++)
+        not_relocated += atomic_load(&c->not_relocated[r]);
+    mmp_modules_stats(&p->modules, &heaps);
+
+    f = open_dest(&p->cfg, &owned);
+    fprintf(f,
+            "methodmalloc: mode=%s served=%llu bytes=%llu refused=%llu violations=%llu not_relocated=%llu "
+            "replaced=%llu jit_events=%llu repeats=%llu il_warnings=%llu modules=%llu precompiled=%s\n",
+            mmp_mode_name(p->cfg.mode), (unsigned long long)atomic_load(&c->served),
+            (unsigned long long)atomic_load(&c->bytes), (unsigned long long)atomic_load(&c->refused),
+            (unsigned long long)atomic_load(&c->violations), not_relocated,
+            (unsigned long long)atomic_load(&c->replaced), (unsigned long long)atomic_load(&c->jit_events),
+            (unsigned long long)atomic_load(&c->repeats), (unsigned long long)atomic_load(&c->il_warnings),
+            (unsigned long long)atomic_load(&c->modules), p->cfg.include_precompiled ? "jit" : "readytorun");
+    fprintf(f, "methodmalloc: not_relocated by reason:");
+    for (r = 0; r < MMP_REASON_COUNT; r++)
+        fprintf(f, " %s=%llu", reason_names[r], (unsigned long long)atomic_load(&c->not_relocated[r]));
+    fputc('\n', f);
+    fprintf(f,
+            "methodmalloc: heaps=%" PRIu64 " blocks=%" PRIu64 " requested=%" PRIu64 " allocated=%" PRIu64
+            " reserved=%" PRIu64 " resident=%" PRIu64 " chunks=%" PRIu64 " lowest_rva=0x%" PRIx64
+            " highest_rva=0x%" PRIx64 "\n",
+            p->modules.heaps, heaps.blocks, heaps.bytes_requested, heaps.bytes_allocated, heaps.bytes_reserved,
+            heaps.bytes_resident, heaps.chunks, heaps.lowest_rva, heaps.highest_rva);
+    fprintf(f, "methodmalloc: window_reserve regions=%u region_bytes=%zu released=%" PRIu64 " plugged=%" PRIu64 "\n",
+            p->reserve.count, p->reserve.region_bytes, p->reserve.released, p->reserve.plugged);
+    if (p->cfg.mode == MMP_MODE_REPLACE && atomic_load(&c->replaced) == 0)
+        fprintf(f, "methodmalloc: error: method %s::%s not found in any loaded module\n", p->cfg.replace.type,
+                p->cfg.replace.method);
+    if (owned)
+        fclose(f);
+    else
+        fflush(f);
+}

@@ -1,0 +1,265 @@
+/*
+ * mmrun: runs a .NET program under the methodmalloc profiler.
+ *
+ *   mmrun [--relocate | --runtime | --replace 'Ns.Type::Method=IL hex' | --count | --no-profiler]
+ *         [--include-precompiled] [--keep-inlining] [--profiler PATH] [--report FILE] [--stats]
+ *         -- program [args...]
+ *
+ * It sets the CORECLR_* variables that make the runtime load the profiler
+ * and the MM_PROFILER_* variables that tell the profiler what to do, runs
+ * the program, prints the profiler's report on stderr once the program has
+ * ended, and exits with the program's status.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../profiler/spec.h"
+
+/* The profiler's class ID (profiler/guids.c). */
+#define PROFILER_CLSID "{E7C0561D-4650-4F35-9D86-A69D58427C09}"
+#define PROFILER_NAME "libmmprofiler.so"
+
+/* Exit statuses of mmrun's own failures; otherwise the program's. */
+#define EXIT_USAGE 2
+#define EXIT_PROFILER 3
+
+static void usage(FILE *f)
+{
+    fputs("usage: mmrun [mode] [options] [--] program [args...]\n"
+          "Runs a .NET program with the methodmalloc profiler loaded into its runtime.\n"
+          "modes:\n"
+          "  --relocate            copy every JIT-compiled IL body into methodmalloc (default)\n"
+          "  --runtime             the same, into the runtime's own GetILFunctionBodyAllocator\n"
+          "  --replace 'Ns.Type::Method=IL hex'\n"
+          "                        give the named method(s) a new body, e.g. 'App.Calc::Answer=1F2A2A'\n"
+          "  --count               load the profiler, change nothing, count JIT compilations\n"
+          "  --no-profiler         run the program plainly (a baseline for --stats)\n"
+          "options:\n"
+          "  --include-precompiled turn ReadyToRun code off so framework methods are JIT-compiled too\n"
+          "  --keep-inlining       leave the JIT's inlining on (callees may then run from the image)\n"
+          "  --profiler PATH       the profiler library (default: $MM_PROFILER_PATH, else next to mmrun)\n"
+          "  --report FILE         also keep the report in FILE\n"
+          "  --stats               print the program's wall time and peak resident memory\n"
+          "  -h, --help            this text\n"
+          "mmrun exits with the program's status; 2 for a usage error, 3 when the profiler\n"
+          "could not be found, did not report, or reported an error while the program succeeded.\n",
+          f);
+}
+
+static int die_usage(const char *fmt, const char *arg)
+{
+    fputs("mmrun: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n(mmrun --help for usage)\n", stderr);
+    return EXIT_USAGE;
+}
+
+static int is_file(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+/* The profiler next to mmrun: ../lib when installed, ../profiler in the
+ * build tree.  Fills path; returns 0 or -1 with the places tried in tried. */
+static int find_profiler(char *path, size_t cap, char *tried, size_t tcap)
+{
+    static const char *const rel[] = {"/../lib/" PROFILER_NAME, "/../profiler/" PROFILER_NAME};
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char *slash;
+
+    tried[0] = 0;
+    if (n <= 0)
+        return -1;
+    self[n] = 0;
+    slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        char candidate[PATH_MAX + 64];
+        snprintf(candidate, sizeof candidate, "%s%s", self, rel[i]);
+        if (is_file(candidate) && realpath(candidate, path) && strlen(path) < cap)
+            return 0;
+        strncat(tried, i ? ", " : "", tcap - strlen(tried) - 1);
+        strncat(tried, candidate, tcap - strlen(tried) - 1);
+    }
+    return -1;
+}
+
+/* Copies the report file to stderr (and to keep, if asked).  Returns 1 if it
+ * holds a report line, and sets *error if it holds an error line. */
+static int print_report(const char *path, const char *keep, int *error)
+{
+    FILE *in = fopen(path, "r"), *out = NULL;
+    char line[4096];
+    int reported = 0;
+
+    *error = 0;
+    if (!in)
+        return 0;
+    if (keep && !(out = fopen(keep, "w")))
+        fprintf(stderr, "mmrun: cannot write %s: %s\n", keep, strerror(errno));
+    while (fgets(line, sizeof line, in)) {
+        fputs(line, stderr);
+        if (out)
+            fputs(line, out);
+        if (strncmp(line, "methodmalloc: mode=", 19) == 0)
+            reported = 1;
+        if (strncmp(line, "methodmalloc: error:", 20) == 0)
+            *error = 1;
+    }
+    fclose(in);
+    if (out)
+        fclose(out);
+    return reported;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = "relocate", *replace = NULL, *profiler = getenv("MM_PROFILER_PATH"), *keep = NULL;
+    int precompiled = 0, inlining = 0, stats = 0, use_profiler = 1;
+    char profiler_path[PATH_MAX], report[] = "/tmp/mmrun-report-XXXXXX";
+    int i, fd, status, reported, error;
+    struct timespec t0, t1;
+    struct rusage ru;
+    pid_t pid;
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-')
+            break;
+        if (strcmp(a, "--relocate") == 0)
+            mode = "relocate";
+        else if (strcmp(a, "--runtime") == 0)
+            mode = "runtime";
+        else if (strcmp(a, "--count") == 0)
+            mode = "count";
+        else if (strcmp(a, "--no-profiler") == 0)
+            use_profiler = 0;
+        else if (strcmp(a, "--replace") == 0 || strncmp(a, "--replace=", 10) == 0) {
+            mode = "replace";
+            replace = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!replace)
+                return die_usage("%s needs 'Namespace.Type::Method=IL hex'", a);
+        } else if (strcmp(a, "--include-precompiled") == 0)
+            precompiled = 1;
+        else if (strcmp(a, "--keep-inlining") == 0)
+            inlining = 1;
+        else if (strcmp(a, "--stats") == 0)
+            stats = 1;
+        else if (strcmp(a, "--profiler") == 0 || strcmp(a, "--report") == 0) {
+            if (i + 1 >= argc)
+                return die_usage("%s needs a path", a);
+            if (a[2] == 'p')
+                profiler = argv[++i];
+            else
+                keep = argv[++i];
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else
+            return die_usage("unknown option %s", a);
+    }
+    if (i >= argc)
+        return die_usage("%s", "no program to run: mmrun [options] -- program [args...]");
+    if (replace) {
+        mmp_spec spec;
+        char why[256];
+        if (mmp_spec_parse(replace, &spec, why, sizeof why) != 0)
+            return die_usage("--replace: %s", why);
+    }
+
+    if (use_profiler) {
+        if (profiler && *profiler) {
+            if (!is_file(profiler) || !realpath(profiler, profiler_path)) {
+                fprintf(stderr, "mmrun: profiler library %s: %s\n", profiler, strerror(errno ? errno : ENOENT));
+                return EXIT_PROFILER;
+            }
+        } else {
+            char tried[2 * PATH_MAX + 200];
+            if (find_profiler(profiler_path, sizeof profiler_path, tried, sizeof tried) != 0) {
+                fprintf(stderr,
+                        "mmrun: profiler library %s not found (tried %s); build it with `make` or name it with "
+                        "--profiler PATH or MM_PROFILER_PATH\n",
+                        PROFILER_NAME, tried[0] ? tried : "nothing: /proc/self/exe unreadable");
+                return EXIT_PROFILER;
+            }
+        }
+        fd = mkstemp(report);
+        if (fd < 0) {
+            fprintf(stderr, "mmrun: cannot create a report file in /tmp: %s\n", strerror(errno));
+            return EXIT_PROFILER;
+        }
+        close(fd);
+        setenv("CORECLR_ENABLE_PROFILING", "1", 1);
+        setenv("CORECLR_PROFILER", PROFILER_CLSID, 1);
+        setenv("CORECLR_PROFILER_PATH", profiler_path, 1);
+        setenv("MM_PROFILER_MODE", mode, 1);
+        setenv("MM_PROFILER_REPORT", report, 1);
+        setenv("MM_PROFILER_PRECOMPILED", precompiled ? "1" : "0", 1);
+        setenv("MM_PROFILER_INLINING", inlining ? "1" : "0", 1);
+        if (replace)
+            setenv("MM_PROFILER_REPLACE", replace, 1);
+        else
+            unsetenv("MM_PROFILER_REPLACE");
+    } else {
+        unsetenv("CORECLR_ENABLE_PROFILING");
+    }
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "mmrun: fork: %s\n", strerror(errno));
+        return EXIT_PROFILER;
+    }
+    if (pid == 0) {
+        execvp(argv[i], argv + i);
+        fprintf(stderr, "mmrun: cannot run %s: %s\n", argv[i], strerror(errno));
+        _exit(127);
+    }
+    /* The terminal's Ctrl-C reaches the program (same process group); mmrun
+     * waits for it to end and still prints the report. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    while (wait4(pid, &status, 0, &ru) < 0) {
+        if (errno != EINTR) {
+            fprintf(stderr, "mmrun: wait: %s\n", strerror(errno));
+            return EXIT_PROFILER;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+    if (stats)
+        fprintf(stderr, "mmrun: wall_ms=%.1f maxrss_kb=%ld status=%d\n",
+                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6, ru.ru_maxrss,
+                status);
+    if (!use_profiler)
+        return status;
+    reported = print_report(report, keep, &error);
+    unlink(report);
+    if (!reported) {
+        fprintf(stderr,
+                "mmrun: the profiler wrote no report: the runtime did not load it (is %s a .NET program, is %s "
+                "loadable?) or the program ended without a runtime shutdown\n",
+                argv[i], profiler_path);
+        return status ? status : EXIT_PROFILER;
+    }
+    if (error && status == 0)
+        return EXIT_PROFILER;
+    return status;
+}
