@@ -252,6 +252,8 @@ int main(int argc, char **argv)
         return status;
     reported = print_report(report, keep, &error);
     unlink(report);
+    if (!reported && status == 127) /* exec failed: said above */
+        return status;
     if (!reported) {
         fprintf(stderr,
                 "mmrun: the profiler wrote no report: the runtime did not load it (is %s a .NET program, is %s "

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The profiler inside the real .NET runtime (issue 4).  Builds the C#
+# samples, runs each one plainly, under --relocate and under --runtime, and
+# requires the same output every time, bodies served, no refusal, nothing
+# left unrelocated, and (for methodmalloc) no block outside its module's
+# window; then --include-precompiled on two samples for thousands more
+# bodies, replace mode on the Answer sample, and mmrun's error paths.
+# usage: tests/profiler_test.sh MMRUN SAMPLES_DIR
+set -euo pipefail
+mmrun=${1:?usage: profiler_test.sh MMRUN SAMPLES_DIR}
+samples=${2:?usage: profiler_test.sh MMRUN SAMPLES_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10 (the samples and the runtime come from it)"
+[ -x "$mmrun" ] || fail "$mmrun not built (make all)"
+"$here/samples/build.sh" "$samples" || fail "building the samples"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# value KEY FILE: the number after KEY= on the report line.
+value() { grep -m1 '^methodmalloc: mode=' "$2" | grep -o " $1=[0-9]*" | cut -d= -f2; }
+
+# run NAME MODE [mmrun options...]: runs sample NAME under MODE, compares with
+# its plain output, checks the report, adds to the totals.
+total_served=0
+run() {
+  local s=$1 mode=$2; shift 2
+  local out=$work/$s.$mode.out err=$work/$s.$mode.err
+  "$mmrun" "$@" -- dotnet "$samples/$s/$s.dll" >"$out" 2>"$err" || { cat "$err" >&2; fail "$s under $mode: exit status $?"; }
+  if ! cmp -s "$work/$s.plain" "$out"; then
+    diff "$work/$s.plain" "$out" | head -n 20 >&2
+    fail "$s under $mode: output differs from the plain run"
+  fi
+  grep -q '^methodmalloc: mode=' "$err" || { cat "$err" >&2; fail "$s under $mode: no report"; }
+  local served refused violations unrelocated
+  served=$(value served "$err"); refused=$(value refused "$err")
+  violations=$(value violations "$err"); unrelocated=$(value not_relocated "$err")
+  [ "$served" -gt 0 ] || fail "$s under $mode: no body served"
+  [ "$refused" -eq 0 ] || { cat "$err" >&2; fail "$s under $mode: $refused allocations refused"; }
+  [ "$unrelocated" -eq 0 ] || { cat "$err" >&2; fail "$s under $mode: $unrelocated methods not relocated"; }
+  # methodmalloc keeps every block in its module's window; CoreCLR's own
+  # allocator (runtime mode) takes ordinary heap memory and does not: its
+  # count is shown, not required.
+  if [ "$mode" != runtime ] && [ "$mode" != runtime-precompiled ]; then
+    [ "$violations" -eq 0 ] || fail "$s under $mode: $violations blocks outside the window"
+  fi
+  printf '%-11s %-21s served=%-5s bytes=%-7s refused=%s violations=%s not_relocated=%s\n' \
+    "$s" "$mode" "$served" "$(value bytes "$err")" "$refused" "$violations" "$unrelocated"
+  if [ "$mode" = relocate ] || [ "$mode" = relocate-precompiled ]; then
+    total_served=$((total_served + served))
+  fi
+}
+
+for s in async exceptions generics linq parallel; do
+  dotnet "$samples/$s/$s.dll" >"$work/$s.plain" || fail "$s: the plain run failed"
+  run "$s" relocate --relocate
+  run "$s" runtime --runtime
+done
+# ReadyToRun off: the framework's methods are JIT-compiled too.
+for s in generics linq; do
+  run "$s" relocate-precompiled --relocate --include-precompiled
+  run "$s" runtime-precompiled --runtime --include-precompiled
+done
+[ "$total_served" -ge 5000 ] || fail "only $total_served bodies served in relocate mode, expected thousands"
+echo "relocate mode served $total_served bodies in all"
+
+# Replace: Answer() returns 41 in the sample; the new body says 42.
+dotnet "$samples/answer/answer.dll" >"$work/answer.plain"
+grep -qx 'Answer() = 41' "$work/answer.plain" || fail "answer sample: unexpected plain output"
+"$mmrun" --replace 'App.Calc::Answer=1F 2A 2A' -- dotnet "$samples/answer/answer.dll" >"$work/answer.out" 2>"$work/answer.err" \
+  || { cat "$work/answer.err" >&2; fail "replace run failed"; }
+grep -qx 'Answer() = 42' "$work/answer.out" || { cat "$work/answer.out" "$work/answer.err" >&2; fail "replace: Answer() did not return 42"; }
+grep -qx 'Twice() = 84' "$work/answer.out" || fail "replace: the caller did not see the new body"
+[ "$(value replaced "$work/answer.err")" -eq 1 ] || fail "replace: report does not say replaced=1"
+[ "$(value violations "$work/answer.err")" -eq 0 ] || fail "replace: block outside the window"
+echo "replace: Answer() = 41 became 42"
+
+# mmrun's error paths: each exits non-zero with a message naming the problem.
+expect_error() {
+  local want_status=$1 pattern=$2; shift 2
+  local status=0
+  "$mmrun" "$@" >"$work/e.out" 2>"$work/e.err" || status=$?
+  [ "$status" -eq "$want_status" ] || { cat "$work/e.err" >&2; fail "mmrun $*: status $status, expected $want_status"; }
+  grep -q -- "$pattern" "$work/e.err" || { cat "$work/e.err" >&2; fail "mmrun $*: no message matching '$pattern'"; }
+}
+expect_error 2 'unknown option --bogus' --bogus -- dotnet "$samples/answer/answer.dll"
+expect_error 2 'no program to run' --relocate
+expect_error 2 'IL hex' --replace 'App.Calc::Answer=1F2' -- dotnet "$samples/answer/answer.dll"
+expect_error 2 'expected' --replace 'App.Calc.Answer=2A' -- dotnet "$samples/answer/answer.dll"
+expect_error 3 'App.Calc::Nope not found' --replace 'App.Calc::Nope=1F2A2A' -- dotnet "$samples/answer/answer.dll"
+expect_error 3 'profiler library /nonexistent/libmmprofiler.so' --profiler /nonexistent/libmmprofiler.so -- dotnet "$samples/answer/answer.dll"
+expect_error 3 'wrote no report' -- /bin/true
+echo "mmrun error paths: ok"
