@@ -176,6 +176,33 @@ static void test_alignments(const void *base)
     }
 }
 
+/* A small module pays a page or two, never a huge page, for its first body;
+ * a busy one grows into huge-page-sized chunks. */
+static void test_small_module_stays_small(const void *base)
+{
+    mm_module *m;
+    IMethodMalloc *mal;
+    REQUIRE(mm_module_open(base, NULL, &m) == S_OK);
+    REQUIRE(mm_module_allocator(m, &mal) == S_OK);
+    char *p = mal->lpVtbl->Alloc(mal, 200);
+    REQUIRE(p);
+    memset(p, 1, 200);
+    mm_stats st;
+    mm_module_stats(m, &st);
+    CHECKF(st.bytes_resident <= 16384 && st.bytes_reserved <= (64 << 10), "one body: %llu resident, %llu reserved",
+           (unsigned long long)st.bytes_resident, (unsigned long long)st.bytes_reserved);
+    for (int i = 0; i < 40000; i++) {
+        char *q = mal->lpVtbl->Alloc(mal, 200);
+        REQUIRE(q);
+        q[0] = 1;
+    }
+    mm_module_stats(m, &st);
+    CHECKF(st.chunks >= 6 && st.bytes_reserved >= (4 << 20), "8 MB of bodies: %llu chunks, %llu reserved",
+           (unsigned long long)st.chunks, (unsigned long long)st.bytes_reserved);
+    mal->lpVtbl->Release(mal);
+    mm_module_close(m);
+}
+
 static int anchor;
 
 int main(void)
@@ -200,6 +227,7 @@ int main(void)
     exercise("8 MiB window", image, &tight, 10000, 600);
     test_refusals(image);
     test_alignments(libc);
+    test_small_module_stays_small(image);
     munmap((void *)assembly, size);
     return check_done();
 }
