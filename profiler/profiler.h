@@ -20,7 +20,7 @@
 typedef enum mmp_mode {
     MMP_MODE_RELOCATE, /* copy every JIT-compiled body into methodmalloc */
     MMP_MODE_RUNTIME,  /* the same, into the runtime's own allocator */
-    MMP_MODE_REPLACE,  /* give one named method a new body */
+    MMP_MODE_REPLACE,  /* give the named method(s) a new body */
     MMP_MODE_COUNT     /* touch nothing, count JIT events: a baseline */
 } mmp_mode;
 
@@ -91,7 +91,7 @@ typedef struct mmp_reserve {
     mmp_region *regions; /* regions reserved and holes plugged */
     unsigned count, capacity;
     uint64_t released; /* bytes unmapped for heaps */
-    uint64_t plugged;  /* of them, bytes of holes plugged above regions */
+    uint64_t plugged;  /* bytes of holes plugged above regions (part of the reserve) */
 } mmp_reserve;
 
 /* Sets r up and reserves a first region (none if region_bytes is 0). */
@@ -142,8 +142,6 @@ int mmp_modules_find(mmp_modules *t, ModuleID id, mmp_target *out);
 /* Sums the counters of every heap, open or closed. */
 void mmp_modules_stats(mmp_modules *t, mm_stats *sum);
 
-const uint8_t *mmp_pe_image_end(const uint8_t *base);
-
 /* pe.c: base + SizeOfImage from the module's PE headers, or NULL when base
  * does not start with a PE image. */
 const uint8_t *mmp_pe_image_end(const uint8_t *base);
@@ -166,7 +164,7 @@ HRESULT mmp_profiler_create(REFIID riid, void **ppv);
 
 /* ---- The modes ---- */
 
-/* relocate.c: Alloc from a module's heap, handing it a slice of its window
+/* relocate.c: Alloc from a module's heap, handing it a slice of the window
  * reserve and retrying when the window is full.  NULL when refused even so. */
 void *mmp_alloc(mmp_profiler *p, const mmp_target *t, size_t size);
 /* relocate.c: JITCompilationStarted in relocate and runtime modes. */
