@@ -86,7 +86,7 @@ test:
 	@tests/run $(BUILD)/test-list
 
 # Prints the commands of a command list one per line.
-split-cmds = for w in $(1); do case $$w in *.sh) printf '\n%s' "$$w";; *) printf ' %s' "$$w";; esac; done | sed -e 's/^ //' -e '/^$$/d'
+split-cmds = { for w in $(1); do case $$w in *.sh) printf '\n%s' "$$w";; *) printf ' %s' "$$w";; esac; done; echo; } | sed -e 's/^ //' -e '/^$$/d'
 run-cmds = $(call split-cmds,$(1)) | while IFS= read -r c; do echo "== $$c"; bash -c "$$c" </dev/null || exit 1; done
 
 bench: all
