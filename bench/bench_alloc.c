@@ -19,7 +19,7 @@
 
 #include "methodmalloc.h"
 
-enum { BODIES = 1000000, RUNS = 5, MODULES = 2000 };
+enum { BODIES = 1000000, RUNS = 9, MODULES = 2000 };
 
 static uint32_t *sizes; /* BODIES request sizes */
 static uint64_t requested;
@@ -273,19 +273,24 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double median_of(void (*fn)(int, double *), int kind, int index, int nout)
+/* Runs fn RUNS times, each in a fresh child, and puts the median of each of
+ * its nout outputs in med. */
+static void medians(void (*fn)(int, double *), int kind, int nout, double *med)
 {
-    double v[RUNS];
+    double v[8][RUNS];
     for (int r = 0; r < RUNS; r++) {
         double out[8];
         if (!in_child(fn, kind, out, nout)) {
             fprintf(stderr, "%s: run failed\n", kind_name[kind]);
             exit(1);
         }
-        v[r] = out[index];
+        for (int i = 0; i < nout; i++)
+            v[i][r] = out[i];
     }
-    qsort(v, RUNS, sizeof v[0], cmp_double);
-    return v[RUNS / 2];
+    for (int i = 0; i < nout; i++) {
+        qsort(v[i], RUNS, sizeof v[i][0], cmp_double);
+        med[i] = v[i][RUNS / 2];
+    }
 }
 
 /* --count KIND: the instruction-count run under callgrind: only count_loop
@@ -382,14 +387,18 @@ int main(int argc, char **argv)
     printf("%d IL-body-sized requests, log-uniform 12..2048 bytes (seed 42, %.1f MB requested); "
            "medians of %d fresh processes\n\n", BODIES, (double)requested / 1e6, RUNS);
 
-    double fill_s[KINDS], res[KINDS], two_shared[KINDS], two_sep[KINDS], ir[KINDS];
+    double fill_s[KINDS], res[KINDS], two_shared[KINDS], two_sep[KINDS], ir[KINDS], mm_res_stats = 0;
     for (int k = 0; k < KINDS; k++) {
-        fill_s[k] = median_of(run_fill, k, 0, 3);
-        res[k] = median_of(run_fill, k, 1, 3);
-        two_shared[k] = median_of(run_two, k, 0, 2);
-        two_sep[k] = median_of(run_two, k, 1, 2);
+        double fill[3], two[2];
+        medians(run_fill, k, 3, fill);
+        medians(run_two, k, 2, two);
+        fill_s[k] = fill[0];
+        res[k] = fill[1];
+        if (k == MM)
+            mm_res_stats = fill[2];
+        two_shared[k] = two[0];
+        two_sep[k] = two[1];
     }
-    double mm_res_stats = median_of(run_fill, MM, 2, 3);
     double ir_null = callgrind_ir(argv[0], "null");
     double ir_counting = (callgrind_ir(argv[0], "counting") - ir_null) / BODIES + 4;
     for (int k = 0; k < KINDS; k++) {
@@ -428,12 +437,11 @@ int main(int argc, char **argv)
         printf("%14.2f", fill_s[k] / two_sep[k]);
     printf("\n");
 
-    double per_module = median_of(run_modules, MM, 0, 3);
-    double maps_left = median_of(run_modules, MM, 1, 3);
-    double rss_left = median_of(run_modules, MM, 2, 3);
+    double mods[3];
+    medians(run_modules, MM, 3, mods);
     printf("\n%d modules, each open + one 64-byte Alloc + close:\n", MODULES);
-    printf("  resident growth per open module   %8.0f bytes   (target <= 16384)\n", per_module);
-    printf("  their mappings left after close   %8.0f         (target 0)\n", maps_left);
-    printf("  resident growth left after close  %8.0f KiB     (freed bookkeeping glibc keeps)\n", rss_left);
+    printf("  resident growth per open module   %8.0f bytes   (target <= 16384)\n", mods[0]);
+    printf("  their mappings left after close   %8.0f         (target 0)\n", mods[1]);
+    printf("  resident growth left after close  %8.0f KiB     (freed bookkeeping glibc keeps)\n", mods[2]);
     return 0;
 }
