@@ -121,15 +121,23 @@ static void fill_target(const mmp_module *m, mmp_target *out)
     out->alloc = m->alloc;
 }
 
+/* The module with that id; the caller holds t->lock. */
+static mmp_module *lookup(mmp_modules *t, ModuleID id)
+{
+    mmp_module *m;
+    for (m = t->head; m; m = m->next)
+        if (m->id == id)
+            break;
+    return m;
+}
+
 int mmp_modules_find(mmp_modules *t, ModuleID id, mmp_target *out)
 {
     mmp_module *m;
 
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&t->lock);
-    for (m = t->head; m; m = m->next)
-        if (m->id == id)
-            break;
+    m = lookup(t, id);
     if (m)
         fill_target(m, out);
     pthread_mutex_unlock(&t->lock);
@@ -143,9 +151,7 @@ mmp_claim mmp_modules_claim(mmp_modules *t, ModuleID id, mdMethodDef token, mmp_
 
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&t->lock);
-    for (m = t->head; m; m = m->next)
-        if (m->id == id)
-            break;
+    m = lookup(t, id);
     if (m) {
         fill_target(m, out);
         /* Out of memory for the bitmap: relocate anyway; at worst a method
