@@ -235,6 +235,26 @@ MM_API HRESULT mm_module_stats(mm_module *m, mm_stats *out);
  * Release frees the object.  NULL is ignored.  m must not be used after. */
 MM_API void mm_module_close(mm_module *m);
 
+/* Hands the library address space for module heaps: [addr, addr + size),
+ * page aligned, which the caller has reserved with no access (on Linux an
+ * mmap with PROT_NONE) and will not touch again.  When a module's window has
+ * no room right after its previous chunk, its next chunk is taken from the
+ * lowest donated free range inside the window before the rest of the window
+ * is searched; closing the module makes that range free again (no access, no
+ * memory).  Donated space is never unmapped.  It is for hosts inside a
+ * runtime that fills the windows with its own mappings (CoreCLR on Linux
+ * maps images next to each other under its own reservations): reserve early,
+ * above where the modules will load, and donate.
+ * Returns S_OK; E_INVALIDARG if addr is NULL or not page aligned, size is 0
+ * or not a page multiple, the range wraps, or it overlaps an earlier
+ * donation; E_OUTOFMEMORY if its bookkeeping could not be allocated.
+ * Thread-safe. */
+MM_API HRESULT mm_donate(void *addr, size_t size);
+
+/* Sets *total to the bytes ever donated and *in_use to those now holding
+ * chunks (either pointer may be NULL).  Thread-safe. */
+MM_API void mm_donated(uint64_t *total, uint64_t *in_use);
+
 /* The library's version, "MAJOR.MINOR.PATCH". */
 MM_API const char *mm_version(void);
 

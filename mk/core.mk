@@ -1,8 +1,8 @@
 # The core allocator (issue 2): IMethodMalloc over per-module IL heaps.
-LIB_SRCS       += src/module.c src/chunk.c src/iid_unknown.c src/iid_methodmalloc.c src/os_linux.c src/version.c
+LIB_SRCS       += src/module.c src/chunk.c src/donated.c src/iid_unknown.c src/iid_methodmalloc.c src/os_linux.c src/version.c
 PUBLIC_HEADERS += include/methodmalloc.h
-UNIT_TESTS     += tests/test_module.c tests/test_window.c tests/test_com.c tests/test_stress.c
-TSAN_TESTS     += tests/test_stress.c tests/test_com.c
+UNIT_TESTS     += tests/test_module.c tests/test_window.c tests/test_com.c tests/test_stress.c tests/test_donate.c
+TSAN_TESTS     += tests/test_stress.c tests/test_com.c tests/test_donate.c
 SCRIPT_TESTS   += tests/header_compat.sh build
 
 # The core benchmark (make bench): needs libmimalloc-dev and valgrind.

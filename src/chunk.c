@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "donated.h"
 #include "options.h"
 #include "os.h"
 
@@ -10,7 +11,24 @@ static size_t round_up(size_t x, size_t unit)
     return (x + unit - 1) / unit * unit;
 }
 
-static void *reserve(const struct mm_window *w, size_t size, uintptr_t hint)
+static void *place(const struct mm_window *w, size_t size, size_t align, uintptr_t hint, int *donated)
+{
+    if (!w->bounded)
+        return mm_os_reserve_anywhere(size, align);
+    /* Cheapest first: right after the previous chunk, then donated space
+     * (a list walk), then a scan of the address space. */
+    uintptr_t a = (hint + align - 1) & ~(uintptr_t)(align - 1);
+    void *p = NULL;
+    if (hint && a >= w->lo && a < w->hi && w->hi - a >= size)
+        p = mm_os_reserve_at(a, size);
+    if (!p && (p = mm_donated_take(w->lo, w->hi, size, align)))
+        *donated = 1;
+    if (!p)
+        p = mm_os_reserve_in(w->lo, w->hi, size, align);
+    return p;
+}
+
+static void *reserve(const struct mm_window *w, size_t size, uintptr_t hint, int *donated)
 {
     /* Huge-page-sized chunks are placed on huge page boundaries, where the
      * kernel can back them with huge pages; when the window has no such
@@ -18,8 +36,7 @@ static void *reserve(const struct mm_window *w, size_t size, uintptr_t hint)
     size_t page = mm_os_page_size();
     size_t align = size >= MM_HUGE_PAGE && size % MM_HUGE_PAGE == 0 ? MM_HUGE_PAGE : page;
     for (;;) {
-        void *p = w->bounded ? mm_os_reserve_in(w->lo, w->hi, size, align, hint)
-                             : mm_os_reserve_anywhere(size, align);
+        void *p = place(w, size, align, hint, donated);
         if (p) {
             if (align == MM_HUGE_PAGE)
                 mm_os_advise_huge(p, size);
@@ -44,8 +61,9 @@ struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t
     if (!c)
         return NULL;
     void *p;
+    int donated = 0;
     /* A fragmented window may still hold smaller pieces. */
-    while (!(p = reserve(w, size, hint)) && size > least)
+    while (!(p = reserve(w, size, hint, &donated)) && size > least)
         size = size / 2 > least ? round_up(size / 2, page) : least;
     if (!p) {
         free(c);
@@ -57,6 +75,7 @@ struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t
     c->dead_from = c->end;
     c->map = p;
     c->map_size = size;
+    c->donated = donated;
     c->next = NULL;
     return c;
 }
@@ -72,6 +91,9 @@ uint64_t mm_chunk_used(const struct mm_chunk *c)
 
 void mm_chunk_release(struct mm_chunk *c)
 {
-    mm_os_release(c->map, c->map_size);
+    if (c->donated)
+        mm_donated_give_back(c->map, c->map_size);
+    else
+        mm_os_release(c->map, c->map_size);
     free(c);
 }

@@ -26,20 +26,22 @@ struct mm_chunk {
     uintptr_t dead_from; /* lowest failed attempt that could not be given back */
     void *map;           /* the mapping, as the OS layer returned it */
     size_t map_size;
+    int donated;         /* taken from mm_donate'd space, given back there */
     struct mm_chunk *next;
 };
 
 /* Reserves a chunk inside the window for at least `need` bytes, preferably
  * `want` (>= need): when the window has no room for `want`, smaller sizes are
- * tried, halving, down to what `need` takes.  `hint` is where the module's
- * previous chunk ended.  The chunk's struct comes from malloc, its memory
+ * tried, halving, down to what `need` takes.  Each size is tried right after
+ * `hint` (where the module's previous chunk ended), then in donated space,
+ * then at the lowest free place in the window.  The chunk's struct comes from malloc, its memory
  * from the OS layer.  Returns NULL when nothing fits or memory is short. */
 struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t want, uintptr_t hint);
 
 /* Bytes handed out from the chunk, padding included. */
 uint64_t mm_chunk_used(const struct mm_chunk *c);
 
-/* Unmaps the chunk and frees its struct. */
+/* Unmaps the chunk (or gives it back to donated space) and frees its struct. */
 void mm_chunk_release(struct mm_chunk *c);
 
 #endif

@@ -129,7 +129,14 @@ static uintptr_t find_gap(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
     return found;
 }
 
-void *mm_os_reserve_in(uintptr_t lo, uintptr_t hi, size_t size, size_t align, uintptr_t hint)
+void *mm_os_reserve_at(uintptr_t a, size_t size)
+{
+    if (size == 0 || a > mm_os_user_top() || mm_os_user_top() - a < size)
+        return NULL;
+    return map_at(a, size);
+}
+
+void *mm_os_reserve_in(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
 {
     uintptr_t top = mm_os_user_top();
     if (hi > top)
@@ -139,14 +146,6 @@ void *mm_os_reserve_in(uintptr_t lo, uintptr_t hi, size_t size, size_t align, ui
     lo = align_up(lo, align);
     if (size == 0 || lo >= hi || hi - lo < size)
         return NULL;
-    if (hint) {
-        uintptr_t a = hint <= UINTPTR_MAX - align ? align_up(hint, align) : 0;
-        if (a >= lo && a <= hi - size) {
-            void *p = map_at(a, size);
-            if (p)
-                return p;
-        }
-    }
     for (int attempt = 0; attempt < MM_RESERVE_RETRIES; attempt++) {
         uintptr_t a = find_gap(lo, hi, size, align);
         if (!a)
@@ -192,6 +191,19 @@ void mm_os_advise_huge(void *p, size_t size)
 void mm_os_release(void *p, size_t size)
 {
     munmap(p, size);
+}
+
+/* Both replace the range in one step with MAP_FIXED, which is safe here:
+ * the range is this library's own. */
+void *mm_os_commit(void *p, size_t size)
+{
+    void *q = mmap(p, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    return q == MAP_FAILED ? NULL : q;
+}
+
+void mm_os_decommit(void *p, size_t size)
+{
+    (void)mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 }
 
 size_t mm_os_resident(const void *p, size_t size)

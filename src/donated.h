@@ -1,0 +1,18 @@
+/* Address space handed to methodmalloc with mm_donate: the free part of it,
+ * process-wide, for any module whose window it meets. */
+#ifndef MM_DONATED_H
+#define MM_DONATED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Commits `size` bytes (page multiple) at an address a aligned to `align`
+ * with lo <= a and a + size <= hi, taken from the lowest donated free range
+ * that holds it; NULL if none does.  Thread-safe. */
+void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align);
+
+/* Decommits a range mm_donated_take gave and makes it free again. */
+void mm_donated_give_back(void *p, size_t size);
+
+#endif
