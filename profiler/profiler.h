@@ -78,30 +78,18 @@ int mmp_in_window(const void *base, const void *p, size_t cb);
 
 #define MMP_RESERVE_DEFAULT_MB 64
 #define MMP_RESERVE_REGIONS 8192
-#define MMP_RESERVE_SLICE ((size_t)4 << 20)
-
-/* Reserved address space not yet handed out: [lo, hi), sliced from lo up. */
-typedef struct mmp_region {
-    uintptr_t lo, hi;
-} mmp_region;
-
 typedef struct mmp_reserve {
     pthread_mutex_t lock;
     size_t region_bytes; /* size of each region, 0: no reserve */
-    mmp_region *regions; /* regions reserved and holes plugged */
-    unsigned count, capacity;
-    uint64_t released; /* bytes unmapped for heaps */
-    uint64_t plugged;  /* bytes of holes plugged above regions (part of the reserve) */
+    unsigned count;      /* regions and plugs donated */
+    uint64_t plugged;    /* bytes of holes plugged above regions (donated too) */
 } mmp_reserve;
 
 /* Sets r up and reserves a first region (none if region_bytes is 0). */
 void mmp_reserve_init(mmp_reserve *r, size_t region_bytes);
 /* Reserves one more region at the top of the pile (up to MMP_RESERVE_REGIONS). */
 void mmp_reserve_add(mmp_reserve *r);
-/* Unmaps the next slice (at least size bytes) of a region inside base's
- * window, so that the module's heap can take it.  Returns 1 if it did. */
-int mmp_reserve_release(mmp_reserve *r, const void *base, size_t size);
-/* Lists the regions left (MM_PROFILER_VERBOSE). */
+/* Says how much is donated and in use (MM_PROFILER_VERBOSE). */
 void mmp_reserve_dump(mmp_reserve *r, FILE *f);
 
 /* ---- Module table (modules.c) ---- */
@@ -164,9 +152,6 @@ HRESULT mmp_profiler_create(REFIID riid, void **ppv);
 
 /* ---- The modes ---- */
 
-/* relocate.c: Alloc from a module's heap, handing it a slice of the window
- * reserve and retrying when the window is full.  NULL when refused even so. */
-void *mmp_alloc(mmp_profiler *p, const mmp_target *t, size_t size);
 /* relocate.c: JITCompilationStarted in relocate and runtime modes. */
 void mmp_relocate(mmp_profiler *p, FunctionID fn);
 /* replace.c: ModuleLoadFinished in replace mode: finds the named methods in

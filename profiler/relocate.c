@@ -11,16 +11,6 @@
 #include "methodmalloc_il.h"
 #include "profiler.h"
 
-void *mmp_alloc(mmp_profiler *p, const mmp_target *t, size_t size)
-{
-    void *block = t->alloc->lpVtbl->Alloc(t->alloc, (ULONG)size);
-    /* Only methodmalloc's heaps draw on the reserve: the runtime's own
-     * allocator does not look for room in the window at all. */
-    if (!block && p->cfg.mode != MMP_MODE_RUNTIME && mmp_reserve_release(&p->reserve, t->base, size))
-        block = t->alloc->lpVtbl->Alloc(t->alloc, (ULONG)size);
-    return block;
-}
-
 void mmp_relocate(mmp_profiler *p, FunctionID fn)
 {
     ICorProfilerInfo *info = p->info;
@@ -75,7 +65,7 @@ void mmp_relocate(mmp_profiler *p, FunctionID fn)
     if (mm_il_validate(body, size, NULL) != S_OK)
         atomic_fetch_add(&c->il_warnings, 1);
 
-    copy = mmp_alloc(p, &t, size);
+    copy = t.alloc->lpVtbl->Alloc(t.alloc, (ULONG)size);
     if (!copy) {
         if (p->cfg.verbose && atomic_load(&c->refused) == 0)
             mmp_reserve_dump(&p->reserve, stderr);

@@ -103,7 +103,7 @@ static void replace_one(mmp_profiler *p, ModuleID mod, const mmp_target *t, mdMe
         mmp_report_error(&p->cfg, line);
         return;
     }
-    block = mmp_alloc(p, t, size);
+    block = t->alloc->lpVtbl->Alloc(t->alloc, (ULONG)size);
     if (!block) {
         atomic_fetch_add(&p->counters.refused, 1);
         snprintf(line, sizeof line, "replace %s::%s: the module's heap refused %zu bytes", p->cfg.replace.type,

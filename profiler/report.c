@@ -91,8 +91,12 @@ void mmp_report(mmp_profiler *p)
             " highest_rva=0x%" PRIx64 "\n",
             p->modules.heaps, heaps.blocks, heaps.bytes_requested, heaps.bytes_allocated, heaps.bytes_reserved,
             heaps.bytes_resident, heaps.chunks, heaps.lowest_rva, heaps.highest_rva);
-    fprintf(f, "methodmalloc: window_reserve regions=%u region_bytes=%zu released=%" PRIu64 " plugged=%" PRIu64 "\n",
-            p->reserve.count, p->reserve.region_bytes, p->reserve.released, p->reserve.plugged);
+    uint64_t donated, in_use;
+    mm_donated(&donated, &in_use);
+    fprintf(f,
+            "methodmalloc: window_reserve regions=%u region_bytes=%zu donated=%" PRIu64 " in_use=%" PRIu64
+            " plugged=%" PRIu64 "\n",
+            p->reserve.count, p->reserve.region_bytes, donated, in_use, p->reserve.plugged);
     if (p->cfg.mode == MMP_MODE_REPLACE && atomic_load(&c->replaced) == 0)
         fprintf(f, "methodmalloc: error: method %s::%s not found in any loaded module\n", p->cfg.replace.type,
                 p->cfg.replace.method);

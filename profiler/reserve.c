@@ -9,16 +9,14 @@
  *
  * So the profiler reserves regions (PROT_NONE: address space only, no
  * memory) as the runtime starts and as assemblies load, each at the top of
- * the kernel's pile, and plugs every hole within 2 GiB above it (the plugs
- * join the reserve), so that images mapped next land below it, with reserve
- * inside their windows.  When a module's heap refuses, a slice
- * at the low end of a region inside the module's window is unmapped and the
- * allocation retried: methodmalloc finds the slice as a free gap in the
- * window and maps its chunk there with MAP_FIXED_NOREPLACE.  Should anything
- * else map into the slice first, the retry is refused and counted, nothing
- * worse.  (A core API to donate address space to a heap would make the
- * unmapping unnecessary.)
+ * the kernel's pile, and plugs every hole within 2 GiB above it, so that
+ * images mapped next land below it, with reserve inside their windows.
+ * Regions and plugs alike are donated to methodmalloc (mm_donate), whose
+ * heaps take their chunks from the donated space inside their own windows
+ * when there is no free room there, and free it again when their module
+ * unloads.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,17 +33,9 @@
 
 static void add_region(mmp_reserve *r, uintptr_t lo, uintptr_t hi)
 {
-    if (r->count == r->capacity) {
-        unsigned n = r->capacity ? 2 * r->capacity : 64;
-        mmp_region *grown = n <= MMP_RESERVE_REGIONS ? realloc(r->regions, n * sizeof *grown) : NULL;
-        if (!grown)
-            return; /* stays reserved, unused: harmless */
-        r->regions = grown;
-        r->capacity = n;
-    }
-    r->regions[r->count].lo = lo;
-    r->regions[r->count].hi = hi;
-    r->count++;
+    /* Not donated (out of memory for its bookkeeping): stays reserved, unused. */
+    if (mm_donate((void *)lo, hi - lo) == S_OK)
+        r->count++;
 }
 
 /* Plugs every hole in [from, from + span): the kernel would put the next
@@ -103,44 +93,10 @@ void mmp_reserve_add(mmp_reserve *r)
     pthread_mutex_unlock(&r->lock);
 }
 
-int mmp_reserve_release(mmp_reserve *r, const void *base, size_t size)
-{
-    uintptr_t b = (uintptr_t)base;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t need = (size + page - 1) / page * page;
-    mmp_region *best = NULL;
-
-    if (!base)
-        return 0;
-    pthread_mutex_lock(&r->lock);
-    /* The nearest region above the module with room for the block inside
-     * the module's window. */
-    for (unsigned i = 0; i < r->count; i++) {
-        mmp_region *g = &r->regions[i];
-        if (g->hi - g->lo >= need && g->lo > b && g->lo + need - b <= MM_DEFAULT_MAX_RVA &&
-            (!best || g->lo < best->lo))
-            best = g;
-    }
-    if (best) {
-        /* A whole slice when there is one, so the heap's next chunks have
-         * room too; the window's end and the region's end bound it. */
-        uintptr_t cut = best->lo + (need > MMP_RESERVE_SLICE ? need : MMP_RESERVE_SLICE);
-        if (cut > best->hi)
-            cut = best->hi;
-        if (cut - b > MM_DEFAULT_MAX_RVA)
-            cut = (b + MM_DEFAULT_MAX_RVA) / page * page;
-        munmap((void *)best->lo, cut - best->lo);
-        r->released += cut - best->lo;
-        best->lo = cut;
-    }
-    pthread_mutex_unlock(&r->lock);
-    return best != NULL;
-}
-
 void mmp_reserve_dump(mmp_reserve *r, FILE *f)
 {
-    pthread_mutex_lock(&r->lock);
-    for (unsigned i = 0; i < r->count; i++)
-        fprintf(f, "methodmalloc: region %u [%p, %p)\n", i, (void *)r->regions[i].lo, (void *)r->regions[i].hi);
-    pthread_mutex_unlock(&r->lock);
+    uint64_t total, in_use;
+    mm_donated(&total, &in_use);
+    fprintf(f, "methodmalloc: %u reserve regions, %" PRIu64 " bytes donated, %" PRIu64 " in use\n", r->count, total,
+            in_use);
 }
