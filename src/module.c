@@ -1,11 +1,15 @@
 /* A module's IL heap and its IMethodMalloc face.
  *
- * Alloc bumps a pointer in the module's current chunk with one atomic add and
- * no lock.  A chunk is never unmapped before the module closes, so a thread
- * that still holds a chunk another thread has just replaced bumps that old
- * chunk harmlessly: it either fits in what is left there or fails and takes
- * the slow path.  The slow path holds the module's lock to reserve and
- * publish the next chunk. */
+ * Alloc bumps a pointer in the current chunk of the calling thread's lane
+ * with one atomic add and no lock.  A chunk is never unmapped before the
+ * module closes, so a thread that still holds a chunk another thread has
+ * just replaced bumps that old chunk harmlessly: it either fits in what is
+ * left there or fails and takes the slow path.  The slow path holds the
+ * module's lock to reserve and publish the lane's next chunk.
+ *
+ * Lanes: every thread starts on lane 0; its first slow path gives it a lane
+ * of its own (round robin over MM_LANES, for every module alike), so two
+ * threads allocating from one module bump two cursors in two cache lines. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +21,22 @@
 #include "options.h"
 #include "os.h"
 
+/* A cache line of its own each, so that lanes do not share one. */
+struct mm_lane {
+    _Alignas(64) struct mm_chunk *_Atomic current; /* read by Alloc; written under the lock */
+    size_t next_size;                               /* the lane's next chunk (under the lock) */
+};
+
 struct mm_module {
     IMethodMalloc IMethodMalloc_iface;
-    /* Read by every Alloc; written only under `lock`. */
-    struct mm_chunk *_Atomic current;
     uint64_t mask; /* alignment - 1 */
     _Atomic ULONG ref; /* interface references, plus one for the open handle */
+    struct mm_lane lanes[MM_LANES];
 
     mm_lock lock; /* guards everything below, and chunk fields other than cur/counts */
     struct mm_window window;
     uintptr_t base;
     struct mm_chunk *chunks; /* every chunk, newest first */
-    size_t next_size;        /* size of the next chunk to reserve */
     uint64_t refused;
     bool counting; /* MM_COUNT_BLOCKS: the counting vtable is in use */
     bool closed;
@@ -43,6 +51,18 @@ struct mm_module {
 #define LIKELY(x) (x)
 #define COLD
 #endif
+
+/* The calling thread's lane, as a byte offset into mm_module.lanes so that
+ * the fast path indexes with no multiplication.  In a shared object the
+ * initial-exec model reads it in two instructions where the general one
+ * would call a function; in an executable the default is one instruction. */
+#if defined(__GNUC__) && defined(__PIC__) && !defined(__PIE__)
+static _Thread_local size_t lane_offset __attribute__((tls_model("initial-exec")));
+#else
+static _Thread_local size_t lane_offset;
+#endif
+static _Thread_local bool lane_assigned;
+static _Atomic unsigned lanes_handed_out;
 
 static const IID iid_unknown = MM_IID_IUNKNOWN_INIT;
 static const IID iid_methodmalloc = MM_IID_IMETHODMALLOC_INIT;
@@ -90,12 +110,17 @@ static ULONG STDMETHODCALLTYPE MethodMalloc_Release(IMethodMalloc *iface)
 
 static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr_t p, uint64_t need);
 
+static inline struct mm_lane *my_lane(mm_module *m)
+{
+    return (struct mm_lane *)((char *)m->lanes + lane_offset);
+}
+
 /* The fast path; `counting` is a constant in each caller, so each vtable gets
  * its own straight-line copy. */
 static inline void *alloc(IMethodMalloc *iface, ULONG cb, bool counting)
 {
     mm_module *m = impl_from_IMethodMalloc(iface);
-    struct mm_chunk *c = atomic_load_explicit(&m->current, memory_order_acquire);
+    struct mm_chunk *c = atomic_load_explicit(&my_lane(m)->current, memory_order_acquire);
     /* Rounds cb up to the alignment; cb == 0 wraps to a 4 GiB request, which
      * no chunk can hold, so one comparison refuses it with the full chunk. */
     uint64_t need = ((uint32_t)(cb - 1) | m->mask) + 1;
@@ -166,14 +191,21 @@ static void *refuse(mm_module *m)
 
 static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr_t p, uint64_t need)
 {
+    if (!lane_assigned) {
+        unsigned lane = atomic_fetch_add_explicit(&lanes_handed_out, 1, memory_order_relaxed) % MM_LANES;
+        lane_offset = lane * sizeof(struct mm_lane);
+        lane_assigned = true;
+    }
+    struct mm_lane *l = my_lane(m);
     mm_lock_acquire(&m->lock);
     for (;;) {
         give_back(m, c, p, need);
         if (m->closed || cb == 0)
             return refuse(m);
-        struct mm_chunk *cur = atomic_load_explicit(&m->current, memory_order_relaxed);
+        struct mm_chunk *cur = atomic_load_explicit(&l->current, memory_order_relaxed);
         if (cur != c) {
-            /* Another thread refilled while this one waited. */
+            /* Another thread refilled the lane while this one waited, or
+             * this thread has just moved to a lane of its own. */
             c = cur;
             void *block = bump(m, c, cb, need, &p);
             if (block) {
@@ -182,11 +214,11 @@ static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr
             }
             continue;
         }
-        /* The current chunk cannot hold the block: a chunk of its own for a
-         * large block, else the next, larger chunk. */
-        bool dedicated = need > m->next_size / MM_DEDICATED_DIVISOR;
+        /* The lane's chunk cannot hold the block: a chunk of its own for a
+         * large block, else the lane's next, larger chunk. */
+        bool dedicated = need > l->next_size / MM_DEDICATED_DIVISOR;
         uintptr_t hint = m->chunks ? m->chunks->end : 0;
-        struct mm_chunk *fresh = mm_chunk_reserve(&m->window, need, dedicated ? need : m->next_size, hint);
+        struct mm_chunk *fresh = mm_chunk_reserve(&m->window, need, dedicated ? need : l->next_size, hint);
         if (!fresh)
             return refuse(m);
         atomic_store_explicit(&fresh->cur, (uintptr_t)fresh->map + need, memory_order_relaxed);
@@ -195,9 +227,9 @@ static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr
         fresh->next = m->chunks;
         m->chunks = fresh;
         if (!dedicated) {
-            if (m->next_size < MM_CHUNK_MAX)
-                m->next_size *= 2;
-            atomic_store_explicit(&m->current, fresh, memory_order_release);
+            if (l->next_size < MM_CHUNK_MAX)
+                l->next_size *= 2;
+            atomic_store_explicit(&l->current, fresh, memory_order_release);
         }
         mm_lock_release(&m->lock);
         return fresh->map;
@@ -219,9 +251,12 @@ HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
     if (c.max_rva == 0 || c.alignment == 0 || c.alignment > MM_MAX_ALIGNMENT
         || (c.alignment & (c.alignment - 1)) != 0 || (c.flags & ~(uint32_t)MM_COUNT_BLOCKS) != 0)
         return E_INVALIDARG;
-    mm_module *m = calloc(1, sizeof *m);
+    /* The lanes' alignment needs aligned_alloc, whose size must be a multiple of it. */
+    size_t size = (sizeof(mm_module) + _Alignof(mm_module) - 1) / _Alignof(mm_module) * _Alignof(mm_module);
+    mm_module *m = aligned_alloc(_Alignof(mm_module), size);
     if (!m)
         return E_OUTOFMEMORY;
+    memset(m, 0, size);
     if (mm_lock_init(&m->lock) != 0) {
         free(m);
         return E_OUTOFMEMORY;
@@ -231,7 +266,6 @@ HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
     atomic_init(&m->ref, 1);
     m->mask = c.alignment - 1;
     m->base = (uintptr_t)base;
-    m->next_size = MM_CHUNK_FIRST;
     if (base) {
         /* Blocks start above the base and end at base + max_rva at most; chunks
          * are whole pages, so the window is trimmed to page boundaries. */
@@ -244,7 +278,10 @@ HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
     }
     atomic_init(&m->empty.cur, 0);
     atomic_init(&m->empty.counts, 0);
-    atomic_init(&m->current, &m->empty);
+    for (int i = 0; i < MM_LANES; i++) {
+        atomic_init(&m->lanes[i].current, &m->empty);
+        m->lanes[i].next_size = MM_CHUNK_FIRST;
+    }
     *out = m;
     return S_OK;
 }
@@ -298,7 +335,8 @@ void mm_module_close(mm_module *m)
         return;
     mm_lock_acquire(&m->lock);
     m->closed = true;
-    atomic_store_explicit(&m->current, &m->empty, memory_order_release);
+    for (int i = 0; i < MM_LANES; i++)
+        atomic_store_explicit(&m->lanes[i].current, &m->empty, memory_order_release);
     struct mm_chunk *c = m->chunks;
     m->chunks = NULL;
     mm_lock_release(&m->lock);

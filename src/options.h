@@ -19,6 +19,11 @@
  * own, so the current chunk's tail is not thrown away for it. */
 #define MM_DEDICATED_DIVISOR 4
 
+/* Lanes per module: threads that allocate from one module get lanes of
+ * their own (round robin), each with its own current chunk, so that they do
+ * not contend for one cursor.  A power of two. */
+#define MM_LANES 4
+
 /* How often a reservation that lost a race for its place is tried again
  * elsewhere before the size is lowered. */
 #define MM_RESERVE_RETRIES 8

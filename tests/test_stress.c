@@ -111,11 +111,44 @@ static void run(const char *what, const void *base, int nmodules)
     free(all);
 }
 
+struct one {
+    IMethodMalloc *mal;
+    uintptr_t p;
+};
+static void *alloc_once(void *arg)
+{
+    struct one *o = arg;
+    o->p = (uintptr_t)o->mal->lpVtbl->Alloc(o->mal, 100);
+    return NULL;
+}
+
+/* Two new threads allocating from one module work in two lanes: two
+ * chunks, two cursors, no contention between them. */
+static void test_lanes(const void *base)
+{
+    mm_module *m;
+    IMethodMalloc *mal;
+    REQUIRE(mm_module_open(base, NULL, &m) == S_OK);
+    REQUIRE(mm_module_allocator(m, &mal) == S_OK);
+    struct one o[2] = {{mal, 0}, {mal, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        REQUIRE(pthread_create(&t[i], NULL, alloc_once, &o[i]) == 0);
+        pthread_join(t[i], NULL);
+    }
+    mm_stats st;
+    mm_module_stats(m, &st);
+    CHECKF(o[0].p && o[1].p && st.chunks == 2, "two threads: %llu chunks", (unsigned long long)st.chunks);
+    mal->lpVtbl->Release(mal);
+    mm_module_close(m);
+}
+
 int main(void)
 {
     static int anchor;
     run("one module", object_base(&anchor), 1);
     run("three modules", object_base(&anchor), MODULES);
     run("one module without image", NULL, 1);
+    test_lanes(object_base(&anchor));
     return check_done();
 }
