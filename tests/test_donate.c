@@ -9,21 +9,6 @@
 static char *region;
 static const size_t REGION = 64 << 20;
 
-static IMethodMalloc *open_alloc(const void *base, uint32_t max_rva, mm_module **m)
-{
-    mm_config c = {max_rva, 8, MM_COUNT_BLOCKS};
-    IMethodMalloc *mal = NULL;
-    REQUIRE(mm_module_open(base, &c, m) == S_OK);
-    REQUIRE(mm_module_allocator(*m, &mal) == S_OK);
-    return mal;
-}
-
-static void done(mm_module *m, IMethodMalloc *mal)
-{
-    mal->lpVtbl->Release(mal);
-    mm_module_close(m);
-}
-
 static size_t resident(const void *p, size_t size)
 {
     unsigned char vec[4096];

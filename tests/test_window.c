@@ -4,21 +4,6 @@
 #include "methodmalloc.h"
 #include "testutil.h"
 
-static IMethodMalloc *open_alloc(const void *base, uint32_t max_rva, mm_module **m)
-{
-    mm_config c = {max_rva, 8, MM_COUNT_BLOCKS};
-    IMethodMalloc *mal = NULL;
-    REQUIRE(mm_module_open(base, &c, m) == S_OK);
-    REQUIRE(mm_module_allocator(*m, &mal) == S_OK);
-    return mal;
-}
-
-static void done(mm_module *m, IMethodMalloc *mal)
-{
-    mal->lpVtbl->Release(mal);
-    mm_module_close(m);
-}
-
 static bool inside(const void *p, size_t cb, const void *base, uint32_t max_rva)
 {
     return (uintptr_t)p > (uintptr_t)base && (uintptr_t)p + cb - (uintptr_t)base <= max_rva;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "methodmalloc.h"
 
 /* The base address of the object (executable or shared library) holding addr. */
 static inline const void *object_base(const void *addr)
@@ -133,6 +134,24 @@ static inline size_t maps_count_in(uintptr_t lo, uintptr_t hi)
     struct maps_query q = {lo, hi, "", 0};
     maps_each(maps_overlap_cb, &q);
     return q.count;
+}
+
+/* Opens a module (alignment 8, counting blocks) and its allocator, or stops
+ * the test. */
+static inline IMethodMalloc *open_alloc(const void *base, uint32_t max_rva, mm_module **m)
+{
+    mm_config c = {max_rva, 8, MM_COUNT_BLOCKS};
+    IMethodMalloc *mal = NULL;
+    REQUIRE(mm_module_open(base, &c, m) == S_OK);
+    REQUIRE(mm_module_allocator(*m, &mal) == S_OK);
+    return mal;
+}
+
+/* Drops the allocator and closes its module. */
+static inline void done(mm_module *m, IMethodMalloc *mal)
+{
+    mal->lpVtbl->Release(mal);
+    mm_module_close(m);
 }
 
 /* A deterministic generator for sizes (xorshift64*). */
