@@ -73,13 +73,17 @@ $(BUILD)/tools/%: tools/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(STATIC) -o $@ $(LDLIBS)
 
-# Every test: the unit tests plain and under ASan+UBSan, the TSan ones under
-# TSan, then the script tests; tests/run prints one line each and the summary.
+# Every test: the unit tests built by gcc, by clang and under ASan+UBSan, the
+# TSan ones under TSan, then the script tests; tests/run prints one line each
+# and the summary.
+CLANG ?= clang-14
 test:
 	$(MAKE) all tests
+	$(MAKE) CC=$(CLANG) BUILD=build/clang tests
 	$(MAKE) BUILD=build/asan SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPTFLAGS="-O1 -g" tests
 	$(MAKE) BUILD=build/tsan SANFLAGS="-fsanitize=thread" OPTFLAGS="-O1 -g" $(TSAN_TESTS:%.c=build/tsan/%)
 	@{ for t in $(TEST_BINS); do echo "$$t"; done; \
+	   for t in $(UNIT_TESTS:%.c=build/clang/%); do echo "$$t"; done; \
 	   for t in $(UNIT_TESTS:%.c=build/asan/%); do echo "$$t"; done; \
 	   for t in $(TSAN_TESTS:%.c=build/tsan/%); do echo "$$t"; done; \
 	   $(call split-cmds,$(SCRIPT_TESTS)); } > $(BUILD)/test-list
