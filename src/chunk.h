@@ -12,6 +12,8 @@ struct mm_window {
     int bounded;
 };
 
+/* 64 bytes (checked below): the cursors of two chunks, which two lanes bump
+ * at once, are then never in one cache line. */
 struct mm_chunk {
     /* The fast path's two words, together at the head.  `cur` is the next
      * free byte; a failed attempt may push it past `end`, which is why the
@@ -29,6 +31,8 @@ struct mm_chunk {
     int donated;         /* taken from mm_donate'd space, given back there */
     struct mm_chunk *next;
 };
+
+_Static_assert(sizeof(struct mm_chunk) >= 64, "chunks must not share a cache line's cursor");
 
 /* Reserves a chunk inside the window for at least `need` bytes, preferably
  * `want` (>= need): when the window has no room for `want`, smaller sizes are

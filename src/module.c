@@ -21,10 +21,12 @@
 #include "options.h"
 #include "os.h"
 
-/* A cache line of its own each, so that lanes do not share one. */
+/* 64 bytes each, so that no two lanes' `current` share a cache line,
+ * wherever the module lands. */
 struct mm_lane {
-    _Alignas(64) struct mm_chunk *_Atomic current; /* read by Alloc; written under the lock */
-    size_t next_size;                               /* the lane's next chunk (under the lock) */
+    struct mm_chunk *_Atomic current; /* read by Alloc; written under the lock */
+    size_t next_size;                 /* the lane's next chunk (under the lock) */
+    char pad[64 - sizeof(void *) - sizeof(size_t)];
 };
 
 struct mm_module {
@@ -251,12 +253,9 @@ HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
     if (c.max_rva == 0 || c.alignment == 0 || c.alignment > MM_MAX_ALIGNMENT
         || (c.alignment & (c.alignment - 1)) != 0 || (c.flags & ~(uint32_t)MM_COUNT_BLOCKS) != 0)
         return E_INVALIDARG;
-    /* The lanes' alignment needs aligned_alloc, whose size must be a multiple of it. */
-    size_t size = (sizeof(mm_module) + _Alignof(mm_module) - 1) / _Alignof(mm_module) * _Alignof(mm_module);
-    mm_module *m = aligned_alloc(_Alignof(mm_module), size);
+    mm_module *m = calloc(1, sizeof *m);
     if (!m)
         return E_OUTOFMEMORY;
-    memset(m, 0, size);
     if (mm_lock_init(&m->lock) != 0) {
         free(m);
         return E_OUTOFMEMORY;
