@@ -113,3 +113,7 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# For scripts that need the library's source list (tests/windows_build.sh).
+print-lib-srcs:
+	@echo $(LIB_SRCS)

@@ -19,3 +19,4 @@ $(BUILD)/examples/%: examples/%.c $(STATIC)
 demo: $(BUILD)/examples/host
 DEMO_CMDS      += $(BUILD)/examples/host
 SCRIPT_TESTS   += tests/install_test.sh
+SCRIPT_TESTS   += tests/windows_build.sh build

@@ -57,7 +57,7 @@ struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t
     size_t size = want > least ? round_up(want, page) : least;
     if (w->bounded && (w->hi <= w->lo || w->hi - w->lo < least))
         return NULL;
-    struct mm_chunk *c = malloc(sizeof *c);
+    struct mm_chunk *c = malloc(MM_CHUNK_STRUCT_SIZE);
     if (!c)
         return NULL;
     void *p;
@@ -82,8 +82,8 @@ struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t
 
 uint64_t mm_chunk_used(const struct mm_chunk *c)
 {
-    uintptr_t cur = atomic_load_explicit(&((struct mm_chunk *)c)->cur, memory_order_relaxed);
-    uintptr_t top = cur < c->dead_from ? cur : c->dead_from;
+    uint64_t cur = atomic_load_explicit(&((struct mm_chunk *)c)->cur, memory_order_relaxed);
+    uint64_t top = cur < c->dead_from ? cur : c->dead_from;
     if (top > c->end)
         top = c->end;
     return top - (uintptr_t)c->map;

@@ -12,27 +12,30 @@ struct mm_window {
     int bounded;
 };
 
-/* 64 bytes (checked below): the cursors of two chunks, which two lanes bump
- * at once, are then never in one cache line. */
+/* Allocated in blocks of at least 64 bytes (MM_CHUNK_STRUCT_SIZE): the
+ * cursors of two chunks, which two lanes bump at once, are then never in one
+ * cache line. */
 struct mm_chunk {
     /* The fast path's two words, together at the head.  `cur` is the next
      * free byte; a failed attempt may push it past `end`, which is why the
-     * slow path tries to give that back (see module.c). */
-    _Atomic uintptr_t cur;
+     * slow path tries to give that back (see module.c).  64-bit even where
+     * addresses are 32: a failed request of up to 4 GiB must not wrap it
+     * around to memory already handed out. */
+    _Atomic uint64_t cur;
     uintptr_t end;
     /* Successful blocks: (sum of their cb) << 32 | count.  Both halves fit:
      * a chunk is under 4 GiB, so it holds under 2^32 blocks of at least one
      * byte, and their cb add up to less than its size. */
     _Atomic uint64_t counts;
     /* The rest is written under the module's lock only. */
-    uintptr_t dead_from; /* lowest failed attempt that could not be given back */
+    uint64_t dead_from;  /* lowest failed attempt that could not be given back */
     void *map;           /* the mapping, as the OS layer returned it */
     size_t map_size;
     int donated;         /* taken from mm_donate'd space, given back there */
     struct mm_chunk *next;
 };
 
-_Static_assert(sizeof(struct mm_chunk) >= 64, "chunks must not share a cache line's cursor");
+#define MM_CHUNK_STRUCT_SIZE (sizeof(struct mm_chunk) > 64 ? sizeof(struct mm_chunk) : 64)
 
 /* Reserves a chunk inside the window for at least `need` bytes, preferably
  * `want` (>= need): when the window has no room for `want`, smaller sizes are

@@ -11,7 +11,10 @@ static inline uint32_t mm_rd24(const uint8_t *p) { return (uint32_t)p[0] | (uint
 static inline uint32_t mm_rd32(const uint8_t *p) { return (uint32_t)mm_rd16(p) | (uint32_t)mm_rd16(p + 2) << 16; }
 static inline uint64_t mm_rd64(const uint8_t *p) { return (uint64_t)mm_rd32(p) | (uint64_t)mm_rd32(p + 4) << 32; }
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* Built with __USE_MINGW_ANSI_STDIO, whose printf knows %zu. */
+#define MM_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
 #define MM_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define MM_PRINTF(f, a)

@@ -110,7 +110,7 @@ static ULONG STDMETHODCALLTYPE MethodMalloc_Release(IMethodMalloc *iface)
     return ref;
 }
 
-static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr_t p, uint64_t need);
+static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t p, uint64_t need);
 
 static inline struct mm_lane *my_lane(mm_module *m)
 {
@@ -126,11 +126,11 @@ static inline void *alloc(IMethodMalloc *iface, ULONG cb, bool counting)
     /* Rounds cb up to the alignment; cb == 0 wraps to a 4 GiB request, which
      * no chunk can hold, so one comparison refuses it with the full chunk. */
     uint64_t need = ((uint32_t)(cb - 1) | m->mask) + 1;
-    uintptr_t p = atomic_fetch_add_explicit(&c->cur, need, memory_order_relaxed);
+    uint64_t p = atomic_fetch_add_explicit(&c->cur, need, memory_order_relaxed);
     if (LIKELY(p + need <= c->end)) {
         if (counting)
             atomic_fetch_add_explicit(&c->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
-        return (void *)p;
+        return (void *)(uintptr_t)p;
     }
     return alloc_slow(m, c, cb, p, need);
 }
@@ -161,23 +161,23 @@ static const IMethodMallocVtbl MethodMalloc_counting_vtbl = {
 };
 
 /* The fast path once more, for the slow path's retries on a newer chunk. */
-static void *bump(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t need, uintptr_t *at)
+static void *bump(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t need, uint64_t *at)
 {
-    uintptr_t p = atomic_fetch_add_explicit(&c->cur, need, memory_order_relaxed);
+    uint64_t p = atomic_fetch_add_explicit(&c->cur, need, memory_order_relaxed);
     *at = p;
     if (p + need > c->end)
         return NULL;
     if (m->counting)
         atomic_fetch_add_explicit(&c->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
-    return (void *)p;
+    return (void *)(uintptr_t)p;
 }
 
 /* Takes back a failed attempt's bytes [p, p + need) if nothing was bumped
  * past them since, so the chunk's tail stays usable; otherwise every later
  * attempt fails on this chunk too, and it is dead from p on. */
-static void give_back(mm_module *m, struct mm_chunk *c, uintptr_t p, uint64_t need)
+static void give_back(mm_module *m, struct mm_chunk *c, uint64_t p, uint64_t need)
 {
-    uintptr_t expected = p + need;
+    uint64_t expected = p + need;
     if (!atomic_compare_exchange_strong_explicit(&c->cur, &expected, p, memory_order_relaxed,
                                                  memory_order_relaxed)
         && c != &m->empty && p < c->dead_from)
@@ -191,7 +191,7 @@ static void *refuse(mm_module *m)
     return NULL;
 }
 
-static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uintptr_t p, uint64_t need)
+static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t p, uint64_t need)
 {
     if (!lane_assigned) {
         unsigned lane = atomic_fetch_add_explicit(&lanes_handed_out, 1, memory_order_relaxed) % MM_LANES;
