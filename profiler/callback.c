@@ -42,17 +42,22 @@ static ULONG STDMETHODCALLTYPE Profiler_AddRef(ICorProfilerCallback2 *iface)
     return (ULONG)__atomic_add_fetch(&p->ref, 1, __ATOMIC_SEQ_CST);
 }
 
-/* The last Release comes as the runtime shuts down, possibly while late JIT
- * work still reads bodies: heaps are left mapped for the process's end, only
- * the object itself goes. */
+/* The last Release comes as the runtime shuts down (or gives up on a
+ * profiler whose Initialize failed), possibly while late JIT work still
+ * reads bodies: the heaps, and the object itself, are deliberately left for
+ * the process's end; only ICorProfilerInfo is released, once. */
 static ULONG STDMETHODCALLTYPE Profiler_Release(ICorProfilerCallback2 *iface)
 {
     mmp_profiler *p = impl_from_ICorProfilerCallback2(iface);
     LONG ref = __atomic_sub_fetch(&p->ref, 1, __ATOMIC_SEQ_CST);
     if (ref == 0) {
-        mmp_report(p);
-        if (p->info)
-            p->info->lpVtbl->Release(p->info);
+        ICorProfilerInfo *info = __atomic_exchange_n(&p->info, NULL, __ATOMIC_SEQ_CST);
+        /* A profiler that never initialized has no report to give: its
+         * error was reported already. */
+        if (__atomic_load_n(&p->initialized, __ATOMIC_SEQ_CST))
+            mmp_report(p);
+        if (info)
+            info->lpVtbl->Release(info);
     }
     return (ULONG)ref;
 }
@@ -89,7 +94,9 @@ static HRESULT STDMETHODCALLTYPE Profiler_Initialize(ICorProfilerCallback2 *ifac
     if (FAILED(hr)) {
         snprintf(err, sizeof err, "SetEventMask(0x%08x) failed: 0x%08x", (unsigned)mask, (unsigned)hr);
         mmp_report_error(&p->cfg, err);
+        return hr;
     }
+    __atomic_store_n(&p->initialized, 1, __ATOMIC_SEQ_CST);
     return hr;
 }
 

@@ -31,6 +31,14 @@ int mmp_config_from_env(mmp_config *cfg, char *err, size_t errlen)
     size_t i;
 
     memset(cfg, 0, sizeof *cfg);
+    /* First, so that every later error goes where the report goes. */
+    if (report && *report) {
+        if (strlen(report) >= sizeof cfg->report_path) {
+            snprintf(err, errlen, "MM_PROFILER_REPORT: path too long");
+            return -1;
+        }
+        strcpy(cfg->report_path, report);
+    }
     cfg->mode = MMP_MODE_RELOCATE;
     if (mode && *mode) {
         for (i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)
@@ -55,13 +63,6 @@ int mmp_config_from_env(mmp_config *cfg, char *err, size_t errlen)
             return -1;
         }
         cfg->reserve_bytes = (size_t)mb << 20;
-    }
-    if (report && *report) {
-        if (strlen(report) >= sizeof cfg->report_path) {
-            snprintf(err, errlen, "MM_PROFILER_REPORT: path too long");
-            return -1;
-        }
-        strcpy(cfg->report_path, report);
     }
     if (cfg->mode == MMP_MODE_REPLACE) {
         const char *spec = getenv("MM_PROFILER_REPLACE");

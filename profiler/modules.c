@@ -162,11 +162,13 @@ mmp_claim mmp_modules_claim(mmp_modules *t, ModuleID id, mdMethodDef token, mmp_
     return result;
 }
 
-void mmp_modules_stats(mmp_modules *t, mm_stats *sum)
+uint64_t mmp_modules_stats(mmp_modules *t, mm_stats *sum)
 {
     mmp_module *m;
+    uint64_t heaps;
 
     pthread_mutex_lock(&t->lock);
+    heaps = t->heaps;
     *sum = t->closed;
     for (m = t->head; m; m = m->next) {
         mm_stats s;
@@ -174,4 +176,5 @@ void mmp_modules_stats(mmp_modules *t, mm_stats *sum)
             add_stats(sum, &s);
     }
     pthread_mutex_unlock(&t->lock);
+    return heaps;
 }

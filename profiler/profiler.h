@@ -128,7 +128,7 @@ mmp_claim mmp_modules_claim(mmp_modules *t, ModuleID id, mdMethodDef token, mmp_
 /* Fills *out with module id's target.  Returns 0, or -1 if unknown. */
 int mmp_modules_find(mmp_modules *t, ModuleID id, mmp_target *out);
 /* Sums the counters of every heap, open or closed. */
-void mmp_modules_stats(mmp_modules *t, mm_stats *sum);
+uint64_t mmp_modules_stats(mmp_modules *t, mm_stats *sum);
 
 /* pe.c: base + SizeOfImage from the module's PE headers, or NULL when base
  * does not start with a PE image. */
@@ -145,6 +145,7 @@ typedef struct mmp_profiler {
     mmp_counters counters;
     mmp_reserve reserve;
     atomic_int reported;
+    int initialized; /* Initialize succeeded: Shutdown or the last Release reports */
 } mmp_profiler;
 
 /* Creates the callback object (class factory's CreateInstance). */

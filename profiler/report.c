@@ -69,7 +69,7 @@ void mmp_report(mmp_profiler *p)
         return;
     for (r = 0; r < MMP_REASON_COUNT; r++)
         not_relocated += atomic_load(&c->not_relocated[r]);
-    mmp_modules_stats(&p->modules, &heaps);
+    uint64_t nheaps = mmp_modules_stats(&p->modules, &heaps);
 
     f = open_dest(&p->cfg, &owned);
     fprintf(f,
@@ -89,14 +89,20 @@ void mmp_report(mmp_profiler *p)
             "methodmalloc: heaps=%" PRIu64 " blocks=%" PRIu64 " requested=%" PRIu64 " allocated=%" PRIu64
             " reserved=%" PRIu64 " resident=%" PRIu64 " chunks=%" PRIu64 " lowest_rva=0x%" PRIx64
             " highest_rva=0x%" PRIx64 "\n",
-            p->modules.heaps, heaps.blocks, heaps.bytes_requested, heaps.bytes_allocated, heaps.bytes_reserved,
+            nheaps, heaps.blocks, heaps.bytes_requested, heaps.bytes_allocated, heaps.bytes_reserved,
             heaps.bytes_resident, heaps.chunks, heaps.lowest_rva, heaps.highest_rva);
-    uint64_t donated, in_use;
+    uint64_t donated, in_use, plugged;
+    unsigned regions;
     mm_donated(&donated, &in_use);
+    /* Assemblies may still be loading on other threads. */
+    pthread_mutex_lock(&p->reserve.lock);
+    regions = p->reserve.count;
+    plugged = p->reserve.plugged;
+    pthread_mutex_unlock(&p->reserve.lock);
     fprintf(f,
             "methodmalloc: window_reserve regions=%u region_bytes=%zu donated=%" PRIu64 " in_use=%" PRIu64
             " plugged=%" PRIu64 "\n",
-            p->reserve.count, p->reserve.region_bytes, donated, in_use, p->reserve.plugged);
+            regions, p->reserve.region_bytes, donated, in_use, plugged);
     if (p->cfg.mode == MMP_MODE_REPLACE && atomic_load(&c->replaced) == 0)
         fprintf(f, "methodmalloc: error: method %s::%s not found in any loaded module\n", p->cfg.replace.type,
                 p->cfg.replace.method);

@@ -56,10 +56,13 @@ static void plug_holes(mmp_reserve *r, uintptr_t from, uintptr_t span)
             break;
         if (prev_end >= from && start > prev_end) {
             uintptr_t stop = start < from + span ? start : from + span;
-            if (mmap((void *)prev_end, stop - prev_end, PROT_NONE, RESERVE_FLAGS | MAP_FIXED_NOREPLACE, -1, 0) ==
-                (void *)prev_end) {
+            void *q = mmap((void *)prev_end, stop - prev_end, PROT_NONE, RESERVE_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
+            if (q == (void *)prev_end) {
                 r->plugged += stop - prev_end;
                 add_region(r, prev_end, stop);
+            } else if (q != MAP_FAILED) {
+                /* A kernel before 4.17 took the flag for a hint and mapped elsewhere. */
+                munmap(q, stop - prev_end);
             }
         }
         if (end > prev_end)

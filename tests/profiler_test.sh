@@ -29,7 +29,7 @@ total_served=0
 run() {
   local s=$1 mode=$2; shift 2
   local out=$work/$s.$mode.out err=$work/$s.$mode.err
-  "$mmrun" "$@" -- dotnet "$samples/$s/$s.dll" >"$out" 2>"$err" || { cat "$err" >&2; fail "$s under $mode: exit status $?"; }
+  "$mmrun" "$@" -- dotnet "$samples/$s/$s.dll" >"$out" 2>"$err" || { st=$?; cat "$err" >&2; fail "$s under $mode: exit status $st"; }
   if ! cmp -s "$work/$s.plain" "$out"; then
     diff "$work/$s.plain" "$out" | head -n 20 >&2
     fail "$s under $mode: output differs from the plain run"
@@ -93,4 +93,9 @@ expect_error 2 'expected' --replace 'App.Calc.Answer=2A' -- dotnet "$samples/ans
 expect_error 3 'App.Calc::Nope not found' --replace 'App.Calc::Nope=1F2A2A' -- dotnet "$samples/answer/answer.dll"
 expect_error 3 'profiler library /nonexistent/libmmprofiler.so' --profiler /nonexistent/libmmprofiler.so -- dotnet "$samples/answer/answer.dll"
 expect_error 3 'wrote no report' -- /bin/true
+# A bad setting reaches the report and mmrun, not the program's own stderr.
+MM_PROFILER_RESERVE_MB=abc expect_error 3 'did not start' -- dotnet "$samples/answer/answer.dll"
+grep -q 'MM_PROFILER_RESERVE_MB=abc' "$work/e.err" || fail "the bad MM_PROFILER_RESERVE_MB was not reported"
+# Another profiler's path left in the environment does not replace ours.
+CORECLR_PROFILER_PATH_64=/nonexistent.so expect_error 0 'mode=relocate' -- dotnet "$samples/answer/answer.dll"
 echo "mmrun error paths: ok"

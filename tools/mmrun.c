@@ -208,6 +208,12 @@ int main(int argc, char **argv)
         setenv("CORECLR_ENABLE_PROFILING", "1", 1);
         setenv("CORECLR_PROFILER", PROFILER_CLSID, 1);
         setenv("CORECLR_PROFILER_PATH", profiler_path, 1);
+        /* The runtime prefers these to CORECLR_PROFILER_PATH: one left over
+         * from another profiler in the environment would load that one. */
+        unsetenv("CORECLR_PROFILER_PATH_32");
+        unsetenv("CORECLR_PROFILER_PATH_64");
+        unsetenv("CORECLR_PROFILER_PATH_ARM32");
+        unsetenv("CORECLR_PROFILER_PATH_ARM64");
         setenv("MM_PROFILER_MODE", mode, 1);
         setenv("MM_PROFILER_REPORT", report, 1);
         setenv("MM_PROFILER_PRECOMPILED", precompiled ? "1" : "0", 1);
@@ -254,6 +260,10 @@ int main(int argc, char **argv)
     unlink(report);
     if (!reported && status == 127) /* exec failed: said above */
         return status;
+    if (!reported && error) {
+        fprintf(stderr, "mmrun: the profiler did not start: see its error above\n");
+        return status ? status : EXIT_PROFILER;
+    }
     if (!reported) {
         fprintf(stderr,
                 "mmrun: the profiler wrote no report: the runtime did not load it (is %s a .NET program, is %s "
