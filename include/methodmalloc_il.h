@@ -160,8 +160,10 @@ MM_API HRESULT mm_il_encode_alloc(IMethodMalloc *alloc, const mm_il_body *b, voi
  * does that.  An exception table's DataSize is 4 + n * clause size (the
  * standard: it counts the 4-byte section header) or n * clause size (what
  * some emitters write; the runtime reads n = DataSize / clause size either
- * way): both are accepted, anything else is MM_E_IL_SECTION.  Sections of
- * other kinds (OptILTable, unknown bits) are MM_E_IL_SECTION.
+ * way): both are accepted, anything else is MM_E_IL_SECTION, and so is
+ * the second form on a table with MoreSects, since where the next section
+ * starts is then ambiguous.  Sections of other kinds (OptILTable, unknown
+ * bits) are MM_E_IL_SECTION.
  * Returns S_OK; E_POINTER if p (with len > 0) or out is NULL, or clauses
  * is NULL with a non-zero capacity;
  * MM_E_IL_TRUNCATED, MM_E_IL_HEADER, MM_E_IL_SECTION as found;

@@ -190,7 +190,7 @@ static HRESULT read_body(const uint8_t *p, size_t len, enum depth depth, mm_il_b
                         fat ? "fat" : "small", data, size);
         n = quirk ? data / size : (data - SECT_HEADER) / size;
         more = (kind & MM_IL_SECT_MORE_SECTS) != 0;
-        if (depth == VALIDATE && quirk && more)
+        if (quirk && more)
             return mm_il_fail(err, MM_E_IL_SECTION, off + 1,
                         "DataSize %u leaves out the section header, so the next section cannot be found", data);
         if (off + SECT_HEADER + (uint64_t)n * size > len)

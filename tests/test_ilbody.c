@@ -279,6 +279,8 @@ static void test_sections_by_hand(void)
         CHECK(decode_bytes(q, sizeof q, &d, &err) == S_OK && d.clause_count == 1 && d.size == sizeof q);
         q[20] |= MM_IL_SECT_MORE_SECTS; /* then the next table cannot be found */
         CHECK(validate_bytes(q, sizeof q, &err) == MM_E_IL_SECTION && err.offset == 21);
+        CHECK(decode_bytes(q, sizeof q, &d, &err) == MM_E_IL_SECTION && err.offset == 21);
+        CHECK(mm_il_extent(q, sizeof q, &ext, &err) == MM_E_IL_SECTION && err.offset == 21);
     }
 }
 
