@@ -32,7 +32,7 @@ PIC_STATIC := $(BUILD)/libmethodmalloc_pic.a   # for linking into other shared o
 SONAME     := libmethodmalloc.so.$(SOVERSION)
 SHARED     := $(BUILD)/libmethodmalloc.so.$(VERSION)
 
-include mk/core.mk
+include mk/heap.mk
 -include mk/il.mk
 -include mk/profiler.mk
 

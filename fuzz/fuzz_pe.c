@@ -1,7 +1,7 @@
 /* libFuzzer target for the PE/CLI reader: any file must open or fail
  * cleanly, and every body it leads to must map inside the file and be read
  * only there. */
-#include "pe.h"
+#include "pe/pe.h"
 
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 # IL method bodies (issue 3): the encoder/decoder/validator, the PE/CLI
 # reader, the mmil tool, their tests and fuzz targets.
-LIB_SRCS       += src/ilbody.c src/pe.c
+LIB_SRCS       += src/il/body.c src/pe/pe.c
 PUBLIC_HEADERS += include/methodmalloc_il.h
 UNIT_TESTS     += tests/test_ilbody.c tests/test_pe.c
 TOOLS          += tools/mmil.c
@@ -21,10 +21,10 @@ FUZZ_SHORT   ?= 5
 .PHONY: fuzz fuzz-short fuzz-long
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
-build/fuzz/fuzz_%: fuzz/fuzz_%.c src/ilbody.c src/pe.c src/pe.h src/il_bytes.h include/methodmalloc_il.h include/methodmalloc.h
+build/fuzz/fuzz_%: fuzz/fuzz_%.c src/il/body.c src/pe/pe.c src/pe/pe.h src/il/il.h include/methodmalloc_il.h include/methodmalloc.h
 	@mkdir -p $(dir $@)
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (install clang-14 and libclang-rt-14-dev)" >&2; exit 1; }
-	$(FUZZ_CC) $(FUZZ_FLAGS) $< src/ilbody.c src/pe.c -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) $< src/il/body.c src/pe/pe.c -o $@
 
 # Seeds: the hand-made bodies and images the unit tests write, plus a few
 # small real assemblies when a .NET installation is there.

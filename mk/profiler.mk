@@ -1,20 +1,23 @@
 # The CLR profiler (issue 4): a C profiler that serves IL bodies from
 # methodmalloc inside the real .NET runtime, the mmrun command, the C#
 # samples, their tests, benchmark and demo.  Needs the .NET SDK (`dotnet`).
-PROFILER_SRCS := $(wildcard profiler/*.c)
+PROFILER_SRCS := $(filter-out profiler/mmrun.c,$(wildcard profiler/*.c))
 PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o)
 PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.so
-MMRUN         := $(BUILD)/tools/mmrun
+MMRUN         := $(BUILD)/profiler/mmrun
 SAMPLES_DIR   := build/samples
 
-TOOLS        += tools/mmrun.c
 SCRIPT_TESTS += tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
 BENCH_CMDS   += bench/runtime_bench.sh $(MMRUN) $(SAMPLES_DIR)
 DEMO_CMDS    += tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
 .PHONY: profiler samples install-profiler
 all: profiler
-profiler: $(PROFILER_SO)
+profiler: $(PROFILER_SO) $(MMRUN)
+
+$(MMRUN): profiler/mmrun.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(STATIC) -o $@ $(LDLIBS)
 
 # Only DllGetClassObject is exported (exports.map); -z defs makes a symbol
 # missing from the archive a link error here rather than a load failure
@@ -30,5 +33,6 @@ samples:
 # mmrun finds the profiler in ../lib when installed.
 install: install-profiler
 install-profiler: all
-	install -d $(DESTDIR)$(PREFIX)/lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PROFILER_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(MMRUN) $(DESTDIR)$(PREFIX)/bin/

@@ -13,7 +13,7 @@
 
 #include "clrapi.h"
 #include "methodmalloc.h"
-#include "spec.h"
+#include "protocol.h"
 
 /* ---- Configuration (config.c): every tunable and its variable ---- */
 

@@ -3,7 +3,7 @@
  * point outside the file.  With --seeds DIR it writes its images there for
  * the fuzzer instead. */
 #include "check.h"
-#include "pe.h"
+#include "pe/pe.h"
 
 #include <string.h>
 

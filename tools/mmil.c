@@ -13,7 +13,7 @@
  * then it is counted on the "files:" line and skipped.  A PE/CLI file whose
  * structures are broken is always an error. */
 #include "methodmalloc_il.h"
-#include "pe.h"
+#include "pe/pe.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../profiler/spec.h"
+#include "protocol.h"
 
 /* The profiler's class ID (profiler/guids.c). */
 #define PROFILER_CLSID "{E7C0561D-4650-4F35-9D86-A69D58427C09}"

@@ -4,7 +4,7 @@
 
 #include "donated.h"
 #include "options.h"
-#include "os.h"
+#include "os/os.h"
 
 static size_t round_up(size_t x, size_t unit)
 {

@@ -7,7 +7,7 @@
 #include <windows.h>
 #include <psapi.h>
 
-#include "options.h"
+#include "heap/options.h"
 #include "os.h"
 
 static SYSTEM_INFO info(void)

@@ -1,5 +1,5 @@
 # The core allocator (issue 2): IMethodMalloc over per-module IL heaps.
-LIB_SRCS       += src/module.c src/chunk.c src/donated.c src/iid_unknown.c src/iid_methodmalloc.c src/os_linux.c src/version.c
+LIB_SRCS       += src/heap/module.c src/heap/chunk.c src/heap/donated.c src/heap/iid_unknown.c src/heap/iid_methodmalloc.c src/os/linux.c src/version.c
 PUBLIC_HEADERS += include/methodmalloc.h
 UNIT_TESTS     += tests/test_module.c tests/test_window.c tests/test_com.c tests/test_stress.c tests/test_donate.c
 TSAN_TESTS     += tests/test_stress.c tests/test_com.c tests/test_donate.c

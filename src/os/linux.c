@@ -1,7 +1,7 @@
 /* The OS layer on Linux: mmap with MAP_FIXED_NOREPLACE at places found free
  * in /proc/self/maps. */
 #include "os.h"
-#include "options.h"
+#include "heap/options.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* IL method bodies (ECMA-335 II.25.4): size, encode, decode, validate,
  * extent.  One reader serves decode, validate and extent so that the three
  * can never disagree on where a body ends. */
-#include "il_bytes.h"
+#include "il.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -16,10 +16,10 @@
 
 #include "chunk.h"
 #include "iids.h"
-#include "lock.h"
+#include "os/lock.h"
 #include "methodmalloc.h"
 #include "options.h"
-#include "os.h"
+#include "os/os.h"
 
 /* 64 bytes each, so that no two lanes' `current` share a cache line,
  * wherever the module lands. */

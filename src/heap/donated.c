@@ -4,9 +4,9 @@
 
 #include <stdlib.h>
 
-#include "lock.h"
+#include "os/lock.h"
 #include "methodmalloc.h"
-#include "os.h"
+#include "os/os.h"
 
 struct range {
     uintptr_t lo, hi;

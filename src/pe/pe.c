@@ -1,6 +1,6 @@
 /* PE/CLI reading: from the DOS header to the MethodDef table. */
 #include "pe.h"
-#include "il_bytes.h"
+#include "il/il.h"
 
 #include <string.h>
 
