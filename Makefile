@@ -1,52 +1,90 @@
-# methodmalloc: `make` builds the libraries, `make test` runs every test,
-# `make bench` the benchmarks, `make demo` the main job, `make install PREFIX=dir`.
-# Each part of the project adds its sources, tests and tools in its own mk/*.mk.
+# methodmalloc's build: one description for every system it targets.
+#
+#   make                the libraries, mmil, and on Linux the profiler and mmrun
+#   make test           every test; the runner's last line is "N passed, N failed"
+#   make bench          the benchmarks, printing ratios against alternatives
+#   make demo           the main job: a .NET program on methodmalloc bodies
+#   make install PREFIX=dir, make fuzz-long FUZZ_SECONDS=n, make clean
+#
+# Variables: CC; OS=linux|windows (default: what CC compiles for, so
+# `make CC=x86_64-w64-mingw32-gcc lib` builds for Windows); BUILD, the output
+# folder (default build); PREFIX.  Each component says what it adds (library
+# sources, tests, tools, benchmarks, demo steps) in mk/COMPONENT.mk.
 
-VERSION       := 0.1.0
-SOVERSION     := 0
-PREFIX        ?= /usr/local
-CC            ?= cc
-BUILD         ?= build
-SANFLAGS      ?=
-OPTFLAGS      ?= -O2 -g
-WARNFLAGS     := -std=c11 -Wall -Wextra -Werror -pedantic
-CPPFLAGS      += -Iinclude -Isrc -D_GNU_SOURCE -DMM_VERSION=\"$(VERSION)\"
-CFLAGS        += $(WARNFLAGS) $(OPTFLAGS) $(SANFLAGS) -fvisibility=hidden
-LDLIBS        += -lpthread
+VERSION   := $(shell sed -n 's/^\#define MM_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$$/\2/p' include/methodmalloc.h | paste -sd.)
+SOVERSION := $(firstword $(subst ., ,$(VERSION)))
+PREFIX    ?= /usr/local
+CC        ?= cc
+BUILD     ?= build
+SANFLAGS  ?=
+OPTFLAGS  ?= -O2 -g
+CLANG     ?= clang-14
 
-# Filled by the fragments below.  SCRIPT_TESTS, BENCH_CMDS and DEMO_CMDS are
-# lists of commands: a word ending in .sh starts a new command, the words after
-# it are its arguments (a first word not ending in .sh is a command of its own).
-LIB_SRCS      :=          # library sources (src/*.c)
-PUBLIC_HEADERS:=          # installed into include/
-UNIT_TESTS    :=          # tests/*.c, each a program; run plain and under ASan+UBSan
-TSAN_TESTS    :=          # tests/*.c also run under TSan
-SCRIPT_TESTS  :=          # scripts (*.sh) with their arguments, run once against the plain build
-TOOLS         :=          # tools/*.c, each a program installed into bin/
-BENCH_CMDS    :=          # commands `make bench` runs, in order
-DEMO_CMDS     :=          # commands `make demo` runs, in order
+TARGET := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifeq ($(TARGET),)
+$(error $(CC) is not a working C compiler (for Windows: apt-get install gcc-mingw-w64-x86-64-win32))
+endif
+OS ?= $(if $(findstring mingw,$(TARGET)),windows,linux)
 
-# The libraries' names, fixed before the fragments so their rules can name them.
+CPPFLAGS += -Iinclude -Isrc
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -pedantic $(OPTFLAGS) $(SANFLAGS)
+ifeq ($(OS),windows)
+EXE      := .exe
+CPPFLAGS += -D__USE_MINGW_ANSI_STDIO=1
+LDLIBS   :=
+TEST_LDLIBS :=
+else
+EXE      :=
+CPPFLAGS += -D_GNU_SOURCE
+CFLAGS   += -fvisibility=hidden
+LDLIBS   := -lpthread
+TEST_LDLIBS := -ldl
+endif
+
+# What the components add.  A script test, benchmark or demo step is a name
+# in SCRIPT_TESTS, BENCHES or DEMOS with its command line in test.NAME,
+# bench.NAME or demo.NAME: one command a name, run from the top folder.
+LIB_SRCS       :=   # libmethodmalloc's sources
+PUBLIC_HEADERS :=   # installed into include/
+UNIT_TESTS     :=   # tests/*.c: each a program, built by gcc and clang, run plain, under ASan+UBSan and valgrind
+TSAN_TESTS     :=   # of those, the ones also run under TSan
+TOOLS          :=   # tools/*.c, each a program installed into bin/
+SCRIPT_TESTS   :=
+BENCHES        :=
+DEMOS          :=
+FUZZ_TARGETS   :=   # fuzz/fuzz_NAME.c, each a libFuzzer target
+
 STATIC     := $(BUILD)/libmethodmalloc.a
 PIC_STATIC := $(BUILD)/libmethodmalloc_pic.a   # for linking into other shared objects
 SONAME     := libmethodmalloc.so.$(SOVERSION)
 SHARED     := $(BUILD)/libmethodmalloc.so.$(VERSION)
+ifeq ($(OS),windows)
+LIBS := $(STATIC)
+else
+LIBS := $(STATIC) $(PIC_STATIC) $(SHARED)
+endif
 
+.DEFAULT_GOAL := all
+.PHONY: all lib tools tests tsan-tests test test-list bench demo install clean
+
+include mk/os.mk
 include mk/heap.mk
--include mk/il.mk
--include mk/profiler.mk
+include mk/il.mk
+include mk/pe.mk
+include mk/mmil.mk
+include mk/fuzz.mk
+include mk/profiler.mk
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 PIC_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
-TEST_BINS := $(UNIT_TESTS:%.c=$(BUILD)/%)
-TOOL_BINS := $(TOOLS:%.c=$(BUILD)/%)
-SCRIPT_TESTS += tests/valgrind.sh $(TEST_BINS)
+TEST_BINS := $(UNIT_TESTS:%.c=$(BUILD)/%$(EXE))
+TOOL_BINS := $(TOOLS:%.c=$(BUILD)/%$(EXE))
 
-.PHONY: all lib tools tests test bench demo install clean
 all: lib tools
-lib: $(STATIC) $(PIC_STATIC) $(SHARED)
+lib: $(LIBS)
 tools: $(TOOL_BINS)
 tests: $(TEST_BINS)
+tsan-tests: $(TSAN_TESTS:%.c=$(BUILD)/%$(EXE))
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -57,63 +95,62 @@ $(BUILD)/pic/%.o: %.c
 
 $(STATIC): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 $(PIC_STATIC): $(PIC_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 $(SHARED): $(PIC_OBJS)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) $^ -o $@ $(LDLIBS)
 	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libmethodmalloc.so
 
-$(BUILD)/tests/%: tests/%.c $(STATIC)
+# Tests and tools link the internal PE reader before the library it uses.
+$(BUILD)/tests/%$(EXE): tests/%.c $(PE_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -MMD -MP $< $(STATIC) -o $@ $(LDLIBS) -ldl
-$(BUILD)/tools/%: tools/%.c $(STATIC)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -MMD -MP $< $(PE_LIB) $(STATIC) -o $@ $(LDLIBS) $(TEST_LDLIBS)
+$(BUILD)/tools/%$(EXE): tools/%.c $(PE_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(STATIC) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(PE_LIB) $(STATIC) -o $@ $(LDLIBS)
 
 # Every test: the unit tests built by gcc, by clang and under ASan+UBSan, the
-# TSan ones under TSan, then the script tests; tests/run prints one line each
-# and the summary.
-CLANG ?= clang-14
+# TSan ones under TSan, then the script tests; tests/run runs each line of
+# the list as one test and prints the summary.
+ASAN := SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPTFLAGS="-O1 -g"
 test:
 	$(MAKE) all tests
-	$(MAKE) CC=$(CLANG) BUILD=build/clang tests
-	$(MAKE) BUILD=build/asan SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPTFLAGS="-O1 -g" tests
-	$(MAKE) BUILD=build/tsan SANFLAGS="-fsanitize=thread" OPTFLAGS="-O1 -g" $(TSAN_TESTS:%.c=build/tsan/%)
-	@{ for t in $(TEST_BINS); do echo "$$t"; done; \
-	   for t in $(UNIT_TESTS:%.c=build/clang/%); do echo "$$t"; done; \
-	   for t in $(UNIT_TESTS:%.c=build/asan/%); do echo "$$t"; done; \
-	   for t in $(TSAN_TESTS:%.c=build/tsan/%); do echo "$$t"; done; \
-	   $(call split-cmds,$(SCRIPT_TESTS)); } > $(BUILD)/test-list
-	@tests/run $(BUILD)/test-list
+	$(MAKE) CC=$(CLANG) BUILD=$(BUILD)/clang tests
+	$(MAKE) BUILD=$(BUILD)/asan $(ASAN) tests
+	$(MAKE) BUILD=$(BUILD)/tsan SANFLAGS=-fsanitize=thread OPTFLAGS="-O1 -g" tsan-tests
+	$(MAKE) test-list
+	tests/run $(BUILD)/test-list
 
-# Prints the commands of a command list one per line.
-split-cmds = { for w in $(1); do case $$w in *.sh) printf '\n%s' "$$w";; *) printf ' %s' "$$w";; esac; done; echo; } | sed -e 's/^ //' -e '/^$$/d'
-run-cmds = $(call split-cmds,$(1)) | while IFS= read -r c; do echo "== $$c"; bash -c "$$c" </dev/null || exit 1; done
+define nl
+
+
+endef
+TEST_LIST := $(foreach t,$(TEST_BINS) $(UNIT_TESTS:%.c=$(BUILD)/clang/%) $(UNIT_TESTS:%.c=$(BUILD)/asan/%) \
+             $(TSAN_TESTS:%.c=$(BUILD)/tsan/%),$(t)$(nl))$(foreach t,$(SCRIPT_TESTS),$(test.$(t))$(nl))
+test-list:
+	$(file >$(BUILD)/test-list,$(subst $(nl) ,$(nl),$(TEST_LIST)))
+	@echo "$(BUILD)/test-list: $(words $(UNIT_TESTS)) unit tests, 4 builds; $(words $(SCRIPT_TESTS)) script tests"
 
 bench: all
-	@$(call run-cmds,$(BENCH_CMDS))
+	$(foreach b,$(BENCHES),$(bench.$(b))$(nl))
 
 demo: all
-	@$(call run-cmds,$(DEMO_CMDS))
+	$(foreach d,$(DEMOS),$(demo.$(d))$(nl))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf $(notdir $(SHARED)) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
-	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libmethodmalloc.so
+	$(if $(filter $(SHARED),$(LIBS)),install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/)
+	$(if $(filter $(SHARED),$(LIBS)),ln -sf $(notdir $(SHARED)) $(DESTDIR)$(PREFIX)/lib/$(SONAME))
+	$(if $(filter $(SHARED),$(LIBS)),ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libmethodmalloc.so)
 	$(if $(TOOL_BINS),install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' methodmalloc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/methodmalloc.pc
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
-
-# For scripts that need the library's source list (tests/windows_build.sh).
-print-lib-srcs:
-	@echo $(LIB_SRCS)

@@ -16,6 +16,10 @@
  * QueryInterface, mm_module_allocator and mm_module_stats may run
  * concurrently; mm_module_close must not run concurrently with any other call
  * on the same module (it is the module's unload).
+ *
+ * This header and methodmalloc_il.h are the whole API: nothing else the
+ * library defines (its internal symbols, the layout behind mm_module) is an
+ * interface, and the shared library exports only what they declare.
  */
 #ifndef METHODMALLOC_H
 #define METHODMALLOC_H
@@ -26,6 +30,18 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The version of this header; the library's own is mm_version().  The
+ * build reads these lines: they are the single source of the version. */
+#define MM_VERSION_MAJOR 0
+#define MM_VERSION_MINOR 2
+#define MM_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for #if comparisons. */
+#define MM_VERSION_NUMBER (MM_VERSION_MAJOR * 10000 + MM_VERSION_MINOR * 100 + MM_VERSION_PATCH)
+#define MM_VERSION_TEXT_(a, b, c) #a "." #b "." #c
+#define MM_VERSION_TEXT(a, b, c) MM_VERSION_TEXT_(a, b, c)
+/* "MAJOR.MINOR.PATCH" */
+#define MM_VERSION_STRING MM_VERSION_TEXT(MM_VERSION_MAJOR, MM_VERSION_MINOR, MM_VERSION_PATCH)
 
 /* Marks the library's exported symbols (it builds with hidden visibility). */
 #ifndef MM_API
@@ -78,21 +94,15 @@ typedef GUID IID;
 #endif
 #endif
 
-/* HRESULTs this library returns. */
+/* HRESULTs this library returns (methodmalloc_il.h adds its own). */
 #ifndef S_OK
 #define S_OK ((HRESULT)0)
-#endif
-#ifndef E_NOTIMPL
-#define E_NOTIMPL ((HRESULT)0x80004001L)
 #endif
 #ifndef E_NOINTERFACE
 #define E_NOINTERFACE ((HRESULT)0x80004002L)
 #endif
 #ifndef E_POINTER
 #define E_POINTER ((HRESULT)0x80004003L)
-#endif
-#ifndef E_FAIL
-#define E_FAIL ((HRESULT)0x80004005L)
 #endif
 #ifndef E_OUTOFMEMORY
 #define E_OUTOFMEMORY ((HRESULT)0x8007000EL)
@@ -140,6 +150,15 @@ typedef struct IMethodMallocVtbl {
 struct IMethodMalloc {
     const IMethodMallocVtbl *lpVtbl;
 };
+#endif
+
+/* Calls through the vtable for C callers, as MIDL-generated headers give
+ * them when COBJMACROS is defined: IMethodMalloc_Alloc(p, cb). */
+#if defined(COBJMACROS) && !defined(__cplusplus) && !defined(IMethodMalloc_Alloc)
+#define IMethodMalloc_QueryInterface(This, riid, ppvObject) ((This)->lpVtbl->QueryInterface(This, riid, ppvObject))
+#define IMethodMalloc_AddRef(This) ((This)->lpVtbl->AddRef(This))
+#define IMethodMalloc_Release(This) ((This)->lpVtbl->Release(This))
+#define IMethodMalloc_Alloc(This, cb) ((This)->lpVtbl->Alloc(This, cb))
 #endif
 
 /* {00000000-0000-0000-C000-000000000046} and {A0EFB28B-6EE2-4d7b-B983-A75EF7BEEDB8}.
@@ -204,8 +223,8 @@ MM_API HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module 
  *     the window (however much memory is free elsewhere), when the system is
  *     out of memory, and after mm_module_close.
  * Its QueryInterface answers IID_IUnknown and IID_IMethodMalloc with S_OK and
- * an AddRef, any other IID with E_NOINTERFACE and *ppv = NULL, and a NULL ppv
- * with E_POINTER.  Its AddRef and Release return the new count.
+ * an AddRef, any other IID with E_NOINTERFACE and *ppv = NULL, a NULL riid
+ * with E_INVALIDARG and *ppv = NULL, and a NULL ppv with E_POINTER.  Its AddRef and Release return the new count.
  * Returns S_OK, E_POINTER if out is NULL, E_INVALIDARG if m is NULL. */
 MM_API HRESULT mm_module_allocator(mm_module *m, IMethodMalloc **out);
 
@@ -255,7 +274,9 @@ MM_API HRESULT mm_donate(void *addr, size_t size);
  * chunks (either pointer may be NULL).  Thread-safe. */
 MM_API void mm_donated(uint64_t *total, uint64_t *in_use);
 
-/* The library's version, "MAJOR.MINOR.PATCH". */
+/* The library's version, "MAJOR.MINOR.PATCH": MM_VERSION_STRING of the
+ * header it was built with (which may differ from the one a program was
+ * compiled with when the shared library is newer). */
 MM_API const char *mm_version(void);
 
 #ifdef __cplusplus

@@ -1,22 +1,41 @@
-# The core allocator (issue 2): IMethodMalloc over per-module IL heaps.
-LIB_SRCS       += src/heap/module.c src/heap/chunk.c src/heap/donated.c src/heap/iid_unknown.c src/heap/iid_methodmalloc.c src/os/linux.c src/version.c
+# The allocator (src/heap): IMethodMalloc over per-module IL heaps, the
+# library's version, its tests, benchmark and the example host.
+LIB_SRCS       += src/heap/module.c src/heap/chunk.c src/heap/donated.c src/heap/iid_unknown.c \
+                  src/heap/iid_methodmalloc.c src/version.c
 PUBLIC_HEADERS += include/methodmalloc.h
 UNIT_TESTS     += tests/test_module.c tests/test_window.c tests/test_com.c tests/test_stress.c tests/test_donate.c
 TSAN_TESTS     += tests/test_stress.c tests/test_com.c tests/test_donate.c
-SCRIPT_TESTS   += tests/header_compat.sh build
+
+ifeq ($(OS),linux)
+SCRIPT_TESTS      += header-compat install valgrind windows-x86_64 windows-i686
+test.header-compat := tests/header_compat.sh $(BUILD)
+test.install       := tests/install_test.sh
+test.valgrind       = tests/valgrind.sh $(UNIT_TESTS:%.c=$(BUILD)/%)
+# The Windows port, as far as this machine can check it: the library and
+# tests/compat/windows_abi.c (the header after the Windows SDK's, __stdcall
+# slots on 32-bit) built by mingw-w64 with this very build description.
+test.windows-x86_64 := $(MAKE) --no-print-directory OS=windows CC=x86_64-w64-mingw32-gcc BUILD=$(BUILD)/windows/x86_64 lib compat-windows
+test.windows-i686   := $(MAKE) --no-print-directory OS=windows CC=i686-w64-mingw32-gcc BUILD=$(BUILD)/windows/i686 lib compat-windows
+endif
+
+.PHONY: compat-windows
+compat-windows: $(BUILD)/compat/windows_abi$(EXE)
+$(BUILD)/compat/windows_abi$(EXE): tests/compat/windows_abi.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(STATIC) -o $@ $(LDLIBS)
 
 # The core benchmark (make bench): needs libmimalloc-dev and valgrind.
 $(BUILD)/bench/bench_alloc: bench/bench_alloc.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-pedantic $< $(STATIC) -o $@ -ldl -lm $(LDLIBS)
 bench: $(BUILD)/bench/bench_alloc
-BENCH_CMDS     += $(BUILD)/bench/bench_alloc
+BENCHES     += alloc
+bench.alloc := $(BUILD)/bench/bench_alloc
 
 # The example host program (make demo runs it first).
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(STATIC) -o $@ $(LDLIBS) -ldl
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(STATIC) -o $@ $(LDLIBS) $(TEST_LDLIBS)
 demo: $(BUILD)/examples/host
-DEMO_CMDS      += $(BUILD)/examples/host
-SCRIPT_TESTS   += tests/install_test.sh
-SCRIPT_TESTS   += tests/windows_build.sh build
+DEMOS     += host
+demo.host := $(BUILD)/examples/host

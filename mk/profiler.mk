@@ -1,23 +1,23 @@
-# The CLR profiler (issue 4): a C profiler that serves IL bodies from
-# methodmalloc inside the real .NET runtime, the mmrun command, the C#
-# samples, their tests, benchmark and demo.  Needs the .NET SDK (`dotnet`).
+# The CLR profiler (profiler/): a C profiler that serves IL bodies from
+# methodmalloc inside the real .NET runtime, its launcher mmrun, the C#
+# samples, their tests, benchmark and demo.  Linux only; needs the .NET SDK.
+ifeq ($(OS),linux)
 PROFILER_SRCS := $(filter-out profiler/mmrun.c,$(wildcard profiler/*.c))
-PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o)
+PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o) $(PE_SRCS:%.c=$(BUILD)/pic/%.o)
 PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.so
 MMRUN         := $(BUILD)/profiler/mmrun
-SAMPLES_DIR   := build/samples
+SAMPLES_DIR   := $(BUILD)/samples
 
-SCRIPT_TESTS += tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
-BENCH_CMDS   += bench/runtime_bench.sh $(MMRUN) $(SAMPLES_DIR)
-DEMO_CMDS    += tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
+SCRIPT_TESTS  += profiler
+test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
+BENCHES       += runtime
+bench.runtime := bench/runtime_bench.sh $(MMRUN) $(SAMPLES_DIR)
+DEMOS         += profiler
+demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
 .PHONY: profiler samples install-profiler
 all: profiler
 profiler: $(PROFILER_SO) $(MMRUN)
-
-$(MMRUN): profiler/mmrun.c $(STATIC)
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(STATIC) -o $@ $(LDLIBS)
 
 # Only DllGetClassObject is exported (exports.map); -z defs makes a symbol
 # missing from the archive a link error here rather than a load failure
@@ -26,7 +26,11 @@ $(PROFILER_SO): $(PROFILER_OBJS) $(PIC_STATIC) profiler/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,--version-script=profiler/exports.map $(PROFILER_OBJS) $(PIC_STATIC) -o $@ $(LDLIBS)
 
-# The C# samples, built with the SDK into build/samples (never the tree).
+$(MMRUN): profiler/mmrun.c $(BUILD)/profiler/protocol.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
+
+# The C# samples, built with the SDK into the build folder (never the tree).
 samples:
 	tests/samples/build.sh $(SAMPLES_DIR)
 
@@ -36,3 +40,4 @@ install-profiler: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PROFILER_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(MMRUN) $(DESTDIR)$(PREFIX)/bin/
+endif

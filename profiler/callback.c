@@ -15,19 +15,14 @@ static inline mmp_profiler *impl_from_ICorProfilerCallback2(ICorProfilerCallback
     return (mmp_profiler *)((char *)iface - offsetof(mmp_profiler, ICorProfilerCallback2_iface));
 }
 
-static int iid_equal(REFIID a, const IID *b)
-{
-    return memcmp(a, b, sizeof *b) == 0;
-}
-
 /* Only the versions implemented: a newer runtime asks for ICorProfilerCallback3
  * to 11 and must hear no, or it would call slots that do not exist. */
 static HRESULT STDMETHODCALLTYPE Profiler_QueryInterface(ICorProfilerCallback2 *iface, REFIID riid, void **ppv)
 {
     if (!ppv)
         return E_POINTER;
-    if (iid_equal(riid, &IID_IUnknown) || iid_equal(riid, &IID_ICorProfilerCallback) ||
-        iid_equal(riid, &IID_ICorProfilerCallback2)) {
+    if (mm_guid_equal(riid, &IID_IUnknown) || mm_guid_equal(riid, &IID_ICorProfilerCallback) ||
+        mm_guid_equal(riid, &IID_ICorProfilerCallback2)) {
         *ppv = iface;
         iface->lpVtbl->AddRef(iface);
         return S_OK;
@@ -39,7 +34,7 @@ static HRESULT STDMETHODCALLTYPE Profiler_QueryInterface(ICorProfilerCallback2 *
 static ULONG STDMETHODCALLTYPE Profiler_AddRef(ICorProfilerCallback2 *iface)
 {
     mmp_profiler *p = impl_from_ICorProfilerCallback2(iface);
-    return (ULONG)__atomic_add_fetch(&p->ref, 1, __ATOMIC_SEQ_CST);
+    return mm_ref_add(&p->ref);
 }
 
 /* The last Release comes as the runtime shuts down (or gives up on a
@@ -49,17 +44,17 @@ static ULONG STDMETHODCALLTYPE Profiler_AddRef(ICorProfilerCallback2 *iface)
 static ULONG STDMETHODCALLTYPE Profiler_Release(ICorProfilerCallback2 *iface)
 {
     mmp_profiler *p = impl_from_ICorProfilerCallback2(iface);
-    LONG ref = __atomic_sub_fetch(&p->ref, 1, __ATOMIC_SEQ_CST);
+    ULONG ref = mm_ref_release(&p->ref);
     if (ref == 0) {
-        ICorProfilerInfo *info = __atomic_exchange_n(&p->info, NULL, __ATOMIC_SEQ_CST);
+        ICorProfilerInfo *info = atomic_exchange(&p->info, NULL);
         /* A profiler that never initialized has no report to give: its
          * error was reported already. */
-        if (__atomic_load_n(&p->initialized, __ATOMIC_SEQ_CST))
+        if (atomic_load(&p->initialized))
             mmp_report(p);
         if (info)
             info->lpVtbl->Release(info);
     }
-    return (ULONG)ref;
+    return ref;
 }
 
 static HRESULT STDMETHODCALLTYPE Profiler_Initialize(ICorProfilerCallback2 *iface, IUnknown *unk)
@@ -70,14 +65,16 @@ static HRESULT STDMETHODCALLTYPE Profiler_Initialize(ICorProfilerCallback2 *ifac
     HRESULT hr;
 
     if (mmp_config_from_env(&p->cfg, err, sizeof err) != 0) {
-        mmp_report_error(&p->cfg, err);
+        mmp_report_error(&p->cfg, "%s", err);
         return E_FAIL;
     }
-    hr = unk->lpVtbl->QueryInterface(unk, &IID_ICorProfilerInfo, (void **)&p->info);
+    ICorProfilerInfo *info;
+    hr = unk->lpVtbl->QueryInterface(unk, &IID_ICorProfilerInfo, (void **)&info);
     if (FAILED(hr)) {
         mmp_report_error(&p->cfg, "the runtime offers no ICorProfilerInfo");
         return hr;
     }
+    atomic_store(&p->info, info);
     if (p->cfg.mode != MMP_MODE_REPLACE) {
         mask |= COR_PRF_MONITOR_JIT_COMPILATION;
         /* A callee inlined before its own JITCompilationStarted would run
@@ -90,13 +87,12 @@ static HRESULT STDMETHODCALLTYPE Profiler_Initialize(ICorProfilerCallback2 *ifac
     /* Now, before the runtime maps any managed image (see reserve.c). */
     mmp_reserve_init(&p->reserve,
                      p->cfg.mode == MMP_MODE_RELOCATE || p->cfg.mode == MMP_MODE_REPLACE ? p->cfg.reserve_bytes : 0);
-    hr = p->info->lpVtbl->SetEventMask(p->info, mask);
+    hr = info->lpVtbl->SetEventMask(info, mask);
     if (FAILED(hr)) {
-        snprintf(err, sizeof err, "SetEventMask(0x%08x) failed: 0x%08x", (unsigned)mask, (unsigned)hr);
-        mmp_report_error(&p->cfg, err);
+        mmp_report_error(&p->cfg, "SetEventMask(0x%08x) failed: 0x%08x", (unsigned)mask, (unsigned)hr);
         return hr;
     }
-    __atomic_store_n(&p->initialized, 1, __ATOMIC_SEQ_CST);
+    atomic_store(&p->initialized, 1);
     return hr;
 }
 
@@ -104,6 +100,17 @@ static HRESULT STDMETHODCALLTYPE Profiler_Shutdown(ICorProfilerCallback2 *iface)
 {
     mmp_report(impl_from_ICorProfilerCallback2(iface));
     return S_OK;
+}
+
+/* The end of a loaded module's image (base + SizeOfImage): the bound for
+ * reading a method body whose length only its own headers tell.  The PE
+ * headers lie within the first page of every image the runtime maps. */
+static const uint8_t *image_end_of(const uint8_t *base)
+{
+    uint32_t size;
+    if (!base || FAILED(mm_pe_image_size(base, 4096, &size, NULL)))
+        return NULL;
+    return base + size;
 }
 
 static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallback2 *iface, ModuleID id,
@@ -144,16 +151,16 @@ static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallbac
     case MMP_MODE_COUNT:
         break;
     }
+    const uint8_t *image_end = image_end_of(base);
     if (p->cfg.verbose) {
         char utf8[512];
         size_t k;
         for (k = 0; k < cch && k < sizeof utf8 - 1 && name[k]; k++)
             utf8[k] = name[k] < 0x80 ? (char)name[k] : '?';
         utf8[k] = 0;
-        fprintf(stderr, "methodmalloc: module %s base=%p image_end=%p\n", utf8, (const void *)base,
-                (const void *)mmp_pe_image_end(base));
+        mmp_trace(&p->cfg, "module %s base=%p image_end=%p", utf8, (const void *)base, (const void *)image_end);
     }
-    if (mmp_modules_add(&p->modules, id, base, mmp_pe_image_end(base), heap, alloc) != 0) {
+    if (mmp_modules_add(&p->modules, id, base, image_end, heap, alloc) != 0) {
         if (alloc)
             alloc->lpVtbl->Release(alloc);
         mm_module_close(heap);
@@ -416,12 +423,12 @@ HRESULT mmp_profiler_create(REFIID riid, void **ppv)
     if (!p)
         return E_OUTOFMEMORY;
     p->ICorProfilerCallback2_iface.lpVtbl = &Profiler_vtbl;
-    p->ref = 1;
+    atomic_init(&p->ref, 1);
     mmp_modules_init(&p->modules);
     hr = Profiler_QueryInterface(&p->ICorProfilerCallback2_iface, riid, ppv);
     /* Drops the creation reference: on success the caller holds the one
      * QueryInterface added; on failure this frees the object. */
-    if (__atomic_sub_fetch(&p->ref, 1, __ATOMIC_SEQ_CST) == 0)
+    if (mm_ref_release(&p->ref) == 0)
         free(p);
     return hr;
 }

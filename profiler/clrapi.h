@@ -57,6 +57,11 @@ typedef int32_t COR_PRF_GC_REASON;
 typedef int32_t COR_PRF_GC_ROOT_KIND;
 typedef int32_t COR_PRF_GC_ROOT_FLAGS;
 
+/* The HRESULTs the profiler returns beside those methodmalloc.h defines. */
+#ifndef E_FAIL
+#define E_FAIL ((HRESULT)0x80004005L)
+#endif
+
 /* COR_PRF_MONITOR bits we set. */
 #define COR_PRF_MONITOR_MODULE_LOADS 0x00000004u
 #define COR_PRF_MONITOR_ASSEMBLY_LOADS 0x00000008u

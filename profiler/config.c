@@ -26,15 +26,15 @@ static int flag(const char *name)
 
 int mmp_config_from_env(mmp_config *cfg, char *err, size_t errlen)
 {
-    const char *mode = getenv("MM_PROFILER_MODE");
-    const char *report = getenv("MM_PROFILER_REPORT");
+    const char *mode = getenv(MMP_ENV_MODE);
+    const char *report = getenv(MMP_ENV_REPORT);
     size_t i;
 
     memset(cfg, 0, sizeof *cfg);
     /* First, so that every later error goes where the report goes. */
     if (report && *report) {
         if (strlen(report) >= sizeof cfg->report_path) {
-            snprintf(err, errlen, "MM_PROFILER_REPORT: path too long");
+            snprintf(err, errlen, MMP_ENV_REPORT ": path too long");
             return -1;
         }
         strcpy(cfg->report_path, report);
@@ -45,34 +45,34 @@ int mmp_config_from_env(mmp_config *cfg, char *err, size_t errlen)
             if (strcmp(mode, mode_names[i]) == 0)
                 break;
         if (i == sizeof mode_names / sizeof mode_names[0]) {
-            snprintf(err, errlen, "MM_PROFILER_MODE=%s: expected relocate, runtime, replace or count", mode);
+            snprintf(err, errlen, MMP_ENV_MODE "=%s: expected relocate, runtime, replace or count", mode);
             return -1;
         }
         cfg->mode = (mmp_mode)i;
     }
-    cfg->include_precompiled = flag("MM_PROFILER_PRECOMPILED");
-    cfg->keep_inlining = flag("MM_PROFILER_INLINING");
-    cfg->verbose = flag("MM_PROFILER_VERBOSE");
+    cfg->include_precompiled = flag(MMP_ENV_PRECOMPILED);
+    cfg->keep_inlining = flag(MMP_ENV_INLINING);
+    cfg->verbose = flag(MMP_ENV_VERBOSE);
     cfg->reserve_bytes = (size_t)MMP_RESERVE_DEFAULT_MB << 20;
-    if (getenv("MM_PROFILER_RESERVE_MB") && *getenv("MM_PROFILER_RESERVE_MB")) {
+    const char *reserve = getenv(MMP_ENV_RESERVE_MB);
+    if (reserve && *reserve) {
         char *end;
-        unsigned long mb = strtoul(getenv("MM_PROFILER_RESERVE_MB"), &end, 10);
+        unsigned long mb = strtoul(reserve, &end, 10);
         if (*end || mb > 65536) {
-            snprintf(err, errlen, "MM_PROFILER_RESERVE_MB=%s: expected a number of MiB, 0 to 65536",
-                     getenv("MM_PROFILER_RESERVE_MB"));
+            snprintf(err, errlen, MMP_ENV_RESERVE_MB "=%s: expected a number of MiB, 0 to 65536", reserve);
             return -1;
         }
         cfg->reserve_bytes = (size_t)mb << 20;
     }
     if (cfg->mode == MMP_MODE_REPLACE) {
-        const char *spec = getenv("MM_PROFILER_REPLACE");
+        const char *spec = getenv(MMP_ENV_REPLACE);
         char why[256];
         if (!spec || !*spec) {
-            snprintf(err, errlen, "MM_PROFILER_MODE=replace needs MM_PROFILER_REPLACE='Type::Method=IL hex'");
+            snprintf(err, errlen, MMP_ENV_MODE "=replace needs " MMP_ENV_REPLACE "='Type::Method=IL hex'");
             return -1;
         }
         if (mmp_spec_parse(spec, &cfg->replace, why, sizeof why) != 0) {
-            snprintf(err, errlen, "MM_PROFILER_REPLACE: %s", why);
+            snprintf(err, errlen, MMP_ENV_REPLACE ": %s", why);
             return -1;
         }
     }

@@ -7,16 +7,11 @@
 
 #include "profiler.h"
 
-static int guid_equal(const GUID *a, const GUID *b)
-{
-    return memcmp(a, b, sizeof *a) == 0;
-}
-
 static HRESULT STDMETHODCALLTYPE ClassFactory_QueryInterface(IClassFactory *iface, REFIID riid, void **ppv)
 {
     if (!ppv)
         return E_POINTER;
-    if (guid_equal(riid, &IID_IUnknown) || guid_equal(riid, &IID_IClassFactory)) {
+    if (mm_guid_equal(riid, &IID_IUnknown) || mm_guid_equal(riid, &IID_IClassFactory)) {
         *ppv = iface;
         return S_OK;
     }
@@ -69,7 +64,7 @@ __attribute__((visibility("default"))) HRESULT STDMETHODCALLTYPE DllGetClassObje
     if (!ppv)
         return E_POINTER;
     *ppv = NULL;
-    if (!rclsid || !guid_equal(rclsid, &CLSID_MethodMallocProfiler))
+    if (!rclsid || !mm_guid_equal(rclsid, &CLSID_MethodMallocProfiler))
         return MM_CLASS_E_CLASSNOTAVAILABLE;
     return ClassFactory_QueryInterface(&class_factory, riid, ppv);
 }

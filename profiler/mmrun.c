@@ -22,11 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "methodmalloc.h"
 #include "protocol.h"
 
-/* The profiler's class ID (profiler/guids.c). */
-#define PROFILER_CLSID "{E7C0561D-4650-4F35-9D86-A69D58427C09}"
-#define PROFILER_NAME "libmmprofiler.so"
+#define PROFILER_NAME MMP_LIBRARY_NAME
 
 /* Exit statuses of mmrun's own failures; otherwise the program's. */
 #define EXIT_USAGE 2
@@ -113,9 +112,9 @@ static int print_report(const char *path, const char *keep, int *error)
         fputs(line, stderr);
         if (out)
             fputs(line, out);
-        if (strncmp(line, "methodmalloc: mode=", 19) == 0)
+        if (strncmp(line, MMP_REPORT_LINE, strlen(MMP_REPORT_LINE)) == 0)
             reported = 1;
-        if (strncmp(line, "methodmalloc: error:", 20) == 0)
+        if (strncmp(line, MMP_ERROR_LINE, strlen(MMP_ERROR_LINE)) == 0)
             *error = 1;
     }
     fclose(in);
@@ -124,16 +123,19 @@ static int print_report(const char *path, const char *keep, int *error)
     return reported;
 }
 
-int main(int argc, char **argv)
-{
-    const char *mode = "relocate", *replace = NULL, *profiler = getenv("MM_PROFILER_PATH"), *keep = NULL;
-    int precompiled = 0, inlining = 0, stats = 0, use_profiler = 1;
-    char profiler_path[PATH_MAX], report[] = "/tmp/mmrun-report-XXXXXX";
-    int i, fd, status, reported, error;
-    struct timespec t0, t1;
-    struct rusage ru;
-    pid_t pid;
+/* What the command line asks for. */
+struct options {
+    const char *mode, *replace, *profiler, *keep;
+    int precompiled, inlining, stats, use_profiler;
+    int program; /* argv index of the program */
+};
 
+/* Parses argv into *o.  Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    int i;
+
+    *o = (struct options){.mode = "relocate", .profiler = getenv("MM_PROFILER_PATH"), .use_profiler = 1};
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
@@ -143,31 +145,31 @@ int main(int argc, char **argv)
         if (a[0] != '-')
             break;
         if (strcmp(a, "--relocate") == 0)
-            mode = "relocate";
+            o->mode = "relocate";
         else if (strcmp(a, "--runtime") == 0)
-            mode = "runtime";
+            o->mode = "runtime";
         else if (strcmp(a, "--count") == 0)
-            mode = "count";
+            o->mode = "count";
         else if (strcmp(a, "--no-profiler") == 0)
-            use_profiler = 0;
+            o->use_profiler = 0;
         else if (strcmp(a, "--replace") == 0 || strncmp(a, "--replace=", 10) == 0) {
-            mode = "replace";
-            replace = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!replace)
+            o->mode = "replace";
+            o->replace = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!o->replace)
                 return die_usage("%s needs 'Namespace.Type::Method=IL hex'", a);
         } else if (strcmp(a, "--include-precompiled") == 0)
-            precompiled = 1;
+            o->precompiled = 1;
         else if (strcmp(a, "--keep-inlining") == 0)
-            inlining = 1;
+            o->inlining = 1;
         else if (strcmp(a, "--stats") == 0)
-            stats = 1;
+            o->stats = 1;
         else if (strcmp(a, "--profiler") == 0 || strcmp(a, "--report") == 0) {
             if (i + 1 >= argc)
                 return die_usage("%s needs a path", a);
             if (a[2] == 'p')
-                profiler = argv[++i];
+                o->profiler = argv[++i];
             else
-                keep = argv[++i];
+                o->keep = argv[++i];
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -176,65 +178,87 @@ int main(int argc, char **argv)
     }
     if (i >= argc)
         return die_usage("%s", "no program to run: mmrun [options] -- program [args...]");
-    if (replace) {
+    if (o->replace) {
         mmp_spec spec;
         char why[256];
-        if (mmp_spec_parse(replace, &spec, why, sizeof why) != 0)
+        if (mmp_spec_parse(o->replace, &spec, why, sizeof why) != 0)
             return die_usage("--replace: %s", why);
     }
+    o->program = i;
+    return -1;
+}
 
-    if (use_profiler) {
-        if (profiler && *profiler) {
-            if (!is_file(profiler) || !realpath(profiler, profiler_path)) {
-                fprintf(stderr, "mmrun: profiler library %s: %s\n", profiler, strerror(errno ? errno : ENOENT));
-                return EXIT_PROFILER;
-            }
-        } else {
-            char tried[2 * PATH_MAX + 200];
-            if (find_profiler(profiler_path, sizeof profiler_path, tried, sizeof tried) != 0) {
-                fprintf(stderr,
-                        "mmrun: profiler library %s not found (tried %s); build it with `make` or name it with "
-                        "--profiler PATH or MM_PROFILER_PATH\n",
-                        PROFILER_NAME, tried[0] ? tried : "nothing: /proc/self/exe unreadable");
-                return EXIT_PROFILER;
-            }
-        }
-        fd = mkstemp(report);
-        if (fd < 0) {
-            fprintf(stderr, "mmrun: cannot create a report file in /tmp: %s\n", strerror(errno));
+/* Finds the profiler library, creates the report file and sets the
+ * variables that load the profiler into the runtime.  Returns 0 or the exit
+ * status after saying why. */
+static int setup_profiler(const struct options *o, char *profiler_path, char *report)
+{
+    static const GUID clsid = MMP_CLSID_INIT;
+    char clsid_text[40];
+    int fd;
+
+    if (o->profiler && *o->profiler) {
+        if (!is_file(o->profiler) || !realpath(o->profiler, profiler_path)) {
+            fprintf(stderr, "mmrun: profiler library %s: %s\n", o->profiler, strerror(errno ? errno : ENOENT));
             return EXIT_PROFILER;
         }
-        close(fd);
-        setenv("CORECLR_ENABLE_PROFILING", "1", 1);
-        setenv("CORECLR_PROFILER", PROFILER_CLSID, 1);
-        setenv("CORECLR_PROFILER_PATH", profiler_path, 1);
-        /* The runtime prefers these to CORECLR_PROFILER_PATH: one left over
-         * from another profiler in the environment would load that one. */
-        unsetenv("CORECLR_PROFILER_PATH_32");
-        unsetenv("CORECLR_PROFILER_PATH_64");
-        unsetenv("CORECLR_PROFILER_PATH_ARM32");
-        unsetenv("CORECLR_PROFILER_PATH_ARM64");
-        setenv("MM_PROFILER_MODE", mode, 1);
-        setenv("MM_PROFILER_REPORT", report, 1);
-        setenv("MM_PROFILER_PRECOMPILED", precompiled ? "1" : "0", 1);
-        setenv("MM_PROFILER_INLINING", inlining ? "1" : "0", 1);
-        if (replace)
-            setenv("MM_PROFILER_REPLACE", replace, 1);
-        else
-            unsetenv("MM_PROFILER_REPLACE");
     } else {
-        unsetenv("CORECLR_ENABLE_PROFILING");
+        char tried[2 * PATH_MAX + 200];
+        if (find_profiler(profiler_path, PATH_MAX, tried, sizeof tried) != 0) {
+            fprintf(stderr,
+                    "mmrun: profiler library %s not found (tried %s); build it with `make` or name it with "
+                    "--profiler PATH or MM_PROFILER_PATH\n",
+                    PROFILER_NAME, tried[0] ? tried : "nothing: /proc/self/exe unreadable");
+            return EXIT_PROFILER;
+        }
     }
+    fd = mkstemp(report);
+    if (fd < 0) {
+        fprintf(stderr, "mmrun: cannot create a report file in /tmp: %s\n", strerror(errno));
+        return EXIT_PROFILER;
+    }
+    close(fd);
+    snprintf(clsid_text, sizeof clsid_text, "{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}",
+             (unsigned)clsid.Data1, clsid.Data2, clsid.Data3, clsid.Data4[0], clsid.Data4[1], clsid.Data4[2],
+             clsid.Data4[3], clsid.Data4[4], clsid.Data4[5], clsid.Data4[6], clsid.Data4[7]);
+    setenv("CORECLR_ENABLE_PROFILING", "1", 1);
+    setenv("CORECLR_PROFILER", clsid_text, 1);
+    setenv("CORECLR_PROFILER_PATH", profiler_path, 1);
+    /* The runtime prefers these to CORECLR_PROFILER_PATH: one left over
+     * from another profiler in the environment would load that one. */
+    unsetenv("CORECLR_PROFILER_PATH_32");
+    unsetenv("CORECLR_PROFILER_PATH_64");
+    unsetenv("CORECLR_PROFILER_PATH_ARM32");
+    unsetenv("CORECLR_PROFILER_PATH_ARM64");
+    setenv(MMP_ENV_MODE, o->mode, 1);
+    setenv(MMP_ENV_REPORT, report, 1);
+    setenv(MMP_ENV_PRECOMPILED, o->precompiled ? "1" : "0", 1);
+    setenv(MMP_ENV_INLINING, o->inlining ? "1" : "0", 1);
+    if (o->replace)
+        setenv(MMP_ENV_REPLACE, o->replace, 1);
+    else
+        unsetenv(MMP_ENV_REPLACE);
+    return 0;
+}
+
+/* Runs argv[0..] and waits for it.  Returns its exit status (128 + signal
+ * when killed), or -1 after saying why it could not. */
+static int run_program(char **argv, int stats)
+{
+    struct timespec t0, t1;
+    struct rusage ru;
+    int status;
+    pid_t pid;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid = fork();
     if (pid < 0) {
         fprintf(stderr, "mmrun: fork: %s\n", strerror(errno));
-        return EXIT_PROFILER;
+        return -1;
     }
     if (pid == 0) {
-        execvp(argv[i], argv + i);
-        fprintf(stderr, "mmrun: cannot run %s: %s\n", argv[i], strerror(errno));
+        execvp(argv[0], argv);
+        fprintf(stderr, "mmrun: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     /* The terminal's Ctrl-C reaches the program (same process group); mmrun
@@ -244,19 +268,24 @@ int main(int argc, char **argv)
     while (wait4(pid, &status, 0, &ru) < 0) {
         if (errno != EINTR) {
             fprintf(stderr, "mmrun: wait: %s\n", strerror(errno));
-            return EXIT_PROFILER;
+            return -1;
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-
     if (stats)
         fprintf(stderr, "mmrun: wall_ms=%.1f maxrss_kb=%ld status=%d\n",
                 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6, ru.ru_maxrss,
                 status);
-    if (!use_profiler)
-        return status;
-    reported = print_report(report, keep, &error);
+    return status;
+}
+
+/* Prints the report and decides mmrun's exit status from it and the
+ * program's. */
+static int finish(const char *report, const char *keep, int status, const char *program, const char *profiler_path)
+{
+    int error, reported = print_report(report, keep, &error);
+
     unlink(report);
     if (!reported && status == 127) /* exec failed: said above */
         return status;
@@ -268,10 +297,36 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "mmrun: the profiler wrote no report: the runtime did not load it (is %s a .NET program, is %s "
                 "loadable?) or the program ended without a runtime shutdown\n",
-                argv[i], profiler_path);
+                program, profiler_path);
         return status ? status : EXIT_PROFILER;
     }
     if (error && status == 0)
         return EXIT_PROFILER;
     return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    char profiler_path[PATH_MAX], report[] = "/tmp/mmrun-report-XXXXXX";
+    int status = parse_args(argc, argv, &o);
+
+    if (status >= 0)
+        return status;
+    if (o.use_profiler) {
+        status = setup_profiler(&o, profiler_path, report);
+        if (status)
+            return status;
+    } else {
+        unsetenv("CORECLR_ENABLE_PROFILING");
+    }
+    status = run_program(argv + o.program, o.stats);
+    if (status < 0) {
+        if (o.use_profiler)
+            unlink(report);
+        return EXIT_PROFILER;
+    }
+    if (!o.use_profiler)
+        return status;
+    return finish(report, o.keep, status, argv[o.program], profiler_path);
 }

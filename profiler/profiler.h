@@ -12,7 +12,9 @@
 #include <stdatomic.h>
 
 #include "clrapi.h"
+#include "common.h"
 #include "methodmalloc.h"
+#include "pe/pe.h"
 #include "protocol.h"
 
 /* ---- Configuration (config.c): every tunable and its variable ---- */
@@ -89,8 +91,8 @@ typedef struct mmp_reserve {
 void mmp_reserve_init(mmp_reserve *r, size_t region_bytes);
 /* Reserves one more region at the top of the pile (up to MMP_RESERVE_REGIONS). */
 void mmp_reserve_add(mmp_reserve *r);
-/* Says how much is donated and in use (MM_PROFILER_VERBOSE). */
-void mmp_reserve_dump(mmp_reserve *r, FILE *f);
+/* Traces how much is donated and in use (MM_PROFILER_VERBOSE). */
+void mmp_reserve_trace(mmp_reserve *r, const mmp_config *cfg);
 
 /* ---- Module table (modules.c) ---- */
 
@@ -130,22 +132,18 @@ int mmp_modules_find(mmp_modules *t, ModuleID id, mmp_target *out);
 /* Sums the counters of every heap, open or closed. */
 uint64_t mmp_modules_stats(mmp_modules *t, mm_stats *sum);
 
-/* pe.c: base + SizeOfImage from the module's PE headers, or NULL when base
- * does not start with a PE image. */
-const uint8_t *mmp_pe_image_end(const uint8_t *base);
-
 /* ---- The profiler object (callback.c) ---- */
 
 typedef struct mmp_profiler {
     ICorProfilerCallback2 ICorProfilerCallback2_iface;
-    LONG ref;
-    ICorProfilerInfo *info;
+    mm_refcount ref;
+    ICorProfilerInfo *_Atomic info; /* set by Initialize, released by the last Release */
     mmp_config cfg;
     mmp_modules modules;
     mmp_counters counters;
     mmp_reserve reserve;
     atomic_int reported;
-    int initialized; /* Initialize succeeded: Shutdown or the last Release reports */
+    atomic_int initialized; /* Initialize succeeded: Shutdown or the last Release reports */
 } mmp_profiler;
 
 /* Creates the callback object (class factory's CreateInstance). */
@@ -160,7 +158,17 @@ void mmp_relocate(mmp_profiler *p, FunctionID fn);
 void mmp_replace_in_module(mmp_profiler *p, ModuleID mod, const mmp_target *t);
 /* report.c: writes the report once (Shutdown). */
 void mmp_report(mmp_profiler *p);
-/* report.c: a line "methodmalloc: error: ..." to the report destination. */
-void mmp_report_error(const mmp_config *cfg, const char *what);
+/* ---- Diagnostics (trace.c) ----
+ * Every line the profiler writes besides the report goes through these, to
+ * the report destination: MM_PROFILER_REPORT when set (mmrun always sets it,
+ * so nothing lands in the program's own streams), else stderr. */
+
+/* "methodmalloc: error: ..." always. */
+void mmp_report_error(const mmp_config *cfg, const char *fmt, ...) MM_PRINTF(2, 3);
+/* "methodmalloc: ..." when MM_PROFILER_VERBOSE is set; nothing otherwise. */
+void mmp_trace(const mmp_config *cfg, const char *fmt, ...) MM_PRINTF(2, 3);
+/* The report destination, opened for appending; *owned says whether the
+ * caller closes it (else it is stderr). */
+FILE *mmp_report_open(const mmp_config *cfg, int *owned);
 
 #endif /* MM_PROFILER_PROFILER_H */

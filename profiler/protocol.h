@@ -1,22 +1,40 @@
 /*
- * The replace spec, "Namespace.Type::Method=IL hex", parsed one way for
- * mmrun (which rejects a bad spec before starting anything) and for the
- * profiler (which receives it through MM_PROFILER_REPLACE).  Header-only so
- * that both, built separately, share the very same code.
+ * What mmrun and the profiler agree on: the profiler's class ID, the
+ * environment variables mmrun sets and the profiler reads, and the replace
+ * spec, parsed the same way by both (protocol.c is built into each), so
+ * that mmrun rejects a bad spec before starting anything.
  *
- * Type is the full name of a type as metadata spells it (namespace, dot,
- * name); a nested type follows its enclosing type after a '/'
- * ("Ns.Outer/Inner").  Method is a simple method name: every method of that
- * name in the type gets the body.  The hex is the IL code only (no header),
- * two digits a byte, spaces allowed between bytes: "1F 2A 2A" is
- * ldc.i4.s 42; ret.
+ * The replace spec is "Namespace.Type::Method=IL hex".  Type is the full
+ * name of a type as metadata spells it (namespace, dot, name); a nested type
+ * follows its enclosing type after a '/' ("Ns.Outer/Inner").  Method is a
+ * simple method name: every method of that name in the type gets the body.
+ * The hex is the IL code only (no header), two digits a byte, spaces allowed
+ * between bytes: "1F 2A 2A" is ldc.i4.s 42; ret.
  */
-#ifndef MM_PROFILER_SPEC_H
-#define MM_PROFILER_SPEC_H
+#ifndef MM_PROFILER_PROTOCOL_H
+#define MM_PROFILER_PROTOCOL_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
+
+/* The profiler's class ID, chosen for it; CORECLR_PROFILER must name it. */
+#define MMP_CLSID_INIT {0xE7C0561D, 0x4650, 0x4F35, {0x9D, 0x86, 0xA6, 0x9D, 0x58, 0x42, 0x7C, 0x09}}
+
+/* The profiler library's file name. */
+#define MMP_LIBRARY_NAME "libmmprofiler.so"
+
+/* The variables (see the README's profiler section for their values). */
+#define MMP_ENV_MODE "MM_PROFILER_MODE"
+#define MMP_ENV_REPORT "MM_PROFILER_REPORT"
+#define MMP_ENV_PRECOMPILED "MM_PROFILER_PRECOMPILED"
+#define MMP_ENV_INLINING "MM_PROFILER_INLINING"
+#define MMP_ENV_REPLACE "MM_PROFILER_REPLACE"
+#define MMP_ENV_VERBOSE "MM_PROFILER_VERBOSE"
+#define MMP_ENV_RESERVE_MB "MM_PROFILER_RESERVE_MB"
+
+/* The report's first line starts with this; error lines with the second. */
+#define MMP_REPORT_LINE "methodmalloc: mode="
+#define MMP_ERROR_LINE "methodmalloc: error:"
 
 #define MMP_SPEC_NAME_MAX 511
 #define MMP_SPEC_CODE_MAX 4096
@@ -28,65 +46,7 @@ typedef struct mmp_spec {
     uint32_t code_size;
 } mmp_spec;
 
-static inline int mmp_spec_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Parses text into *out.  Returns 0, or -1 with a one-line reason in err. */
-static inline int mmp_spec_parse(const char *text, mmp_spec *out, char *err, size_t errlen)
-{
-    const char *sep = strstr(text, "::");
-    const char *eq = sep ? strchr(sep + 2, '=') : NULL;
-    size_t tlen, mlen;
+int mmp_spec_parse(const char *text, mmp_spec *out, char *err, size_t errlen);
 
-    memset(out, 0, sizeof *out);
-    if (!sep || !eq) {
-        snprintf(err, errlen, "expected 'Namespace.Type::Method=IL hex', got '%s'", text);
-        return -1;
-    }
-    tlen = (size_t)(sep - text);
-    mlen = (size_t)(eq - (sep + 2));
-    if (tlen == 0 || mlen == 0) {
-        snprintf(err, errlen, "empty %s name in '%s'", tlen == 0 ? "type" : "method", text);
-        return -1;
-    }
-    if (tlen > MMP_SPEC_NAME_MAX || mlen > MMP_SPEC_NAME_MAX) {
-        snprintf(err, errlen, "name longer than %d bytes in '%s'", MMP_SPEC_NAME_MAX, text);
-        return -1;
-    }
-    memcpy(out->type, text, tlen);
-    memcpy(out->method, sep + 2, mlen);
-    for (const char *s = eq + 1; *s;) {
-        int hi, lo;
-        if (*s == ' ' || *s == '\t') {
-            s++;
-            continue;
-        }
-        hi = mmp_spec_hexval(s[0]);
-        lo = hi < 0 ? -1 : mmp_spec_hexval(s[1]);
-        if (hi < 0 || lo < 0) {
-            snprintf(err, errlen, "IL hex: not a pair of hex digits at '%.8s'", s);
-            return -1;
-        }
-        if (out->code_size == MMP_SPEC_CODE_MAX) {
-            snprintf(err, errlen, "IL hex: more than %d bytes", MMP_SPEC_CODE_MAX);
-            return -1;
-        }
-        out->code[out->code_size++] = (uint8_t)(hi << 4 | lo);
-        s += 2;
-    }
-    if (out->code_size == 0) {
-        snprintf(err, errlen, "IL hex is empty in '%s'", text);
-        return -1;
-    }
-    return 0;
-}
-
-#endif /* MM_PROFILER_SPEC_H */
+#endif /* MM_PROFILER_PROTOCOL_H */

@@ -67,11 +67,10 @@ void mmp_relocate(mmp_profiler *p, FunctionID fn)
 
     copy = t.alloc->lpVtbl->Alloc(t.alloc, (ULONG)size);
     if (!copy) {
-        if (p->cfg.verbose && atomic_load(&c->refused) == 0)
-            mmp_reserve_dump(&p->reserve, stderr);
-        if (p->cfg.verbose)
-            fprintf(stderr, "methodmalloc: Alloc(%zu) refused for method 0x%08x of the module at %p\n", size,
-                    (unsigned)token, (const void *)t.base);
+        if (atomic_load(&c->refused) == 0)
+            mmp_reserve_trace(&p->reserve, &p->cfg);
+        mmp_trace(&p->cfg, "Alloc(%zu) refused for method 0x%08x of the module at %p", size, (unsigned)token,
+                  (const void *)t.base);
         atomic_fetch_add(&c->refused, 1);
         mmp_not_relocated(c, MMP_NOT_ALLOC);
         return;

@@ -89,7 +89,6 @@ static void replace_one(mmp_profiler *p, ModuleID mod, const mmp_target *t, mdMe
     void *block;
     size_t size;
     mm_il_error err = {0, 0, {0}};
-    char line[1400];
 
     memset(&b, 0, sizeof b);
     b.header = MM_IL_HEADER_AUTO;
@@ -98,23 +97,20 @@ static void replace_one(mmp_profiler *p, ModuleID mod, const mmp_target *t, mdMe
     b.code_size = p->cfg.replace.code_size;
     b.eh_format = MM_IL_EH_AUTO;
     if (mm_il_size(&b, &size, &err) != S_OK) {
-        snprintf(line, sizeof line, "replace %s::%s: %s", p->cfg.replace.type, p->cfg.replace.method,
+        mmp_report_error(&p->cfg, "replace %s::%s: %s", p->cfg.replace.type, p->cfg.replace.method,
                  err.message);
-        mmp_report_error(&p->cfg, line);
         return;
     }
     block = t->alloc->lpVtbl->Alloc(t->alloc, (ULONG)size);
     if (!block) {
         atomic_fetch_add(&p->counters.refused, 1);
-        snprintf(line, sizeof line, "replace %s::%s: the module's heap refused %zu bytes", p->cfg.replace.type,
+        mmp_report_error(&p->cfg, "replace %s::%s: the module's heap refused %zu bytes", p->cfg.replace.type,
                  p->cfg.replace.method, size);
-        mmp_report_error(&p->cfg, line);
         return;
     }
     if (mm_il_encode(&b, block, size, NULL, &err) != S_OK) {
-        snprintf(line, sizeof line, "replace %s::%s: %s", p->cfg.replace.type, p->cfg.replace.method,
+        mmp_report_error(&p->cfg, "replace %s::%s: %s", p->cfg.replace.type, p->cfg.replace.method,
                  err.message);
-        mmp_report_error(&p->cfg, line);
         return;
     }
     if (!mmp_in_window(t->base, block, size)) {
@@ -122,9 +118,8 @@ static void replace_one(mmp_profiler *p, ModuleID mod, const mmp_target *t, mdMe
         return;
     }
     if (FAILED(p->info->lpVtbl->SetILFunctionBody(p->info, mod, method, block))) {
-        snprintf(line, sizeof line, "replace %s::%s: SetILFunctionBody refused the body", p->cfg.replace.type,
+        mmp_report_error(&p->cfg, "replace %s::%s: SetILFunctionBody refused the body", p->cfg.replace.type,
                  p->cfg.replace.method);
-        mmp_report_error(&p->cfg, line);
         return;
     }
     atomic_fetch_add(&p->counters.served, 1);

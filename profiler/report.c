@@ -36,27 +36,6 @@ int mmp_in_window(const void *base, const void *p, size_t cb)
     return a > b && a - b <= MM_DEFAULT_MAX_RVA && cb <= MM_DEFAULT_MAX_RVA - (a - b);
 }
 
-static FILE *open_dest(const mmp_config *cfg, int *owned)
-{
-    FILE *f = NULL;
-    *owned = 0;
-    if (cfg->report_path[0]) {
-        f = fopen(cfg->report_path, "a");
-        if (f)
-            *owned = 1;
-    }
-    return f ? f : stderr;
-}
-
-void mmp_report_error(const mmp_config *cfg, const char *what)
-{
-    int owned;
-    FILE *f = open_dest(cfg, &owned);
-    fprintf(f, "methodmalloc: error: %s\n", what);
-    if (owned)
-        fclose(f);
-}
-
 void mmp_report(mmp_profiler *p)
 {
     mmp_counters *c = &p->counters;
@@ -71,9 +50,9 @@ void mmp_report(mmp_profiler *p)
         not_relocated += atomic_load(&c->not_relocated[r]);
     uint64_t nheaps = mmp_modules_stats(&p->modules, &heaps);
 
-    f = open_dest(&p->cfg, &owned);
+    f = mmp_report_open(&p->cfg, &owned);
     fprintf(f,
-            "methodmalloc: mode=%s served=%llu bytes=%llu refused=%llu violations=%llu not_relocated=%llu "
+            MMP_REPORT_LINE "%s served=%llu bytes=%llu refused=%llu violations=%llu not_relocated=%llu "
             "replaced=%llu jit_events=%llu repeats=%llu il_warnings=%llu modules=%llu precompiled=%s\n",
             mmp_mode_name(p->cfg.mode), (unsigned long long)atomic_load(&c->served),
             (unsigned long long)atomic_load(&c->bytes), (unsigned long long)atomic_load(&c->refused),
@@ -104,7 +83,7 @@ void mmp_report(mmp_profiler *p)
             " plugged=%" PRIu64 "\n",
             regions, p->reserve.region_bytes, donated, in_use, plugged);
     if (p->cfg.mode == MMP_MODE_REPLACE && atomic_load(&c->replaced) == 0)
-        fprintf(f, "methodmalloc: error: method %s::%s not found in any loaded module\n", p->cfg.replace.type,
+        fprintf(f, MMP_ERROR_LINE " method %s::%s not found in any loaded module\n", p->cfg.replace.type,
                 p->cfg.replace.method);
     if (owned)
         fclose(f);

@@ -17,19 +17,10 @@
  * unloads.
  */
 #include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "os/os.h"
 #include "profiler.h"
-
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-
-#define RESERVE_FLAGS (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
 
 static void add_region(mmp_reserve *r, uintptr_t lo, uintptr_t hi)
 {
@@ -38,37 +29,17 @@ static void add_region(mmp_reserve *r, uintptr_t lo, uintptr_t hi)
         r->count++;
 }
 
-/* Plugs every hole in [from, from + span): the kernel would put the next
- * mappings there, above the new region.  Each plug joins the reserve. */
-static void plug_holes(mmp_reserve *r, uintptr_t from, uintptr_t span)
+/* Plugs one hole: the kernel would put the next mappings there, above the
+ * new region.  Each plug joins the reserve. */
+static int plug(void *ctx, uintptr_t lo, uintptr_t hi)
 {
-    FILE *maps = fopen("/proc/self/maps", "r");
-    char line[512];
-    uintptr_t prev_end = 0;
-
-    if (!maps)
-        return;
-    while (fgets(line, sizeof line, maps)) {
-        unsigned long start, end;
-        if (sscanf(line, "%lx-%lx", &start, &end) != 2)
-            continue;
-        if (prev_end >= from + span)
-            break;
-        if (prev_end >= from && start > prev_end) {
-            uintptr_t stop = start < from + span ? start : from + span;
-            void *q = mmap((void *)prev_end, stop - prev_end, PROT_NONE, RESERVE_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
-            if (q == (void *)prev_end) {
-                r->plugged += stop - prev_end;
-                add_region(r, prev_end, stop);
-            } else if (q != MAP_FAILED) {
-                /* A kernel before 4.17 took the flag for a hint and mapped elsewhere. */
-                munmap(q, stop - prev_end);
-            }
-        }
-        if (end > prev_end)
-            prev_end = end;
+    mmp_reserve *r = ctx;
+    void *q;
+    if (mm_os_reserve_at(lo, hi - lo, MM_OS_NOACCESS, &q) == 0) {
+        r->plugged += hi - lo;
+        add_region(r, lo, hi);
     }
-    fclose(maps);
+    return 0;
 }
 
 void mmp_reserve_init(mmp_reserve *r, size_t region_bytes)
@@ -86,20 +57,18 @@ void mmp_reserve_add(mmp_reserve *r)
     if (r->region_bytes == 0)
         return;
     pthread_mutex_lock(&r->lock);
-    if (r->count < MMP_RESERVE_REGIONS) {
-        p = mmap(NULL, r->region_bytes, PROT_NONE, RESERVE_FLAGS, -1, 0);
-        if (p != MAP_FAILED) {
-            add_region(r, (uintptr_t)p, (uintptr_t)p + r->region_bytes);
-            plug_holes(r, (uintptr_t)p + r->region_bytes, MM_DEFAULT_MAX_RVA);
-        }
+    if (r->count < MMP_RESERVE_REGIONS
+        && mm_os_reserve_anywhere(r->region_bytes, mm_os_page_size(), MM_OS_NOACCESS, &p) == 0) {
+        uintptr_t end = (uintptr_t)p + r->region_bytes;
+        add_region(r, (uintptr_t)p, end);
+        (void)mm_os_free_ranges(end, end + MM_DEFAULT_MAX_RVA, plug, r);
     }
     pthread_mutex_unlock(&r->lock);
 }
 
-void mmp_reserve_dump(mmp_reserve *r, FILE *f)
+void mmp_reserve_trace(mmp_reserve *r, const mmp_config *cfg)
 {
     uint64_t total, in_use;
     mm_donated(&total, &in_use);
-    fprintf(f, "methodmalloc: %u reserve regions, %" PRIu64 " bytes donated, %" PRIu64 " in use\n", r->count, total,
-            in_use);
+    mmp_trace(cfg, "%u reserve regions, %" PRIu64 " bytes donated, %" PRIu64 " in use", r->count, total, in_use);
 }

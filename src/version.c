@@ -1,10 +1,6 @@
 #include "methodmalloc.h"
 
-#ifndef MM_VERSION
-#error "MM_VERSION must be defined by the build"
-#endif
-
 const char *mm_version(void)
 {
-    return MM_VERSION;
+    return MM_VERSION_STRING;
 }

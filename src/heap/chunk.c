@@ -2,30 +2,26 @@
 
 #include <stdlib.h>
 
+#include "common.h"
 #include "donated.h"
 #include "options.h"
 #include "os/os.h"
 
-static size_t round_up(size_t x, size_t unit)
-{
-    return (x + unit - 1) / unit * unit;
-}
-
 static void *place(const struct mm_window *w, size_t size, size_t align, uintptr_t hint, int *donated)
 {
+    void *p = NULL;
     if (!w->bounded)
-        return mm_os_reserve_anywhere(size, align);
+        return mm_os_reserve_anywhere(size, align, MM_OS_READWRITE, &p) ? NULL : p;
     /* Cheapest first: right after the previous chunk, then donated space
      * (a list walk), then a scan of the address space. */
-    uintptr_t a = (hint + align - 1) & ~(uintptr_t)(align - 1);
-    void *p = NULL;
-    if (hint && a >= w->lo && a < w->hi && w->hi - a >= size)
-        p = mm_os_reserve_at(a, size);
-    if (!p && (p = mm_donated_take(w->lo, w->hi, size, align)))
+    uintptr_t a = mm_align_up(hint, mm_os_granularity() > align ? mm_os_granularity() : align);
+    if (hint && a >= w->lo && a < w->hi && w->hi - a >= size && mm_os_reserve_at(a, size, MM_OS_READWRITE, &p) == 0)
+        return p;
+    if ((p = mm_donated_take(w->lo, w->hi, size, align))) {
         *donated = 1;
-    if (!p)
-        p = mm_os_reserve_in(w->lo, w->hi, size, align);
-    return p;
+        return p;
+    }
+    return mm_os_reserve_in(w->lo, w->hi, size, align, MM_OS_READWRITE, &p) ? NULL : p;
 }
 
 static void *reserve(const struct mm_window *w, size_t size, uintptr_t hint, int *donated)
@@ -53,8 +49,8 @@ struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t
     size_t page = mm_os_page_size();
     if (need > SIZE_MAX - page)
         return NULL;
-    size_t least = round_up(need, page);
-    size_t size = want > least ? round_up(want, page) : least;
+    size_t least = mm_align_up(need, page);
+    size_t size = want > least ? mm_align_up(want, page) : least;
     if (w->bounded && (w->hi <= w->lo || w->hi - w->lo < least))
         return NULL;
     struct mm_chunk *c = malloc(MM_CHUNK_STRUCT_SIZE);
@@ -64,7 +60,7 @@ struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t
     int donated = 0;
     /* A fragmented window may still hold smaller pieces. */
     while (!(p = reserve(w, size, hint, &donated)) && size > least)
-        size = size / 2 > least ? round_up(size / 2, page) : least;
+        size = size / 2 > least ? mm_align_up(size / 2, page) : least;
     if (!p) {
         free(c);
         return NULL;
@@ -94,6 +90,6 @@ void mm_chunk_release(struct mm_chunk *c)
     if (c->donated)
         mm_donated_give_back(c->map, c->map_size);
     else
-        mm_os_release(c->map, c->map_size);
+        (void)mm_os_release(c->map, c->map_size);
     free(c);
 }

@@ -4,8 +4,7 @@
 
 #include <stdlib.h>
 
-#include "os/lock.h"
-#include "methodmalloc.h"
+#include "common.h"
 #include "os/os.h"
 
 struct range {
@@ -17,11 +16,6 @@ static mm_lock lock = MM_LOCK_INIT;
 static struct range *free_list; /* sorted by address, never adjacent */
 static struct range *donations; /* every donation as given, to refuse overlaps */
 static uint64_t donated_total, donated_free;
-
-static uintptr_t align_up(uintptr_t x, size_t align)
-{
-    return (x + align - 1) & ~(uintptr_t)(align - 1);
-}
 
 /* Puts [lo, hi) back into the free list, merging with its neighbours.
  * Returns false if it overlaps a free range or memory is short; the caller
@@ -98,7 +92,7 @@ void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
     void *p = NULL;
     mm_lock_acquire(&lock);
     for (struct range **link = &free_list, *r; (r = *link) && r->lo < hi; link = &r->next) {
-        uintptr_t a = align_up(r->lo > lo ? r->lo : lo, align);
+        uintptr_t a = mm_align_up(r->lo > lo ? r->lo : lo, align);
         uintptr_t top = r->hi < hi ? r->hi : hi;
         if (a < r->lo || a >= top || top - a < size)
             continue;
@@ -116,11 +110,12 @@ void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
             *link = r->next;
             free(r);
         }
-        p = mm_os_commit((void *)a, size);
-        if (!p)
+        if (mm_os_commit((void *)a, size) != 0)
             insert(a, a + size);
-        else
+        else {
+            p = (void *)a;
             donated_free -= size;
+        }
         break;
     }
     mm_lock_release(&lock);
@@ -129,7 +124,7 @@ void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
 
 void mm_donated_give_back(void *p, size_t size)
 {
-    mm_os_decommit(p, size);
+    (void)mm_os_decommit(p, size);
     mm_lock_acquire(&lock);
     if (insert((uintptr_t)p, (uintptr_t)p + size))
         donated_free += size;

@@ -15,9 +15,8 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "common.h"
 #include "iids.h"
-#include "os/lock.h"
-#include "methodmalloc.h"
 #include "options.h"
 #include "os/os.h"
 
@@ -32,7 +31,7 @@ struct mm_lane {
 struct mm_module {
     IMethodMalloc IMethodMalloc_iface;
     uint64_t mask; /* alignment - 1 */
-    _Atomic ULONG ref; /* interface references, plus one for the open handle */
+    mm_refcount ref; /* interface references, plus one for the open handle */
     struct mm_lane lanes[MM_LANES];
 
     mm_lock lock; /* guards everything below, and chunk fields other than cur/counts */
@@ -45,14 +44,6 @@ struct mm_module {
     /* Before the first chunk and after close: full, so Alloc goes to the slow path. */
     struct mm_chunk empty;
 };
-
-#if defined(__GNUC__)
-#define LIKELY(x) __builtin_expect(!!(x), 1)
-#define COLD __attribute__((noinline, cold))
-#else
-#define LIKELY(x) (x)
-#define COLD
-#endif
 
 /* The calling thread's lane, as a byte offset into mm_module.lanes so that
  * the fast path indexes with no multiplication.  In a shared object the
@@ -87,7 +78,7 @@ static HRESULT STDMETHODCALLTYPE MethodMalloc_QueryInterface(IMethodMalloc *ifac
     *ppv = NULL;
     if (!riid)
         return E_INVALIDARG;
-    if (memcmp(riid, &iid_unknown, sizeof(IID)) != 0 && memcmp(riid, &iid_methodmalloc, sizeof(IID)) != 0)
+    if (!mm_guid_equal(riid, &iid_unknown) && !mm_guid_equal(riid, &iid_methodmalloc))
         return E_NOINTERFACE;
     iface->lpVtbl->AddRef(iface);
     *ppv = iface;
@@ -97,20 +88,20 @@ static HRESULT STDMETHODCALLTYPE MethodMalloc_QueryInterface(IMethodMalloc *ifac
 static ULONG STDMETHODCALLTYPE MethodMalloc_AddRef(IMethodMalloc *iface)
 {
     mm_module *m = impl_from_IMethodMalloc(iface);
-    return atomic_fetch_add_explicit(&m->ref, 1, memory_order_relaxed) + 1;
+    return mm_ref_add(&m->ref);
 }
 
 static ULONG STDMETHODCALLTYPE MethodMalloc_Release(IMethodMalloc *iface)
 {
     mm_module *m = impl_from_IMethodMalloc(iface);
-    ULONG ref = atomic_fetch_sub_explicit(&m->ref, 1, memory_order_acq_rel) - 1;
+    ULONG ref = mm_ref_release(&m->ref);
     /* The open handle holds a reference, so zero means closed and unused. */
     if (ref == 0)
         module_free(m);
     return ref;
 }
 
-static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t p, uint64_t need);
+static MM_COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t p, uint64_t need);
 
 static inline struct mm_lane *my_lane(mm_module *m)
 {
@@ -127,7 +118,7 @@ static inline void *alloc(IMethodMalloc *iface, ULONG cb, bool counting)
      * no chunk can hold, so one comparison refuses it with the full chunk. */
     uint64_t need = ((uint32_t)(cb - 1) | m->mask) + 1;
     uint64_t p = atomic_fetch_add_explicit(&c->cur, need, memory_order_relaxed);
-    if (LIKELY(p + need <= c->end)) {
+    if (MM_LIKELY(p + need <= c->end)) {
         if (counting)
             atomic_fetch_add_explicit(&c->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
         return (void *)(uintptr_t)p;
@@ -191,7 +182,7 @@ static void *refuse(mm_module *m)
     return NULL;
 }
 
-static COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t p, uint64_t need)
+static MM_COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t p, uint64_t need)
 {
     if (!lane_assigned) {
         unsigned lane = atomic_fetch_add_explicit(&lanes_handed_out, 1, memory_order_relaxed) % MM_LANES;

@@ -24,8 +24,4 @@
  * not contend for one cursor.  A power of two. */
 #define MM_LANES 4
 
-/* How often a reservation that lost a race for its place is tried again
- * elsewhere before the size is lowered. */
-#define MM_RESERVE_RETRIES 8
-
 #endif

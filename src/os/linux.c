@@ -1,25 +1,37 @@
 /* The OS layer on Linux: mmap with MAP_FIXED_NOREPLACE at places found free
- * in /proc/self/maps. */
+ * in /proc/self/maps.  Included by os.c. */
 #include "os.h"
-#include "heap/options.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
+#define MAP_FLAGS (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+
 size_t mm_os_page_size(void)
 {
-    static size_t page;
-    if (!page) /* benign race: every thread stores the same value */
-        page = (size_t)sysconf(_SC_PAGESIZE);
-    return page;
+    static _Atomic size_t page;
+    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
+    if (!p) {
+        p = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&page, p, memory_order_relaxed);
+    }
+    return p;
+}
+
+size_t mm_os_granularity(void)
+{
+    return mm_os_page_size();
 }
 
 uintptr_t mm_os_user_top(void)
@@ -33,26 +45,31 @@ uintptr_t mm_os_user_top(void)
 #endif
 }
 
-static uintptr_t align_up(uintptr_t x, size_t align)
+static int prot(mm_os_access access)
 {
-    return (x + align - 1) & ~(uintptr_t)(align - 1);
+    return access == MM_OS_READWRITE ? PROT_READ | PROT_WRITE : PROT_NONE;
 }
 
-/* Maps exactly [a, a + size) or nothing (errno EEXIST when taken). Kernels
- * before 4.17 ignore MAP_FIXED_NOREPLACE and treat a as a hint: a mapping
- * elsewhere is given back. */
-static void *map_at(uintptr_t a, size_t size)
+static int error_of(int e)
 {
-    void *p = mmap((void *)a, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    return e == EEXIST ? MM_OS_ETAKEN : e == EINVAL ? MM_OS_EINVAL : MM_OS_ENOMEM;
+}
+
+int mm_os_reserve_at(uintptr_t a, size_t size, mm_os_access access, void **out)
+{
+    if (size == 0 || a % mm_os_page_size() || size % mm_os_page_size() || a > mm_os_user_top()
+        || mm_os_user_top() - a < size)
+        return MM_OS_EINVAL;
+    void *p = mmap((void *)a, size, prot(access), MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
     if (p == MAP_FAILED)
-        return NULL;
+        return error_of(errno);
     if ((uintptr_t)p != a) {
+        /* Kernels before 4.17 take MAP_FIXED_NOREPLACE for a hint. */
         munmap(p, size);
-        errno = EEXIST;
-        return NULL;
+        return MM_OS_ETAKEN;
     }
-    return p;
+    *out = p;
+    return 0;
 }
 
 /* Parses "start-end " at the head of a maps line; false if malformed. */
@@ -76,106 +93,105 @@ static bool parse_range(const char *s, const char *stop, uintptr_t *start, uintp
     return true;
 }
 
-/* The lowest address a, aligned, with [a, a + size) inside [lo, hi) and
- * inside a gap between the mappings /proc/self/maps lists; 0 if none. */
-static uintptr_t find_gap(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
-{
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
+/* Reads /proc/self/maps one line at a time into buf; returns the length of
+ * the next whole line (without '\n'), or -1 at the end. */
+struct maps {
+    int fd;
     char buf[8192];
-    size_t have = 0;
-    uintptr_t prev_end = 0, found = 0;
-    bool eof = false;
-    while (!found) {
-        /* One line per iteration; refill the buffer when no whole line is left. */
-        char *nl = have ? memchr(buf, '\n', have) : NULL;
-        if (!nl && !eof) {
-            ssize_t n = read(fd, buf + have, sizeof buf - have);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                eof = true;
-            else
-                have += (size_t)n;
-            if (have == sizeof buf && !memchr(buf, '\n', have))
-                have = 0; /* a line longer than the buffer: no range to learn from it */
+    size_t have, used;
+    bool eof;
+};
+
+static ssize_t next_line(struct maps *m)
+{
+    memmove(m->buf, m->buf + m->used, m->have - m->used);
+    m->have -= m->used;
+    m->used = 0;
+    for (;;) {
+        char *nl = memchr(m->buf, '\n', m->have);
+        if (nl) {
+            m->used = (size_t)(nl - m->buf) + 1;
+            return nl - m->buf;
+        }
+        if (m->have == sizeof m->buf)
+            m->have = 0; /* a line longer than the buffer: no range to learn from it */
+        if (m->eof)
+            return -1;
+        ssize_t n = read(m->fd, m->buf + m->have, sizeof m->buf - m->have);
+        if (n < 0 && errno == EINTR)
             continue;
-        }
-        uintptr_t gap_end = mm_os_user_top(), start = 0, end = 0;
-        size_t used = nl ? (size_t)(nl - buf) + 1 : have;
-        bool last = !nl;
-        if (!last && parse_range(buf, nl, &start, &end))
-            gap_end = start;
-        else if (!last) {
-            memmove(buf, buf + used, have - used);
-            have -= used;
+        if (n <= 0)
+            m->eof = true;
+        else
+            m->have += (size_t)n;
+    }
+}
+
+int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
+{
+    struct maps m = {.fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)};
+    if (m.fd < 0)
+        return MM_OS_ENOMEM;
+    uintptr_t prev_end = 0, top = mm_os_user_top();
+    if (to > top)
+        to = top;
+    for (bool done = false; !done && prev_end < to;) {
+        uintptr_t start = top, end = top;
+        ssize_t len = next_line(&m);
+        if (len >= 0 && !parse_range(m.buf, m.buf + len, &start, &end))
             continue;
-        }
-        if (gap_end > prev_end) {
-            uintptr_t a = align_up(prev_end > lo ? prev_end : lo, align);
-            uintptr_t top = gap_end < hi ? gap_end : hi;
-            if (a >= lo && a < top && top - a >= size)
-                found = a;
-        }
-        if (last || gap_end >= hi)
+        done = len < 0;
+        uintptr_t lo = prev_end > from ? prev_end : from, hi = start < to ? start : to;
+        if (lo < hi && visit(ctx, lo, hi))
             break;
         if (end > prev_end)
             prev_end = end;
-        memmove(buf, buf + used, have - used);
-        have -= used;
     }
-    close(fd);
-    return found;
+    close(m.fd);
+    return 0;
 }
 
-void *mm_os_reserve_at(uintptr_t a, size_t size)
-{
-    if (size == 0 || a > mm_os_user_top() || mm_os_user_top() - a < size)
-        return NULL;
-    return map_at(a, size);
-}
-
-void *mm_os_reserve_in(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
-{
-    uintptr_t top = mm_os_user_top();
-    if (hi > top)
-        hi = top;
-    if (lo > UINTPTR_MAX - align)
-        return NULL;
-    lo = align_up(lo, align);
-    if (size == 0 || lo >= hi || hi - lo < size)
-        return NULL;
-    for (int attempt = 0; attempt < MM_RESERVE_RETRIES; attempt++) {
-        uintptr_t a = find_gap(lo, hi, size, align);
-        if (!a)
-            return NULL;
-        void *p = map_at(a, size);
-        if (p || errno != EEXIST)
-            return p;
-        /* Another thread or library took the place between the scan and the map. */
-    }
-    return NULL;
-}
-
-void *mm_os_reserve_anywhere(size_t size, size_t align)
+int mm_os_reserve_anywhere(size_t size, size_t align, mm_os_access access, void **out)
 {
     size_t page = mm_os_page_size();
     size_t extra = align > page ? align - page : 0;
-    if (size > SIZE_MAX - extra)
-        return NULL;
-    char *p = mmap(NULL, size + extra, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (size == 0 || size % page || (align & (align - 1)) || size > SIZE_MAX - extra)
+        return MM_OS_EINVAL;
+    char *p = mmap(NULL, size + extra, prot(access), MAP_FLAGS, -1, 0);
     if (p == MAP_FAILED)
-        return NULL;
-    if (!extra)
-        return p;
-    char *a = (char *)align_up((uintptr_t)p, align);
+        return error_of(errno);
+    char *a = (char *)mm_align_up((uintptr_t)p, align);
+    /* Trimming cannot fail in a way that matters: a failed munmap of the
+     * slack leaves it mapped, unused, never handed out. */
     if (a > p)
         munmap(p, (size_t)(a - p));
     if (a + size < p + size + extra)
         munmap(a + size, (size_t)(p + size + extra - (a + size)));
-    return a;
+    *out = a;
+    return 0;
+}
+
+int mm_os_release(void *p, size_t size)
+{
+    return munmap(p, size) == 0 ? 0 : error_of(errno);
+}
+
+/* Both replace the range in one step with MAP_FIXED, which is safe here:
+ * the range is the caller's own. */
+static int remap(void *p, size_t size, mm_os_access access)
+{
+    void *q = mmap(p, size, prot(access), MAP_FLAGS | MAP_FIXED, -1, 0);
+    return q == MAP_FAILED ? error_of(errno) : 0;
+}
+
+int mm_os_commit(void *p, size_t size)
+{
+    return remap(p, size, MM_OS_READWRITE);
+}
+
+int mm_os_decommit(void *p, size_t size)
+{
+    return remap(p, size, MM_OS_NOACCESS);
 }
 
 void mm_os_advise_huge(void *p, size_t size)
@@ -186,24 +202,6 @@ void mm_os_advise_huge(void *p, size_t size)
     (void)p;
     (void)size;
 #endif
-}
-
-void mm_os_release(void *p, size_t size)
-{
-    munmap(p, size);
-}
-
-/* Both replace the range in one step with MAP_FIXED, which is safe here:
- * the range is this library's own. */
-void *mm_os_commit(void *p, size_t size)
-{
-    void *q = mmap(p, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    return q == MAP_FAILED ? NULL : q;
-}
-
-void mm_os_decommit(void *p, size_t size)
-{
-    (void)mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 }
 
 size_t mm_os_resident(const void *p, size_t size)
@@ -222,4 +220,24 @@ size_t mm_os_resident(const void *p, size_t size)
         pages -= n;
     }
     return resident;
+}
+
+int mm_lock_init(mm_lock *l)
+{
+    return pthread_mutex_init(l, NULL) == 0 ? 0 : MM_OS_ENOMEM;
+}
+
+void mm_lock_destroy(mm_lock *l)
+{
+    pthread_mutex_destroy(l);
+}
+
+void mm_lock_acquire(mm_lock *l)
+{
+    pthread_mutex_lock(l);
+}
+
+void mm_lock_release(mm_lock *l)
+{
+    pthread_mutex_unlock(l);
 }

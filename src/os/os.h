@@ -1,52 +1,100 @@
-/* The operating system behind methodmalloc: reserving address space inside a
- * window, releasing it, and asking what is resident.  One implementation file
- * per OS (os_linux.c; a Windows port is os_windows.c over VirtualQuery and
- * VirtualAlloc).  Everything above this interface is portable. */
+/* The operating system behind methodmalloc: reserving address space inside
+ * a window, committing and releasing it, asking what is free and what is
+ * resident, and a lock.  Everything that touches the address space (the
+ * allocator, donated space, the profiler's reserve) goes through here; nothing
+ * above calls mmap, VirtualAlloc or reads /proc itself.  One file per OS
+ * (linux.c, windows.c), chosen by os.c.  Depends on nothing above it.
+ *
+ * Rules for every primitive below, stated once:
+ * - Addresses and sizes are multiples of mm_os_page_size(); places a
+ *   reservation starts at are multiples of mm_os_granularity().
+ * - A primitive that can fail returns 0 on success or one of the MM_OS_E*
+ *   codes, and its results come back through out-parameters, written only on
+ *   success.  errno is never part of the contract.
+ * - Nothing here maps over an existing mapping, except commit and decommit,
+ *   which act inside a range the caller itself reserved.
+ * - Memory is never executable; readable-writable memory is zero-filled when
+ *   it is first made accessible.
+ * - Every primitive is thread-safe; two reservations never overlap. */
 #ifndef MM_OS_H
 #define MM_OS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* The size of a page (the unit of every reservation).  Never fails. */
+#define MM_OS_ETAKEN 1  /* something is mapped in the range asked for */
+#define MM_OS_ENOROOM 2 /* no free range of that size and alignment in the window */
+#define MM_OS_ENOMEM 3  /* the system refused (memory, map count, address-space limit) */
+#define MM_OS_EINVAL 4  /* arguments outside the rules above */
+
+/* Access of reserved memory. */
+typedef enum mm_os_access {
+    MM_OS_NOACCESS,  /* address space only: no access, no memory behind it */
+    MM_OS_READWRITE, /* readable and writable */
+} mm_os_access;
+
+/* The size of a page (the unit of every size).  Never fails. */
 size_t mm_os_page_size(void);
+
+/* Where reservations may start: the page size on Linux, 64 KiB on Windows. */
+size_t mm_os_granularity(void);
 
 /* The first address past the user part of the address space. */
 uintptr_t mm_os_user_top(void);
 
-/* Maps `size` bytes (a multiple of the page size) of readable, writable,
- * never executable, zero-filled memory at exactly `a` (page aligned), if
- * nothing is mapped anywhere in [a, a + size); NULL otherwise. */
-void *mm_os_reserve_at(uintptr_t a, size_t size);
+/* Reserves exactly [a, a + size), if nothing is mapped anywhere in it
+ * (MM_OS_ETAKEN otherwise). */
+int mm_os_reserve_at(uintptr_t a, size_t size, mm_os_access access, void **out);
 
-/* Maps such memory at the lowest address a, aligned to `align` (a power of
- * two, at least the page size), with lo <= a and a + size <= hi, in a place
- * where nothing is mapped.  It never maps over an existing mapping.  Returns
- * NULL if no free range of that size and alignment exists inside the window,
- * or the system refuses memory.  Thread-safe: two threads never get
- * overlapping ranges. */
-void *mm_os_reserve_in(uintptr_t lo, uintptr_t hi, size_t size, size_t align);
+/* Reserves `size` bytes at the lowest address a, aligned to `align` (a power
+ * of two), with lo <= a and a + size <= hi, where nothing is mapped.  When
+ * another thread or library maps the place first, the next free place is
+ * tried, a few times.  MM_OS_ENOROOM when the window has no such place. */
+int mm_os_reserve_in(uintptr_t lo, uintptr_t hi, size_t size, size_t align, mm_os_access access, void **out);
 
-/* Like mm_os_reserve_in without a window: anywhere in the address space. */
-void *mm_os_reserve_anywhere(size_t size, size_t align);
+/* Reserves `size` bytes aligned to `align` anywhere in the address space. */
+int mm_os_reserve_anywhere(size_t size, size_t align, mm_os_access access, void **out);
 
-/* Asks that the range be backed by huge pages where the system has them
- * (a hint; failure is ignored). */
+/* Calls visit(ctx, lo, hi) for every free range [lo, hi) of the address
+ * space that meets [from, to), clipped to it, lowest first, until visit
+ * returns nonzero.  A snapshot: the ranges may be taken by the time visit
+ * runs.  Returns 0 or MM_OS_ENOMEM when the system cannot say. */
+int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
+
+/* Releases a range that a reservation returned, whole. */
+int mm_os_release(void *p, size_t size);
+
+/* Makes part of a reservation readable, writable and zero-filled. */
+int mm_os_commit(void *p, size_t size);
+
+/* The reverse: the range keeps its addresses, with no access and no memory
+ * behind it; its old contents are gone. */
+int mm_os_decommit(void *p, size_t size);
+
+/* Asks that the range be backed by huge pages where the system has them (a
+ * hint: failure is not an error). */
 void mm_os_advise_huge(void *p, size_t size);
 
-/* Unmaps a range that mm_os_reserve_* returned, whole. */
-void mm_os_release(void *p, size_t size);
-
-/* Makes [p, p + size), page aligned, inside address space this process
- * reserved with no access, readable and writable, zero-filled: commits it.
- * Returns p, or NULL if the system refuses. */
-void *mm_os_commit(void *p, size_t size);
-
-/* The reverse: the range keeps its addresses reserved, with no access and
- * no memory behind it. */
-void mm_os_decommit(void *p, size_t size);
-
-/* How many bytes of the range are resident in physical memory now. */
+/* How many bytes of the range are resident in physical memory now (0 where
+ * the system cannot say). */
 size_t mm_os_resident(const void *p, size_t size);
 
+/* A mutex the thread sanitizers see (glibc's C11 mtx_* are not intercepted
+ * by TSan).  Init returns 0 or MM_OS_ENOMEM; a lock initialized with
+ * MM_LOCK_INIT needs no init. */
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+typedef SRWLOCK mm_lock;
+#define MM_LOCK_INIT SRWLOCK_INIT
+#else
+#include <pthread.h>
+typedef pthread_mutex_t mm_lock;
+#define MM_LOCK_INIT PTHREAD_MUTEX_INITIALIZER
 #endif
+int mm_lock_init(mm_lock *l);
+void mm_lock_destroy(mm_lock *l);
+void mm_lock_acquire(mm_lock *l);
+void mm_lock_release(mm_lock *l);
+
+#endif /* MM_OS_H */

@@ -1,20 +1,25 @@
 /* The OS layer on Windows: VirtualQuery to find free places, VirtualAlloc to
  * reserve and commit them.  Reservations start on the allocation granularity
  * (64 KiB); VirtualAlloc never maps over anything, so a lost race is only a
- * failed call.  Compiled (mingw-w64) by `make test`; not yet run. */
-#define WIN32_LEAN_AND_MEAN
+ * failed call.  Included by os.c. */
 #define PSAPI_VERSION 2
-#include <windows.h>
-#include <psapi.h>
-
-#include "heap/options.h"
 #include "os.h"
+
+#include <psapi.h>
+#include <stdatomic.h>
+
+#include "common.h"
 
 static SYSTEM_INFO info(void)
 {
     static SYSTEM_INFO si;
-    if (!si.dwPageSize) /* benign race: every thread stores the same values */
-        GetSystemInfo(&si);
+    static atomic_int ready;
+    if (!atomic_load_explicit(&ready, memory_order_acquire)) {
+        SYSTEM_INFO s;
+        GetSystemInfo(&s);
+        si = s; /* every thread writes the same values before publishing */
+        atomic_store_explicit(&ready, 1, memory_order_release);
+    }
     return si;
 }
 
@@ -23,88 +28,100 @@ size_t mm_os_page_size(void)
     return info().dwPageSize;
 }
 
+size_t mm_os_granularity(void)
+{
+    return info().dwAllocationGranularity;
+}
+
 uintptr_t mm_os_user_top(void)
 {
     return (uintptr_t)info().lpMaximumApplicationAddress + 1;
 }
 
-static uintptr_t align_up(uintptr_t x, size_t align)
+static DWORD protect(mm_os_access access)
 {
-    return (x + align - 1) & ~(uintptr_t)(align - 1);
+    return access == MM_OS_READWRITE ? PAGE_READWRITE : PAGE_NOACCESS;
 }
 
-/* Reservations start on the allocation granularity. */
-static size_t granular(size_t align)
+static DWORD type(mm_os_access access)
 {
-    size_t g = info().dwAllocationGranularity;
-    return align > g ? align : g;
+    return access == MM_OS_READWRITE ? MEM_RESERVE | MEM_COMMIT : MEM_RESERVE;
 }
 
-void *mm_os_reserve_at(uintptr_t a, size_t size)
+int mm_os_reserve_at(uintptr_t a, size_t size, mm_os_access access, void **out)
 {
-    if (size == 0 || a % granular(0) != 0 || a > mm_os_user_top() || mm_os_user_top() - a < size)
-        return NULL;
-    void *p = VirtualAlloc((void *)a, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
-    if (p && (uintptr_t)p != a) {
+    if (size == 0 || a % mm_os_granularity() || size % mm_os_page_size() || a > mm_os_user_top()
+        || mm_os_user_top() - a < size)
+        return MM_OS_EINVAL;
+    void *p = VirtualAlloc((void *)a, size, type(access), protect(access));
+    if (!p)
+        return GetLastError() == ERROR_INVALID_ADDRESS ? MM_OS_ETAKEN : MM_OS_ENOMEM;
+    if ((uintptr_t)p != a) {
         VirtualFree(p, 0, MEM_RELEASE);
-        return NULL;
+        return MM_OS_ETAKEN;
     }
-    return p;
+    *out = p;
+    return 0;
 }
 
-void *mm_os_reserve_in(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
+int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
 {
-    uintptr_t top = mm_os_user_top();
-    align = granular(align);
-    if (hi > top)
-        hi = top;
-    if (lo < (uintptr_t)info().lpMinimumApplicationAddress)
-        lo = (uintptr_t)info().lpMinimumApplicationAddress;
-    if (size == 0 || lo > UINTPTR_MAX - align)
-        return NULL;
-    for (int attempt = 0; attempt < MM_RESERVE_RETRIES; attempt++) {
-        MEMORY_BASIC_INFORMATION mbi;
-        uintptr_t at = lo, found = 0;
-        while (at < hi && VirtualQuery((void *)at, &mbi, sizeof mbi) == sizeof mbi) {
-            uintptr_t end = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
-            if (mbi.State == MEM_FREE) {
-                uintptr_t a = align_up(at, align), stop = end < hi ? end : hi;
-                if (a >= at && a < stop && stop - a >= size) {
-                    found = a;
-                    break;
-                }
-            }
-            if (end <= at)
-                break;
-            at = end;
-        }
-        if (!found)
-            return NULL;
-        void *p = mm_os_reserve_at(found, size);
-        if (p)
-            return p;
-        /* Another thread took the place between the query and the reservation. */
+    uintptr_t low = (uintptr_t)info().lpMinimumApplicationAddress, top = mm_os_user_top();
+    uintptr_t at = from > low ? from : low;
+    if (to > top)
+        to = top;
+    MEMORY_BASIC_INFORMATION mbi;
+    while (at < to && VirtualQuery((void *)at, &mbi, sizeof mbi) == sizeof mbi) {
+        uintptr_t end = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+        if (end <= at)
+            break;
+        if (mbi.State == MEM_FREE && visit(ctx, at, end < to ? end : to))
+            break;
+        at = end;
     }
-    return NULL;
+    return 0;
 }
 
-void *mm_os_reserve_anywhere(size_t size, size_t align)
+int mm_os_reserve_anywhere(size_t size, size_t align, mm_os_access access, void **out)
 {
-    if (align <= info().dwAllocationGranularity)
-        return VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (size == 0 || size % mm_os_page_size() || (align & (align - 1)))
+        return MM_OS_EINVAL;
+    if (align <= mm_os_granularity()) {
+        void *p = VirtualAlloc(NULL, size, type(access), protect(access));
+        if (!p)
+            return MM_OS_ENOMEM;
+        *out = p;
+        return 0;
+    }
     /* Find an aligned place by reserving more, then take the aligned part;
      * between the release and the reservation someone may come: try again. */
-    for (int attempt = 0; attempt < MM_RESERVE_RETRIES; attempt++) {
+    for (int attempt = 0; attempt < MM_OS_RETRIES; attempt++) {
         void *probe = VirtualAlloc(NULL, size + align, MEM_RESERVE, PAGE_NOACCESS);
         if (!probe)
-            return NULL;
-        uintptr_t a = align_up((uintptr_t)probe, align);
+            return MM_OS_ENOMEM;
+        uintptr_t a = mm_align_up((uintptr_t)probe, align);
         VirtualFree(probe, 0, MEM_RELEASE);
-        void *p = mm_os_reserve_at(a, size);
-        if (p)
-            return p;
+        int e = mm_os_reserve_at(a, size, access, out);
+        if (e != MM_OS_ETAKEN)
+            return e;
     }
-    return NULL;
+    return MM_OS_ENOROOM;
+}
+
+int mm_os_release(void *p, size_t size)
+{
+    (void)size;
+    return VirtualFree(p, 0, MEM_RELEASE) ? 0 : MM_OS_EINVAL;
+}
+
+int mm_os_commit(void *p, size_t size)
+{
+    return VirtualAlloc(p, size, MEM_COMMIT, PAGE_READWRITE) ? 0 : MM_OS_ENOMEM;
+}
+
+int mm_os_decommit(void *p, size_t size)
+{
+    return VirtualFree(p, size, MEM_DECOMMIT) ? 0 : MM_OS_EINVAL;
 }
 
 void mm_os_advise_huge(void *p, size_t size)
@@ -112,22 +129,6 @@ void mm_os_advise_huge(void *p, size_t size)
     /* Large pages need a privilege and must be asked for at reservation. */
     (void)p;
     (void)size;
-}
-
-void mm_os_release(void *p, size_t size)
-{
-    (void)size;
-    VirtualFree(p, 0, MEM_RELEASE);
-}
-
-void *mm_os_commit(void *p, size_t size)
-{
-    return VirtualAlloc(p, size, MEM_COMMIT, PAGE_READWRITE);
-}
-
-void mm_os_decommit(void *p, size_t size)
-{
-    VirtualFree(p, size, MEM_DECOMMIT);
 }
 
 size_t mm_os_resident(const void *p, size_t size)
@@ -147,4 +148,25 @@ size_t mm_os_resident(const void *p, size_t size)
         pages -= n;
     }
     return resident;
+}
+
+int mm_lock_init(mm_lock *l)
+{
+    InitializeSRWLock(l);
+    return 0;
+}
+
+void mm_lock_destroy(mm_lock *l)
+{
+    (void)l;
+}
+
+void mm_lock_acquire(mm_lock *l)
+{
+    AcquireSRWLockExclusive(l);
+}
+
+void mm_lock_release(mm_lock *l)
+{
+    ReleaseSRWLockExclusive(l);
 }

@@ -61,24 +61,56 @@ HRESULT mm_pe_rva(const mm_pe *pe, uint32_t rva, const uint8_t **p, size_t *avai
     return mm_il_fail(err, MM_E_PE_RVA, 0, "RVA 0x%x lies in no section", rva);
 }
 
+/* Finds the optional header: its offset and size inside d[0..size). */
+static HRESULT read_file_header(const uint8_t *d, size_t size, uint64_t *opt, uint32_t *opt_size, uint32_t *nsections,
+                                mm_il_error *err)
+{
+    uint64_t nt;
+
+    if (size < 0x40 || d[0] != 'M' || d[1] != 'Z')
+        return mm_il_fail(err, MM_E_PE_NOT_PE, 0, "no MZ signature");
+    nt = mm_rd32(d + 0x3C);
+    if (!inside(nt, 24, size) || memcmp(d + nt, "PE\0\0", 4) != 0)
+        return mm_il_fail(err, MM_E_PE_NOT_PE, 0x3C, "no PE signature at 0x%llx", (unsigned long long)nt);
+    *nsections = mm_rd16(d + nt + 6);
+    *opt_size = mm_rd16(d + nt + 20);
+    *opt = nt + 24;
+    if (!inside(*opt, *opt_size, size) || *opt_size < 2)
+        return mm_il_fail(err, MM_E_PE_FORMAT, nt + 20, "optional header of 0x%x bytes runs past the file", *opt_size);
+    return S_OK;
+}
+
+HRESULT mm_pe_image_size(const void *headers, size_t size, uint32_t *size_of_image, mm_il_error *err)
+{
+    uint64_t opt;
+    uint32_t opt_size, nsections;
+    HRESULT hr;
+
+    if (!headers || !size_of_image)
+        return mm_il_fail(err, E_POINTER, 0, "headers or size_of_image is NULL");
+    hr = read_file_header(headers, size, &opt, &opt_size, &nsections, err);
+    if (FAILED(hr))
+        return hr;
+    /* SizeOfImage sits at the same place in PE32 and PE32+. */
+    if (opt_size < 60)
+        return mm_il_fail(err, MM_E_PE_FORMAT, opt, "optional header of 0x%x bytes has no SizeOfImage", opt_size);
+    *size_of_image = mm_rd32((const uint8_t *)headers + opt + 56);
+    if (*size_of_image == 0)
+        return mm_il_fail(err, MM_E_PE_FORMAT, opt + 56, "SizeOfImage is 0");
+    return S_OK;
+}
+
 /* Finds the CLI header's RVA in the PE headers. */
 static HRESULT read_pe_headers(mm_pe *pe, uint32_t *cli_rva, mm_il_error *err)
 {
     const uint8_t *d = pe->data;
-    uint64_t nt, opt, dirs;
+    uint64_t opt, dirs;
     uint32_t opt_size, nrva;
     uint16_t magic;
+    HRESULT hr = read_file_header(d, pe->size, &opt, &opt_size, &pe->nsections, err);
 
-    if (pe->size < 0x40 || d[0] != 'M' || d[1] != 'Z')
-        return mm_il_fail(err, MM_E_PE_NOT_PE, 0, "no MZ signature");
-    nt = mm_rd32(d + 0x3C);
-    if (!inside(nt, 24, pe->size) || memcmp(d + nt, "PE\0\0", 4) != 0)
-        return mm_il_fail(err, MM_E_PE_NOT_PE, 0x3C, "no PE signature at 0x%llx", (unsigned long long)nt);
-    pe->nsections = mm_rd16(d + nt + 6);
-    opt_size = mm_rd16(d + nt + 20);
-    opt = nt + 24;
-    if (!inside(opt, opt_size, pe->size) || opt_size < 2)
-        return mm_il_fail(err, MM_E_PE_FORMAT, nt + 20, "optional header of 0x%x bytes runs past the file", opt_size);
+    if (FAILED(hr))
+        return hr;
     magic = mm_rd16(d + opt);
     if (magic == 0x10B)
         dirs = 96;

@@ -1,7 +1,8 @@
 /* Reading a PE/CLI file (ECMA-335 II.24-25) just far enough to find its IL
  * method bodies: PE headers, CLI header, metadata root, the tables stream,
- * the MethodDef table, and RVA to file offset.  Internal to the library and
- * its tools.
+ * the MethodDef table, and RVA to file offset.  Internal: a static library
+ * (libmmpe.a) that mmil, the profiler, the tests and the fuzzers link; not
+ * part of libmethodmalloc.
  *
  * The file is a byte range the caller owns and keeps alive; nothing is read
  * outside it, every size in the file is checked before use (all arithmetic
@@ -37,6 +38,12 @@ typedef struct mm_pe {
  * MM_E_PE_NOT_CLI, MM_E_PE_FORMAT or E_POINTER, with err's message naming
  * the structure at fault. */
 HRESULT mm_pe_open(mm_pe *pe, const void *data, size_t size, mm_il_error *err);
+
+/* Reads SizeOfImage from the PE headers at the start of headers[0..size),
+ * which may be a file or an image the loader mapped (the headers are the
+ * same in both).  Returns S_OK, MM_E_PE_NOT_PE, MM_E_PE_FORMAT (no or a zero
+ * SizeOfImage, headers past size) or E_POINTER. */
+HRESULT mm_pe_image_size(const void *headers, size_t size, uint32_t *size_of_image, mm_il_error *err);
 
 /* Maps rva to *p, with *avail bytes of the same section after it in the
  * file.  Returns S_OK or MM_E_PE_RVA. */
