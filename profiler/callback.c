@@ -194,58 +194,17 @@ static HRESULT STDMETHODCALLTYPE Profiler_JITCompilationStarted(ICorProfilerCall
     return S_OK;
 }
 
-/* Events never subscribed to: typed no-ops, one per slot. */
-#define IGNORE0(name)                                                                  \
-    static HRESULT STDMETHODCALLTYPE Profiler_##name(ICorProfilerCallback2 *iface)     \
-    {                                                                                  \
-        (void)iface;                                                                   \
-        return S_OK;                                                                   \
-    }
-#define IGNORE1(name, T1)                                                              \
-    static HRESULT STDMETHODCALLTYPE Profiler_##name(ICorProfilerCallback2 *iface, T1 a) \
-    {                                                                                  \
-        (void)iface;                                                                   \
-        (void)a;                                                                       \
-        return S_OK;                                                                   \
-    }
-#define IGNORE2(name, T1, T2)                                                                \
-    static HRESULT STDMETHODCALLTYPE Profiler_##name(ICorProfilerCallback2 *iface, T1 a, T2 b) \
-    {                                                                                        \
-        (void)iface;                                                                         \
-        (void)a;                                                                             \
-        (void)b;                                                                             \
-        return S_OK;                                                                         \
-    }
-#define IGNORE3(name, T1, T2, T3)                                                                  \
-    static HRESULT STDMETHODCALLTYPE Profiler_##name(ICorProfilerCallback2 *iface, T1 a, T2 b, T3 c) \
-    {                                                                                              \
-        (void)iface;                                                                               \
-        (void)a;                                                                                   \
-        (void)b;                                                                                   \
-        (void)c;                                                                                   \
-        return S_OK;                                                                               \
-    }
-#define IGNORE4(name, T1, T2, T3, T4)                                                                    \
-    static HRESULT STDMETHODCALLTYPE Profiler_##name(ICorProfilerCallback2 *iface, T1 a, T2 b, T3 c, T4 d) \
-    {                                                                                                    \
-        (void)iface;                                                                                     \
-        (void)a;                                                                                         \
-        (void)b;                                                                                         \
-        (void)c;                                                                                         \
-        (void)d;                                                                                         \
-        return S_OK;                                                                                     \
-    }
-#define IGNORE5(name, T1, T2, T3, T4, T5)                                                                      \
-    static HRESULT STDMETHODCALLTYPE Profiler_##name(ICorProfilerCallback2 *iface, T1 a, T2 b, T3 c, T4 d, T5 e) \
-    {                                                                                                          \
-        (void)iface;                                                                                           \
-        (void)a;                                                                                               \
-        (void)b;                                                                                               \
-        (void)c;                                                                                               \
-        (void)d;                                                                                               \
-        (void)e;                                                                                               \
-        return S_OK;                                                                                           \
-    }
+/* Events never subscribed to: typed no-ops, one per slot, whose parameters
+ * go unused by design. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#define STUB(name, ...) static HRESULT STDMETHODCALLTYPE Profiler_##name(ICorProfilerCallback2 *iface, __VA_ARGS__) { return S_OK; }
+#define IGNORE0(name) static HRESULT STDMETHODCALLTYPE Profiler_##name(ICorProfilerCallback2 *iface) { return S_OK; }
+#define IGNORE1(name, T1) STUB(name, T1 a)
+#define IGNORE2(name, T1, T2) STUB(name, T1 a, T2 b)
+#define IGNORE3(name, T1, T2, T3) STUB(name, T1 a, T2 b, T3 c)
+#define IGNORE4(name, T1, T2, T3, T4) STUB(name, T1 a, T2 b, T3 c, T4 d)
+#define IGNORE5(name, T1, T2, T3, T4, T5) STUB(name, T1 a, T2 b, T3 c, T4 d, T5 e)
 
 IGNORE1(AppDomainCreationStarted, AppDomainID)
 IGNORE2(AppDomainCreationFinished, AppDomainID, HRESULT)
@@ -327,6 +286,7 @@ IGNORE2(FinalizeableObjectQueued, DWORD, ObjectID)
 IGNORE5(RootReferences2, ULONG, ObjectID *, COR_PRF_GC_ROOT_KIND *, COR_PRF_GC_ROOT_FLAGS *, UINT_PTR *)
 IGNORE2(HandleCreated, GCHandleID, ObjectID)
 IGNORE1(HandleDestroyed, GCHandleID)
+#pragma GCC diagnostic pop
 
 /* Designated initializers: each function lands in the slot of its name,
  * whatever order this list is in; the struct's order is corprof.idl's. */

@@ -11,81 +11,111 @@
 #include "methodmalloc_il.h"
 #include "profiler.h"
 
-void mmp_relocate(mmp_profiler *p, FunctionID fn)
+/* Finds fn's module and token and claims the method.  Returns 0 when this
+ * call relocates it, -1 when not (counted). */
+static int claim(mmp_profiler *p, FunctionID fn, ModuleID *mod, mdToken *token, mmp_target *t)
 {
     ICorProfilerInfo *info = p->info;
     mmp_counters *c = &p->counters;
     ClassID cls;
-    ModuleID mod;
-    mdToken token;
-    mmp_target t;
-    LPCBYTE body;
-    ULONG reported;
-    size_t bound, size;
-    uint8_t *copy;
 
-    if (FAILED(info->lpVtbl->GetFunctionInfo(info, fn, &cls, &mod, &token))) {
+    if (FAILED(info->lpVtbl->GetFunctionInfo(info, fn, &cls, mod, token))) {
         mmp_not_relocated(c, MMP_NOT_FUNCTION_INFO);
-        return;
+        return -1;
     }
-    switch (mmp_modules_claim(&p->modules, mod, token, &t)) {
+    switch (mmp_modules_claim(&p->modules, *mod, *token, t)) {
     case MMP_CLAIM_AGAIN:
         atomic_fetch_add(&c->repeats, 1);
-        return;
+        return -1;
     case MMP_CLAIM_NO_MODULE:
         mmp_not_relocated(c, MMP_NOT_MODULE);
-        return;
+        return -1;
     case MMP_CLAIM_NEW:
         break;
     }
-    if (!t.base || !t.alloc) {
+    if (!t->base || !t->alloc) {
         mmp_not_relocated(c, MMP_NOT_DYNAMIC);
-        return;
+        return -1;
     }
-    if (FAILED(info->lpVtbl->GetILFunctionBody(info, mod, token, &body, &reported)) || !body) {
-        mmp_not_relocated(c, MMP_NOT_NO_IL);
-        return;
-    }
+    return 0;
+}
 
+/* Finds the method's current body and its size.  Returns 0, or -1 (counted). */
+static int find_body(mmp_profiler *p, ModuleID mod, mdToken token, const mmp_target *t, LPCBYTE *body, size_t *size)
+{
+    ICorProfilerInfo *info = p->info;
+    mmp_counters *c = &p->counters;
+    ULONG reported;
+    size_t bound;
+
+    if (FAILED(info->lpVtbl->GetILFunctionBody(info, mod, token, body, &reported)) || !*body) {
+        mmp_not_relocated(c, MMP_NOT_NO_IL);
+        return -1;
+    }
     /* The body's own headers say how long it is; never read past the image
      * (when the body lies inside it) to learn that. */
     bound = MM_IL_UNBOUNDED;
-    if (t.image_end && body >= t.base && body < t.image_end)
-        bound = (size_t)(t.image_end - body);
-    if (mm_il_extent(body, bound, &size, NULL) != S_OK) {
+    if (t->image_end && *body >= t->base && *body < t->image_end)
+        bound = (size_t)(t->image_end - *body);
+    if (mm_il_extent(*body, bound, size, NULL) != S_OK) {
         mmp_not_relocated(c, MMP_NOT_BAD_BODY);
-        return;
+        return -1;
     }
     /* The runtime measured the same body its own way: both must agree, or
      * one of us misreads the sections and the copy would be cut short. */
-    if (size != reported) {
+    if (*size != reported) {
         mmp_not_relocated(c, MMP_NOT_SIZE_MISMATCH);
-        return;
+        return -1;
     }
-    if (mm_il_validate(body, size, NULL) != S_OK)
+    if (mm_il_validate(*body, *size, NULL) != S_OK)
         atomic_fetch_add(&c->il_warnings, 1);
+    return 0;
+}
 
-    copy = t.alloc->lpVtbl->Alloc(t.alloc, (ULONG)size);
-    if (!copy) {
+/* A block of size bytes from the module's allocator, inside its window in
+ * relocate mode.  NULL when there is none (counted). */
+static uint8_t *take_block(mmp_profiler *p, const mmp_target *t, mdToken token, size_t size)
+{
+    mmp_counters *c = &p->counters;
+    uint8_t *block = t->alloc->lpVtbl->Alloc(t->alloc, (ULONG)size);
+
+    if (!block) {
         if (atomic_load(&c->refused) == 0)
             mmp_reserve_trace(&p->reserve, &p->cfg);
         mmp_trace(&p->cfg, "Alloc(%zu) refused for method 0x%08x of the module at %p", size, (unsigned)token,
-                  (const void *)t.base);
+                  (const void *)t->base);
         atomic_fetch_add(&c->refused, 1);
         mmp_not_relocated(c, MMP_NOT_ALLOC);
-        return;
+        return NULL;
     }
     /* methodmalloc promises the window, so a block outside it is a bug and
      * is not used.  The runtime's own allocator (CoreCLR's takes ordinary
      * heap memory) is counted but trusted: the runtime accepts what it
      * allocated itself, and runtime mode exists to compare with it. */
-    if (!mmp_in_window(t.base, copy, size)) {
+    if (!mmp_in_window(t->base, block, size)) {
         atomic_fetch_add(&c->violations, 1);
         if (p->cfg.mode == MMP_MODE_RELOCATE) {
             mmp_not_relocated(c, MMP_NOT_WINDOW);
-            return;
+            return NULL;
         }
     }
+    return block;
+}
+
+void mmp_relocate(mmp_profiler *p, FunctionID fn)
+{
+    ICorProfilerInfo *info = p->info;
+    mmp_counters *c = &p->counters;
+    ModuleID mod;
+    mdToken token;
+    mmp_target t;
+    LPCBYTE body;
+    size_t size;
+    uint8_t *copy;
+
+    if (claim(p, fn, &mod, &token, &t) != 0 || find_body(p, mod, token, &t, &body, &size) != 0
+        || !(copy = take_block(p, &t, token, size)))
+        return;
     memcpy(copy, body, size);
     if (FAILED(info->lpVtbl->SetILFunctionBody(info, mod, token, copy))) {
         mmp_not_relocated(c, MMP_NOT_SET_FAILED);

@@ -7,8 +7,14 @@ prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 make -s install PREFIX="$prefix" >/dev/null
 for f in include/methodmalloc.h include/methodmalloc_il.h lib/libmethodmalloc.a lib/libmethodmalloc.so \
-         lib/libmethodmalloc.so.0 lib/pkgconfig/methodmalloc.pc bin/mmil; do
+         lib/libmethodmalloc.so.0 lib/pkgconfig/methodmalloc.pc bin/mmil bin/mmrun lib/libmmprofiler.so; do
   [ -e "$prefix/$f" ] || { echo "missing after install: $f"; exit 1; }
+done
+# The shared library exports what the installed headers declare, nothing else.
+exported=$(nm -D --defined-only "$prefix/lib/libmethodmalloc.so" | awk '$2 ~ /^[TDRB]$/ {print $3}')
+[ -n "$exported" ] || { echo "the shared library exports nothing"; exit 1; }
+for s in $exported; do
+  grep -qw -- "$s" "$prefix"/include/methodmalloc*.h || { echo "exported but declared in no installed header: $s"; exit 1; }
 done
 soname=$(objdump -p "$prefix/lib/libmethodmalloc.so" | awk '/SONAME/ {print $2}')
 [ "$soname" = libmethodmalloc.so.0 ] || { echo "soname is '$soname'"; exit 1; }

@@ -2,6 +2,7 @@
  * the memory outliving every reference until close. */
 #include <pthread.h>
 
+#define COBJMACROS /* the C call macros, as a C caller of a MIDL header has them */
 #include "methodmalloc.h"
 #include "testutil.h"
 
@@ -106,6 +107,19 @@ static void test_concurrent_refcount(void)
     CHECK(mal->lpVtbl->Release(mal) == 0);
 }
 
+/* The COBJMACROS macros call the slots they name. */
+static void test_call_macros(IMethodMalloc *mal)
+{
+    void *pv = NULL;
+    CHECK(IMethodMalloc_QueryInterface(mal, &IID_IMethodMalloc, &pv) == S_OK && pv == mal);
+    CHECK(IMethodMalloc_AddRef(mal) == 4);
+    CHECK(IMethodMalloc_Release(mal) == 3);
+    CHECK(IMethodMalloc_Release(mal) == 2);
+    char *block = IMethodMalloc_Alloc(mal, 24);
+    CHECK(block != NULL && block[0] == 0 && block[23] == 0);
+    CHECK(IMethodMalloc_Alloc(mal, 0) == NULL);
+}
+
 int main(void)
 {
     test_iids();
@@ -115,6 +129,7 @@ int main(void)
     REQUIRE(mm_module_open(object_base(&anchor), NULL, &m) == S_OK);
     REQUIRE(mm_module_allocator(m, &mal) == S_OK);
     test_query_interface(mal);
+    test_call_macros(mal);
     mal->lpVtbl->Release(mal);
     mm_module_close(m);
     test_memory_outlives_references();
