@@ -17,18 +17,17 @@ static inline mmp_profiler *impl_from_ICorProfilerCallback2(ICorProfilerCallback
 
 /* Only the versions implemented: a newer runtime asks for ICorProfilerCallback3
  * to 11 and must hear no, or it would call slots that do not exist. */
+static ULONG STDMETHODCALLTYPE Profiler_AddRef(ICorProfilerCallback2 *iface);
+
 static HRESULT STDMETHODCALLTYPE Profiler_QueryInterface(ICorProfilerCallback2 *iface, REFIID riid, void **ppv)
 {
-    if (!ppv)
-        return E_POINTER;
-    if (mm_guid_equal(riid, &IID_IUnknown) || mm_guid_equal(riid, &IID_ICorProfilerCallback) ||
-        mm_guid_equal(riid, &IID_ICorProfilerCallback2)) {
+    static const IID *const answers[] = {&IID_IUnknown, &IID_ICorProfilerCallback, &IID_ICorProfilerCallback2};
+    HRESULT hr = mm_com_answers(riid, ppv, answers, 3);
+    if (hr == S_OK) {
+        Profiler_AddRef(iface);
         *ppv = iface;
-        iface->lpVtbl->AddRef(iface);
-        return S_OK;
     }
-    *ppv = NULL;
-    return E_NOINTERFACE;
+    return hr;
 }
 
 static ULONG STDMETHODCALLTYPE Profiler_AddRef(ICorProfilerCallback2 *iface)

@@ -9,14 +9,12 @@
 
 static HRESULT STDMETHODCALLTYPE ClassFactory_QueryInterface(IClassFactory *iface, REFIID riid, void **ppv)
 {
-    if (!ppv)
-        return E_POINTER;
-    if (mm_guid_equal(riid, &IID_IUnknown) || mm_guid_equal(riid, &IID_IClassFactory)) {
+    static const IID *const answers[] = {&IID_IUnknown, &IID_IClassFactory};
+    HRESULT hr = mm_com_answers(riid, ppv, answers, 2);
+    /* A static object: its reference count is nominal. */
+    if (hr == S_OK)
         *ppv = iface;
-        return S_OK;
-    }
-    *ppv = NULL;
-    return E_NOINTERFACE;
+    return hr;
 }
 
 static ULONG STDMETHODCALLTYPE ClassFactory_AddRef(IClassFactory *iface)

@@ -41,6 +41,23 @@ static inline bool mm_guid_equal(const GUID *a, const GUID *b)
     return memcmp(a, b, sizeof *a) == 0;
 }
 
+/* The part of QueryInterface every COM object here shares: E_POINTER for a
+ * NULL ppv; otherwise *ppv = NULL and E_INVALIDARG for a NULL riid,
+ * E_NOINTERFACE for an IID not among the n in iids, S_OK for one that is
+ * (the caller then sets *ppv and adds the reference). */
+static inline HRESULT mm_com_answers(REFIID riid, void **ppv, const IID *const *iids, size_t n)
+{
+    if (!ppv)
+        return E_POINTER;
+    *ppv = NULL;
+    if (!riid)
+        return E_INVALIDARG;
+    for (size_t i = 0; i < n; i++)
+        if (mm_guid_equal(riid, iids[i]))
+            return S_OK;
+    return E_NOINTERFACE;
+}
+
 /* COM reference counts, one way everywhere: AddRef needs no ordering (the
  * caller already holds a reference); the Release that reaches zero must see
  * every other thread's writes before it frees, hence acq_rel. */

@@ -71,18 +71,17 @@ static void module_free(mm_module *m)
     free(m);
 }
 
+static ULONG STDMETHODCALLTYPE MethodMalloc_AddRef(IMethodMalloc *iface);
+
 static HRESULT STDMETHODCALLTYPE MethodMalloc_QueryInterface(IMethodMalloc *iface, REFIID riid, void **ppv)
 {
-    if (!ppv)
-        return E_POINTER;
-    *ppv = NULL;
-    if (!riid)
-        return E_INVALIDARG;
-    if (!mm_guid_equal(riid, &iid_unknown) && !mm_guid_equal(riid, &iid_methodmalloc))
-        return E_NOINTERFACE;
-    iface->lpVtbl->AddRef(iface);
-    *ppv = iface;
-    return S_OK;
+    static const IID *const answers[] = {&iid_unknown, &iid_methodmalloc};
+    HRESULT hr = mm_com_answers(riid, ppv, answers, 2);
+    if (hr == S_OK) {
+        MethodMalloc_AddRef(iface);
+        *ppv = iface;
+    }
+    return hr;
 }
 
 static ULONG STDMETHODCALLTYPE MethodMalloc_AddRef(IMethodMalloc *iface)
