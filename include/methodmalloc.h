@@ -11,7 +11,9 @@
  * corprof.h: a C++ profiler may include corprof.h first and use the pointer
  * mm_module_allocator() gives as its own IMethodMalloc*.
  *
- * Thread safety: every function may be called from any thread.  Calls on
+ * Thread safety: every function may be called from any thread, and a
+ * process may fork() at any moment: the child can go on using every module
+ * (the library's locks are taken around fork).  Calls on
  * different modules never interfere.  On one module, Alloc, AddRef, Release,
  * QueryInterface, mm_module_allocator and mm_module_stats may run
  * concurrently; mm_module_close must not run concurrently with any other call
@@ -178,8 +180,11 @@ MM_API extern const IID IID_IMethodMalloc;
  * mm_config_default()) and change what you need; mm_module_open copies it. */
 typedef struct mm_config {
     /* Largest offset from the base that any byte of a block may reach:
-     * every block p of cb bytes has p + cb - base <= max_rva.  1..0xFFFFFFFF;
-     * at least one page is needed for anything to fit. */
+     * every block p of cb bytes has p + cb - base <= max_rva.  1..0xFFFFFFFF.
+     * Blocks come from whole pages above the page that holds the base, so
+     * max_rva must reach two pages past the base's page start for anything
+     * to fit.  For a module without a base, the most address space its heap
+     * may reserve in all. */
     uint32_t max_rva;
     /* Alignment of every block: a power of two, 1..MM_MAX_ALIGNMENT. */
     uint32_t alignment;
@@ -221,7 +226,8 @@ MM_API HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module 
  *     stays valid until mm_module_close, whatever the reference count;
  *   - returns NULL for cb == 0, when no room for cb bytes can be found inside
  *     the window (however much memory is free elsewhere), when the system is
- *     out of memory, and after mm_module_close.
+ *     out of memory, and after mm_module_close;
+ *   - a refused request changes nothing that other threads' requests see.
  * Its QueryInterface answers IID_IUnknown and IID_IMethodMalloc with S_OK and
  * an AddRef, any other IID with E_NOINTERFACE and *ppv = NULL, a NULL riid
  * with E_INVALIDARG and *ppv = NULL, and a NULL ppv with E_POINTER.  Its AddRef and Release return the new count.
@@ -273,6 +279,14 @@ MM_API HRESULT mm_donate(void *addr, size_t size);
 /* Sets *total to the bytes ever donated and *in_use to those now holding
  * chunks (either pointer may be NULL).  Thread-safe. */
 MM_API void mm_donated(uint64_t *total, uint64_t *in_use);
+
+/* Sets *chunks and *bytes (either may be NULL) to the chunks, and their
+ * bytes, that the system refused to unmap or decommit when their module
+ * closed (with vm.max_map_count used up, unmapping part of a mapping fails).
+ * Their pages were discarded, so they hold no body any more, but their
+ * address space stays taken.  Process-wide, since the library was loaded.
+ * Thread-safe. */
+MM_API void mm_release_failures(uint64_t *chunks, uint64_t *bytes);
 
 /* The library's version, "MAJOR.MINOR.PATCH": MM_VERSION_STRING of the
  * header it was built with (which may differ from the one a program was

@@ -168,6 +168,28 @@ static void test_refusals(const void *base)
     mm_module_close(m); /* the last reference: frees the object (ASan checks it) */
 }
 
+/* A module without a base has no window; max_rva caps what its heap may
+ * reserve in all. */
+static void test_capped_without_base(void)
+{
+    mm_module *m;
+    IMethodMalloc *mal;
+    mm_config cap = {1 << 20, 8, 0};
+    REQUIRE(mm_module_open(NULL, &cap, &m) == S_OK);
+    REQUIRE(mm_module_allocator(m, &mal) == S_OK);
+    size_t served = 0;
+    while (served < (2u << 20) && mal->lpVtbl->Alloc(mal, 4000))
+        served += 4000;
+    mm_stats st;
+    mm_module_stats(m, &st);
+    CHECKF(st.bytes_reserved <= cap.max_rva && served > cap.max_rva / 2,
+           "%llu bytes reserved under a cap of %u, %zu served", (unsigned long long)st.bytes_reserved, cap.max_rva,
+           served);
+    CHECK(mal->lpVtbl->Alloc(mal, 0x80000000u) == NULL);
+    mal->lpVtbl->Release(mal);
+    mm_module_close(m);
+}
+
 /* Alignments other than the default. */
 static void test_alignments(const void *base)
 {
@@ -229,6 +251,7 @@ int main(void)
     mm_config tight = {8 << 20, 8, MM_COUNT_BLOCKS};
     const void *image = make_image(64 << 10, 64 << 20);
     exercise("8 MiB window", image, &tight, 10000, 600);
+    test_capped_without_base();
     test_refusals(image);
     test_alignments(libc);
     test_small_module_stays_small(image);

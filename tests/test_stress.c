@@ -24,6 +24,8 @@ struct worker {
     struct rec *recs;
     size_t n;
     size_t nulls;
+    unsigned bad_every; /* every so many requests, one that must be refused (0: none) */
+    size_t bad, bad_served;
 };
 
 static void *work(void *arg)
@@ -35,6 +37,13 @@ static void *work(void *arg)
         uint32_t cb = 12 + (uint32_t)(rng_next(&seed) % 2037);
         if (i % 997 == 0)
             cb = 70000 + (uint32_t)(rng_next(&seed) % 200000); /* now and then a dedicated chunk */
+        if (w->bad_every && i % w->bad_every == w->bad_every - 1) {
+            /* Zero, or more than any window: refused, and (the point) without
+             * disturbing the threads that share this thread's lane. */
+            w->bad++;
+            w->bad_served += mal->lpVtbl->Alloc(mal, i % 2 ? 0 : 0xFFFFFF00u) != NULL;
+            continue;
+        }
         unsigned char *p = mal->lpVtbl->Alloc(mal, cb);
         if (!p) {
             w->nulls++;
@@ -53,9 +62,9 @@ static int by_address(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void run(const char *what, const void *base, int nmodules)
+static void run(const char *what, const void *base, int nmodules, uint32_t max_rva, unsigned bad_every)
 {
-    mm_config cfg = {MM_DEFAULT_MAX_RVA, 8, MM_COUNT_BLOCKS};
+    mm_config cfg = {max_rva, 8, MM_COUNT_BLOCKS};
     mm_module *m[MODULES];
     IMethodMalloc *mal[MODULES];
     for (int i = 0; i < nmodules; i++) {
@@ -65,18 +74,22 @@ static void run(const char *what, const void *base, int nmodules)
     pthread_t t[THREADS];
     struct worker w[THREADS];
     for (uint32_t i = 0; i < THREADS; i++) {
-        w[i] = (struct worker){.nmal = nmodules, .id = i, .recs = calloc(PER_THREAD, sizeof(struct rec))};
+        w[i] = (struct worker){
+            .nmal = nmodules, .id = i, .recs = calloc(PER_THREAD, sizeof(struct rec)), .bad_every = bad_every};
         REQUIRE(w[i].recs);
         memcpy(w[i].mal, mal, sizeof mal);
         REQUIRE(pthread_create(&t[i], NULL, work, &w[i]) == 0);
     }
-    size_t total = 0, nulls = 0;
+    size_t total = 0, nulls = 0, bad = 0, bad_served = 0;
     for (int i = 0; i < THREADS; i++) {
         pthread_join(t[i], NULL);
         total += w[i].n;
         nulls += w[i].nulls;
+        bad += w[i].bad;
+        bad_served += w[i].bad_served;
     }
     CHECKF(nulls == 0, "%s: %zu Allocs failed", what, nulls);
+    CHECKF(bad_served == 0, "%s: %zu of %zu bad requests served", what, bad_served, bad);
     struct rec *all = malloc(total * sizeof *all);
     REQUIRE(all);
     size_t k = 0, stamp_bad = 0, outside = 0;
@@ -98,16 +111,25 @@ static void run(const char *what, const void *base, int nmodules)
     CHECKF(overlaps == 0, "%s: %zu overlapping blocks", what, overlaps);
     CHECKF(outside == 0, "%s: %zu blocks outside the window", what, outside);
     CHECKF(stamp_bad == 0, "%s: %zu blocks clobbered or misaligned", what, stamp_bad);
-    uint64_t blocks = 0;
+    uint64_t blocks = 0, refused = 0, reserved = 0, allocated = 0;
     for (int i = 0; i < nmodules; i++) {
         mm_stats st;
         mm_module_stats(m[i], &st);
         blocks += st.blocks;
-        CHECK(st.refused == 0);
+        refused += st.refused;
+        reserved += st.bytes_reserved;
+        allocated += st.bytes_allocated;
         mal[i]->lpVtbl->Release(mal[i]);
         mm_module_close(m[i]);
     }
     CHECKF(blocks == total, "%s: stats count %llu blocks, threads got %zu", what, (unsigned long long)blocks, total);
+    CHECKF(refused == bad, "%s: %llu refusals counted, %zu bad requests made", what, (unsigned long long)refused, bad);
+    /* Chunks double per lane, so a lane's chunks hold at most twice what it
+     * used, plus the dedicated chunks' page rounding; a chunk thrown away
+     * because a refused request made it look full would break this. */
+    CHECKF(reserved <= 2 * allocated + (uint64_t)THREADS * 4 * (64 << 10),
+           "%s: %llu bytes reserved for %llu allocated", what, (unsigned long long)reserved,
+           (unsigned long long)allocated);
     free(all);
 }
 
@@ -146,9 +168,10 @@ static void test_lanes(const void *base)
 int main(void)
 {
     static int anchor;
-    run("one module", object_base(&anchor), 1);
-    run("three modules", object_base(&anchor), MODULES);
-    run("one module without image", NULL, 1);
+    run("one module", object_base(&anchor), 1, MM_DEFAULT_MAX_RVA, 0);
+    run("three modules", object_base(&anchor), MODULES, MM_DEFAULT_MAX_RVA, 0);
+    run("one module without image", NULL, 1, MM_DEFAULT_MAX_RVA, 0);
+    run("refusals among six threads in four lanes", object_base(&anchor), 1, 1u << 30, 50);
     test_lanes(object_base(&anchor));
     return check_done();
 }

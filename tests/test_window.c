@@ -151,6 +151,18 @@ static void test_tiny_window(void)
     munmap((void *)image, 64 << 10);
 }
 
+/* A base below the lowest address the system lets a process map
+ * (vm.mmap_min_addr): the window's free part above that limit is used. */
+static void test_low_base(void)
+{
+    mm_module *m;
+    IMethodMalloc *mal = open_alloc((const void *)(uintptr_t)0x1000, MM_DEFAULT_MAX_RVA, &m);
+    char *p = mal->lpVtbl->Alloc(mal, 100);
+    CHECKF(p != NULL, "base 0x1000: Alloc(100) refused");
+    CHECK(!p || ((uintptr_t)p > 0x1000 && (uintptr_t)p + 100 - 0x1000 <= MM_DEFAULT_MAX_RVA));
+    done(m, mal);
+}
+
 int main(void)
 {
     test_top_of_address_space();
@@ -158,5 +170,6 @@ int main(void)
     test_first_guess_taken();
     test_shared_window();
     test_tiny_window();
+    test_low_base();
     return check_done();
 }

@@ -1,6 +1,7 @@
 #include "chunk.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "donated.h"
@@ -68,7 +69,6 @@ struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t
     atomic_init(&c->cur, (uintptr_t)p);
     atomic_init(&c->counts, 0);
     c->end = (uintptr_t)p + size;
-    c->dead_from = c->end;
     c->map = p;
     c->map_size = size;
     c->donated = donated;
@@ -78,18 +78,31 @@ struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t
 
 uint64_t mm_chunk_used(const struct mm_chunk *c)
 {
-    uint64_t cur = atomic_load_explicit(&((struct mm_chunk *)c)->cur, memory_order_relaxed);
-    uint64_t top = cur < c->dead_from ? cur : c->dead_from;
-    if (top > c->end)
-        top = c->end;
-    return top - (uintptr_t)c->map;
+    return atomic_load_explicit(&((struct mm_chunk *)c)->cur, memory_order_relaxed) - (uintptr_t)c->map;
 }
+
+/* Chunks the system would not unmap or decommit, and their bytes. */
+static _Atomic uint64_t kept_chunks, kept_bytes;
 
 void mm_chunk_release(struct mm_chunk *c)
 {
-    if (c->donated)
-        mm_donated_give_back(c->map, c->map_size);
-    else
-        (void)mm_os_release(c->map, c->map_size);
+    int e = c->donated ? mm_donated_give_back(c->map, c->map_size) : mm_os_release(c->map, c->map_size);
+    if (e) {
+        /* The mapping stays (the system may refuse to split one when its
+         * map count is used up), but the bodies in it must not stay
+         * readable: drop the pages, so that they read as zeros. */
+        if (mm_os_discard(c->map, c->map_size) != 0)
+            memset(c->map, 0, c->map_size);
+        atomic_fetch_add_explicit(&kept_chunks, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&kept_bytes, c->map_size, memory_order_relaxed);
+    }
     free(c);
+}
+
+void mm_release_failures(uint64_t *chunks, uint64_t *bytes)
+{
+    if (chunks)
+        *chunks = atomic_load_explicit(&kept_chunks, memory_order_relaxed);
+    if (bytes)
+        *bytes = atomic_load_explicit(&kept_bytes, memory_order_relaxed);
 }

@@ -17,18 +17,16 @@ struct mm_window {
  * cache line. */
 struct mm_chunk {
     /* The fast path's two words, together at the head.  `cur` is the next
-     * free byte; a failed attempt may push it past `end`, which is why the
-     * slow path tries to give that back (see module.c).  64-bit even where
-     * addresses are 32: a failed request of up to 4 GiB must not wrap it
-     * around to memory already handed out. */
-    _Atomic uint64_t cur;
+     * free byte and never passes `end`: it only moves by a compare-and-swap
+     * that has checked the block fits, so a refused request leaves it alone
+     * and it cannot wrap, whatever the address width. */
+    _Atomic uintptr_t cur;
     uintptr_t end;
     /* Successful blocks: (sum of their cb) << 32 | count.  Both halves fit:
      * a chunk is under 4 GiB, so it holds under 2^32 blocks of at least one
      * byte, and their cb add up to less than its size. */
     _Atomic uint64_t counts;
     /* The rest is written under the module's lock only. */
-    uint64_t dead_from;  /* lowest failed attempt that could not be given back */
     void *map;           /* the mapping, as the OS layer returned it */
     size_t map_size;
     int donated;         /* taken from mm_donate'd space, given back there */
@@ -48,7 +46,9 @@ struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t
 /* Bytes handed out from the chunk, padding included. */
 uint64_t mm_chunk_used(const struct mm_chunk *c);
 
-/* Unmaps the chunk (or gives it back to donated space) and frees its struct. */
+/* Unmaps the chunk (or gives it back to donated space) and frees its struct.
+ * When the system refuses, the chunk's pages are discarded instead (they
+ * read as zeros) and it is counted in mm_release_failures. */
 void mm_chunk_release(struct mm_chunk *c);
 
 #endif

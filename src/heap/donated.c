@@ -1,5 +1,7 @@
 /* Donated address space: a sorted list of free ranges under one lock.  Takes
- * and give-backs happen once per chunk, so a list walk is cheap enough. */
+ * and give-backs happen once per chunk, so a list walk is cheap enough.
+ * Every take sets aside a list node for its give-back, so that giving a
+ * range back never needs memory and can never lose the range. */
 #include "donated.h"
 
 #include <stdlib.h>
@@ -16,11 +18,55 @@ static mm_lock lock = MM_LOCK_INIT;
 static struct range *free_list; /* sorted by address, never adjacent */
 static struct range *donations; /* every donation as given, to refuse overlaps */
 static uint64_t donated_total, donated_free;
+static struct range *spares; /* nodes set aside: at least one per range out */
+static size_t spare_count, ranges_out;
+
+static void push_spare(struct range *r)
+{
+    r->next = spares;
+    spares = r;
+    spare_count++;
+}
+
+/* A node for the free list: a spare one when the caller may use the nodes
+ * set aside, else a new one. */
+static struct range *new_node(bool use_spare)
+{
+    struct range *r = use_spare ? spares : NULL;
+    if (!r)
+        return malloc(sizeof(struct range));
+    spares = r->next;
+    spare_count--;
+    return r;
+}
+
+/* Frees the spare nodes no range out needs; returns them as a list to free
+ * outside the lock. */
+static struct range *trim_spares(void)
+{
+    struct range *extra = NULL;
+    while (spare_count > ranges_out) {
+        struct range *r = spares;
+        spares = r->next;
+        spare_count--;
+        r->next = extra;
+        extra = r;
+    }
+    return extra;
+}
+
+static void free_nodes(struct range *r)
+{
+    for (struct range *next; r; r = next) {
+        next = r->next;
+        free(r);
+    }
+}
 
 /* Puts [lo, hi) back into the free list, merging with its neighbours.
  * Returns false if it overlaps a free range or memory is short; the caller
  * holds the lock. */
-static bool insert(uintptr_t lo, uintptr_t hi)
+static bool insert(uintptr_t lo, uintptr_t hi, bool use_spare)
 {
     struct range **link = &free_list, *prev = NULL;
     while (*link && (*link)->lo < lo) {
@@ -43,7 +89,7 @@ static bool insert(uintptr_t lo, uintptr_t hi)
         next->lo = lo;
         return true;
     }
-    struct range *r = malloc(sizeof *r);
+    struct range *r = new_node(use_spare);
     if (!r)
         return false;
     *r = (struct range){lo, hi, next};
@@ -64,7 +110,7 @@ HRESULT mm_donate(void *addr, size_t size)
     bool overlaps = false;
     for (struct range *e = donations; e && !overlaps; e = e->next)
         overlaps = e->lo < lo + size && lo < e->hi;
-    bool ok = !overlaps && insert(lo, lo + size);
+    bool ok = !overlaps && insert(lo, lo + size, false);
     if (ok) {
         *d = (struct range){lo, lo + size, donations};
         donations = d;
@@ -90,7 +136,13 @@ void mm_donated(uint64_t *total, uint64_t *in_use)
 void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
 {
     void *p = NULL;
+    struct range *spare = malloc(sizeof *spare);
+    if (!spare)
+        return NULL;
     mm_lock_acquire(&lock);
+    /* Set aside first: if the commit below fails, putting the range back
+     * may need it. */
+    push_spare(spare);
     for (struct range **link = &free_list, *r; (r = *link) && r->lo < hi; link = &r->next) {
         uintptr_t a = mm_align_up(r->lo > lo ? r->lo : lo, align);
         uintptr_t top = r->hi < hi ? r->hi : hi;
@@ -100,7 +152,7 @@ void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
         uintptr_t tail_lo = a + size, tail_hi = r->hi;
         if (a > r->lo) {
             r->hi = a;
-            if (tail_hi > tail_lo && !insert(tail_lo, tail_hi)) {
+            if (tail_hi > tail_lo && !insert(tail_lo, tail_hi, false)) {
                 r->hi = tail_hi; /* no memory to split: leave r whole */
                 continue;
             }
@@ -108,25 +160,61 @@ void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
             r->lo = tail_lo;
         } else {
             *link = r->next;
-            free(r);
+            push_spare(r);
         }
-        if (mm_os_commit((void *)a, size) != 0)
-            insert(a, a + size);
-        else {
+        if (mm_os_commit((void *)a, size) != 0) {
+            (void)insert(a, a + size, true); /* cannot fail: a node is set aside */
+        } else {
             p = (void *)a;
             donated_free -= size;
+            ranges_out++;
         }
         break;
     }
+    struct range *extra = trim_spares();
     mm_lock_release(&lock);
+    free_nodes(extra);
     return p;
 }
 
-void mm_donated_give_back(void *p, size_t size)
+int mm_donated_give_back(void *p, size_t size)
 {
-    (void)mm_os_decommit(p, size);
+    /* A range the system would not decommit is still free to take again
+     * (taking commits it afresh); the caller discards its contents. */
+    int e = mm_os_decommit(p, size);
     mm_lock_acquire(&lock);
-    if (insert((uintptr_t)p, (uintptr_t)p + size))
-        donated_free += size;
+    /* Cannot fail: the range was taken from the list, and its take set a
+     * node aside. */
+    (void)insert((uintptr_t)p, (uintptr_t)p + size, true);
+    donated_free += size;
+    ranges_out--;
+    struct range *extra = trim_spares();
+    mm_lock_release(&lock);
+    free_nodes(extra);
+    return e;
+}
+
+void mm_donated_lock(void)
+{
+    mm_lock_acquire(&lock);
+}
+
+void mm_donated_unlock(void)
+{
     mm_lock_release(&lock);
 }
+
+#if defined(__GNUC__)
+/* When the library is unloaded (dlclose) or the process ends: the
+ * bookkeeping goes; the donated address space stays the host's. */
+__attribute__((destructor)) static void free_bookkeeping(void)
+{
+    mm_lock_acquire(&lock);
+    free_nodes(free_list);
+    free_nodes(donations);
+    free_nodes(spares);
+    free_list = donations = spares = NULL;
+    spare_count = 0;
+    mm_lock_release(&lock);
+}
+#endif

@@ -1,21 +1,29 @@
 /* A module's IL heap and its IMethodMalloc face.
  *
  * Alloc bumps a pointer in the current chunk of the calling thread's lane
- * with one atomic add and no lock.  A chunk is never unmapped before the
- * module closes, so a thread that still holds a chunk another thread has
- * just replaced bumps that old chunk harmlessly: it either fits in what is
- * left there or fails and takes the slow path.  The slow path holds the
+ * with one compare-and-swap and no lock, after checking that the block fits:
+ * the cursor never passes the chunk's end, so a refused or oversized request
+ * leaves it untouched for the other threads of the lane.  A chunk is never
+ * unmapped before the module closes, so a thread that still holds a chunk
+ * another thread has just replaced bumps that old chunk harmlessly: it either
+ * fits in what is left there or takes the slow path.  The slow path holds the
  * module's lock to reserve and publish the lane's next chunk.
  *
- * Lanes: every thread starts on lane 0; its first slow path gives it a lane
- * of its own (round robin over MM_LANES, for every module alike), so two
- * threads allocating from one module bump two cursors in two cache lines. */
+ * Every open module is in one list, so that fork() can take every module's
+ * lock first (pthread_atfork): a child never inherits a lock that a thread
+ * which does not exist in it was holding.
+ *
+ * Lanes: every thread starts on lane 0, which never holds a chunk; its first
+ * slow path gives it one of lanes 1..MM_LANES (round robin, the same for
+ * every module), so two threads allocating from one module bump two cursors
+ * in two cache lines, whatever threads came before. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chunk.h"
 #include "common.h"
+#include "donated.h"
 #include "iids.h"
 #include "options.h"
 #include "os/os.h"
@@ -32,18 +40,28 @@ struct mm_module {
     IMethodMalloc IMethodMalloc_iface;
     uint64_t mask; /* alignment - 1 */
     mm_refcount ref; /* interface references, plus one for the open handle */
-    struct mm_lane lanes[MM_LANES];
+    /* lanes[0] is where threads start: it never gets a chunk, so a thread's
+     * first Alloc on any module takes the slow path, which gives it one of
+     * the real lanes 1..MM_LANES. */
+    struct mm_lane lanes[1 + MM_LANES];
 
     mm_lock lock; /* guards everything below, and chunk fields other than cur/counts */
     struct mm_window window;
     uintptr_t base;
     struct mm_chunk *chunks; /* every chunk, newest first */
     uint64_t refused;
+    uint64_t reserved; /* bytes of all chunks */
+    uint64_t cap;      /* what a module without a window may reserve in all */
     bool counting; /* MM_COUNT_BLOCKS: the counting vtable is in use */
     bool closed;
     /* Before the first chunk and after close: full, so Alloc goes to the slow path. */
     struct mm_chunk empty;
+    struct mm_module *prev_open, *next_open; /* the list of open modules (open_lock) */
 };
+
+/* Every module from open until its object is freed, for fork. */
+static mm_lock open_lock = MM_LOCK_INIT;
+static mm_module *open_modules;
 
 /* The calling thread's lane, as a byte offset into mm_module.lanes so that
  * the fast path indexes with no multiplication.  In a shared object the
@@ -65,8 +83,11 @@ static inline mm_module *impl_from_IMethodMalloc(IMethodMalloc *iface)
     return (mm_module *)((char *)iface - offsetof(mm_module, IMethodMalloc_iface));
 }
 
+static void unregister_open(mm_module *m);
+
 static void module_free(mm_module *m)
 {
+    unregister_open(m);
     mm_lock_destroy(&m->lock);
     free(m);
 }
@@ -100,11 +121,28 @@ static ULONG STDMETHODCALLTYPE MethodMalloc_Release(IMethodMalloc *iface)
     return ref;
 }
 
-static MM_COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t p, uint64_t need);
+static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need);
 
 static inline struct mm_lane *my_lane(mm_module *m)
 {
     return (struct mm_lane *)((char *)m->lanes + lane_offset);
+}
+
+/* Takes need bytes from c into *at if they fit; false otherwise, c
+ * untouched.  The cursor never passes c->end, so end - p cannot underflow,
+ * and a need of 4 GiB or more never fits. */
+static inline bool bump(struct mm_chunk *c, ULONG cb, uint64_t need, bool counting, void **at)
+{
+    uintptr_t p = atomic_load_explicit(&c->cur, memory_order_relaxed);
+    do {
+        if (need > c->end - p)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&c->cur, &p, p + (uintptr_t)need, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    if (counting)
+        atomic_fetch_add_explicit(&c->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
+    *at = (void *)p;
+    return true;
 }
 
 /* The fast path; `counting` is a constant in each caller, so each vtable gets
@@ -114,15 +152,12 @@ static inline void *alloc(IMethodMalloc *iface, ULONG cb, bool counting)
     mm_module *m = impl_from_IMethodMalloc(iface);
     struct mm_chunk *c = atomic_load_explicit(&my_lane(m)->current, memory_order_acquire);
     /* Rounds cb up to the alignment; cb == 0 wraps to a 4 GiB request, which
-     * no chunk can hold, so one comparison refuses it with the full chunk. */
+     * no chunk can hold, so the fit check refuses it. */
     uint64_t need = ((uint32_t)(cb - 1) | m->mask) + 1;
-    uint64_t p = atomic_fetch_add_explicit(&c->cur, need, memory_order_relaxed);
-    if (MM_LIKELY(p + need <= c->end)) {
-        if (counting)
-            atomic_fetch_add_explicit(&c->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
-        return (void *)(uintptr_t)p;
-    }
-    return alloc_slow(m, c, cb, p, need);
+    void *block;
+    if (MM_LIKELY(bump(c, cb, need, counting, &block)))
+        return block;
+    return alloc_slow(m, cb, need);
 }
 
 static PVOID STDMETHODCALLTYPE MethodMalloc_Alloc(IMethodMalloc *iface, ULONG cb)
@@ -150,30 +185,6 @@ static const IMethodMallocVtbl MethodMalloc_counting_vtbl = {
     MethodMalloc_AllocCounting,
 };
 
-/* The fast path once more, for the slow path's retries on a newer chunk. */
-static void *bump(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t need, uint64_t *at)
-{
-    uint64_t p = atomic_fetch_add_explicit(&c->cur, need, memory_order_relaxed);
-    *at = p;
-    if (p + need > c->end)
-        return NULL;
-    if (m->counting)
-        atomic_fetch_add_explicit(&c->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
-    return (void *)(uintptr_t)p;
-}
-
-/* Takes back a failed attempt's bytes [p, p + need) if nothing was bumped
- * past them since, so the chunk's tail stays usable; otherwise every later
- * attempt fails on this chunk too, and it is dead from p on. */
-static void give_back(mm_module *m, struct mm_chunk *c, uint64_t p, uint64_t need)
-{
-    uint64_t expected = p + need;
-    if (!atomic_compare_exchange_strong_explicit(&c->cur, &expected, p, memory_order_relaxed,
-                                                 memory_order_relaxed)
-        && c != &m->empty && p < c->dead_from)
-        c->dead_from = p;
-}
-
 static void *refuse(mm_module *m)
 {
     m->refused++;
@@ -181,51 +192,97 @@ static void *refuse(mm_module *m)
     return NULL;
 }
 
-static MM_COLD void *alloc_slow(mm_module *m, struct mm_chunk *c, ULONG cb, uint64_t p, uint64_t need)
+static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
 {
     if (!lane_assigned) {
-        unsigned lane = atomic_fetch_add_explicit(&lanes_handed_out, 1, memory_order_relaxed) % MM_LANES;
+        unsigned lane = 1 + atomic_fetch_add_explicit(&lanes_handed_out, 1, memory_order_relaxed) % MM_LANES;
         lane_offset = lane * sizeof(struct mm_lane);
         lane_assigned = true;
     }
     struct mm_lane *l = my_lane(m);
     mm_lock_acquire(&m->lock);
-    for (;;) {
-        give_back(m, c, p, need);
-        if (m->closed || cb == 0)
-            return refuse(m);
-        struct mm_chunk *cur = atomic_load_explicit(&l->current, memory_order_relaxed);
-        if (cur != c) {
-            /* Another thread refilled the lane while this one waited, or
-             * this thread has just moved to a lane of its own. */
-            c = cur;
-            void *block = bump(m, c, cb, need, &p);
-            if (block) {
-                mm_lock_release(&m->lock);
-                return block;
-            }
-            continue;
-        }
-        /* The lane's chunk cannot hold the block: a chunk of its own for a
-         * large block, else the lane's next, larger chunk. */
-        bool dedicated = need > l->next_size / MM_DEDICATED_DIVISOR;
-        uintptr_t hint = m->chunks ? m->chunks->end : 0;
-        struct mm_chunk *fresh = mm_chunk_reserve(&m->window, need, dedicated ? need : l->next_size, hint);
-        if (!fresh)
-            return refuse(m);
-        atomic_store_explicit(&fresh->cur, (uintptr_t)fresh->map + need, memory_order_relaxed);
-        if (m->counting)
-            atomic_store_explicit(&fresh->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
-        fresh->next = m->chunks;
-        m->chunks = fresh;
-        if (!dedicated) {
-            if (l->next_size < MM_CHUNK_MAX)
-                l->next_size *= 2;
-            atomic_store_explicit(&l->current, fresh, memory_order_release);
-        }
+    if (m->closed || cb == 0)
+        return refuse(m);
+    /* Another thread may have refilled the lane while this one waited, or
+     * this thread has just moved to a lane of its own. */
+    void *block;
+    if (bump(atomic_load_explicit(&l->current, memory_order_relaxed), cb, need, m->counting, &block)) {
         mm_lock_release(&m->lock);
-        return fresh->map;
+        return block;
     }
+    /* The lane's chunk cannot hold the block: a chunk of its own for a
+     * large block, else the lane's next, larger chunk. */
+    bool dedicated = need > l->next_size / MM_DEDICATED_DIVISOR;
+    uint64_t want = dedicated ? need : l->next_size;
+    if (!m->window.bounded) {
+        /* No window bounds it, so the cap does (a page multiple). */
+        uint64_t room = m->cap - m->reserved;
+        if (need > room)
+            return refuse(m);
+        if (want > room)
+            want = room;
+    }
+    uintptr_t hint = m->chunks ? m->chunks->end : 0;
+    struct mm_chunk *fresh = mm_chunk_reserve(&m->window, (size_t)need, (size_t)want, hint);
+    if (!fresh)
+        return refuse(m);
+    m->reserved += fresh->map_size;
+    atomic_store_explicit(&fresh->cur, (uintptr_t)fresh->map + (uintptr_t)need, memory_order_relaxed);
+    if (m->counting)
+        atomic_store_explicit(&fresh->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
+    fresh->next = m->chunks;
+    m->chunks = fresh;
+    if (!dedicated) {
+        if (l->next_size < MM_CHUNK_MAX)
+            l->next_size *= 2;
+        atomic_store_explicit(&l->current, fresh, memory_order_release);
+    }
+    mm_lock_release(&m->lock);
+    return fresh->map;
+}
+
+/* fork(): the forking thread takes every lock the library has, in the order
+ * the slow path takes them (open list, module, donated space), so the child
+ * starts with none held by a thread it does not have. */
+static void before_fork(void)
+{
+    mm_lock_acquire(&open_lock);
+    for (mm_module *m = open_modules; m; m = m->next_open)
+        mm_lock_acquire(&m->lock);
+    mm_donated_lock();
+}
+
+static void after_fork(void)
+{
+    mm_donated_unlock();
+    for (mm_module *m = open_modules; m; m = m->next_open)
+        mm_lock_release(&m->lock);
+    mm_lock_release(&open_lock);
+}
+
+static void register_open(mm_module *m)
+{
+    static atomic_int fork_handlers;
+    if (!atomic_exchange(&fork_handlers, 1))
+        (void)mm_os_atfork(before_fork, after_fork, after_fork);
+    mm_lock_acquire(&open_lock);
+    m->next_open = open_modules;
+    if (open_modules)
+        open_modules->prev_open = m;
+    open_modules = m;
+    mm_lock_release(&open_lock);
+}
+
+static void unregister_open(mm_module *m)
+{
+    mm_lock_acquire(&open_lock);
+    if (m->prev_open)
+        m->prev_open->next_open = m->next_open;
+    else
+        open_modules = m->next_open;
+    if (m->next_open)
+        m->next_open->prev_open = m->prev_open;
+    mm_lock_release(&open_lock);
 }
 
 mm_config mm_config_default(void)
@@ -265,12 +322,14 @@ HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
         uintptr_t hi = b > UINTPTR_MAX - c.max_rva ? UINTPTR_MAX : b + c.max_rva;
         m->window.hi = hi / page * page;
     }
+    m->cap = c.max_rva / mm_os_page_size() * mm_os_page_size();
     atomic_init(&m->empty.cur, 0);
     atomic_init(&m->empty.counts, 0);
-    for (int i = 0; i < MM_LANES; i++) {
+    for (int i = 0; i <= MM_LANES; i++) {
         atomic_init(&m->lanes[i].current, &m->empty);
         m->lanes[i].next_size = MM_CHUNK_FIRST;
     }
+    register_open(m);
     *out = m;
     return S_OK;
 }
@@ -294,10 +353,15 @@ HRESULT mm_module_stats(mm_module *m, mm_stats *out)
     memset(out, 0, sizeof *out);
     if (!m)
         return E_INVALIDARG;
+    /* Only the list's head changes (chunks are pushed in front, under the
+     * lock) and close never runs concurrently: the walk, and the system
+     * calls it makes, need no lock. */
     mm_lock_acquire(&m->lock);
     out->refused = m->refused;
+    struct mm_chunk *head = m->chunks;
+    mm_lock_release(&m->lock);
     out->counted = m->counting;
-    for (struct mm_chunk *c = m->chunks; c; c = c->next) {
+    for (struct mm_chunk *c = head; c; c = c->next) {
         uint64_t counts = atomic_load_explicit(&c->counts, memory_order_relaxed);
         uint64_t used = mm_chunk_used(c);
         out->blocks += counts & 0xFFFFFFFFu;
@@ -314,7 +378,6 @@ HRESULT mm_module_stats(mm_module *m, mm_stats *out)
                 out->highest_rva = hi;
         }
     }
-    mm_lock_release(&m->lock);
     return S_OK;
 }
 
@@ -324,7 +387,7 @@ void mm_module_close(mm_module *m)
         return;
     mm_lock_acquire(&m->lock);
     m->closed = true;
-    for (int i = 0; i < MM_LANES; i++)
+    for (int i = 0; i <= MM_LANES; i++)
         atomic_store_explicit(&m->lanes[i].current, &m->empty, memory_order_release);
     struct mm_chunk *c = m->chunks;
     m->chunks = NULL;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -32,6 +33,28 @@ size_t mm_os_page_size(void)
 size_t mm_os_granularity(void)
 {
     return mm_os_page_size();
+}
+
+uintptr_t mm_os_user_bottom(void)
+{
+    static _Atomic uintptr_t bottom;
+    uintptr_t b = atomic_load_explicit(&bottom, memory_order_relaxed);
+    if (!b) {
+        /* The kernel refuses mappings below it (EPERM); when it cannot be
+         * read, 64 KiB, the usual value, is assumed. */
+        unsigned long v = 65536;
+        char text[32] = {0};
+        int fd = open("/proc/sys/vm/mmap_min_addr", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, text, sizeof text - 1);
+            if (n > 0)
+                v = strtoul(text, NULL, 10);
+            close(fd);
+        }
+        b = mm_align_up(v > mm_os_page_size() ? v : mm_os_page_size(), mm_os_page_size());
+        atomic_store_explicit(&bottom, b, memory_order_relaxed);
+    }
+    return b;
 }
 
 uintptr_t mm_os_user_top(void)
@@ -135,6 +158,8 @@ int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uint
     uintptr_t prev_end = 0, top = mm_os_user_top();
     if (to > top)
         to = top;
+    if (from < mm_os_user_bottom())
+        from = mm_os_user_bottom();
     for (bool done = false; !done && prev_end < to;) {
         uintptr_t start = top, end = top;
         ssize_t len = next_line(&m);
@@ -192,6 +217,16 @@ int mm_os_commit(void *p, size_t size)
 int mm_os_decommit(void *p, size_t size)
 {
     return remap(p, size, MM_OS_NOACCESS);
+}
+
+int mm_os_discard(void *p, size_t size)
+{
+    return madvise(p, size, MADV_DONTNEED) == 0 ? 0 : error_of(errno);
+}
+
+int mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    return pthread_atfork(prepare, parent, child) == 0 ? 0 : MM_OS_ENOMEM;
 }
 
 void mm_os_advise_huge(void *p, size_t size)

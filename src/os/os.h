@@ -39,7 +39,10 @@ size_t mm_os_page_size(void);
 /* Where reservations may start: the page size on Linux, 64 KiB on Windows. */
 size_t mm_os_granularity(void);
 
-/* The first address past the user part of the address space. */
+/* The lowest address a process may map (Linux: vm.mmap_min_addr) and the
+ * first address past the user part of the address space.  Every primitive
+ * keeps to [bottom, top). */
+uintptr_t mm_os_user_bottom(void);
 uintptr_t mm_os_user_top(void);
 
 /* Reserves exactly [a, a + size), if nothing is mapped anywhere in it
@@ -71,6 +74,11 @@ int mm_os_commit(void *p, size_t size);
  * behind it; its old contents are gone. */
 int mm_os_decommit(void *p, size_t size);
 
+/* Drops the contents of a readable-writable range without changing the
+ * mapping (no split, so it works when the system's map count is used up):
+ * it reads as zeros after. */
+int mm_os_discard(void *p, size_t size);
+
 /* Asks that the range be backed by huge pages where the system has them (a
  * hint: failure is not an error). */
 void mm_os_advise_huge(void *p, size_t size);
@@ -78,6 +86,10 @@ void mm_os_advise_huge(void *p, size_t size);
 /* How many bytes of the range are resident in physical memory now (0 where
  * the system cannot say). */
 size_t mm_os_resident(const void *p, size_t size);
+
+/* Registers handlers run around fork() in the forking thread (prepare before,
+ * parent and child after); 0 where the system has no fork. */
+int mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
 /* A mutex the thread sanitizers see (glibc's C11 mtx_* are not intercepted
  * by TSan).  Init returns 0 or MM_OS_ENOMEM; a lock initialized with

@@ -7,6 +7,7 @@
 
 #include <psapi.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -31,6 +32,11 @@ size_t mm_os_page_size(void)
 size_t mm_os_granularity(void)
 {
     return info().dwAllocationGranularity;
+}
+
+uintptr_t mm_os_user_bottom(void)
+{
+    return mm_align_up((uintptr_t)info().lpMinimumApplicationAddress, mm_os_granularity());
 }
 
 uintptr_t mm_os_user_top(void)
@@ -66,7 +72,7 @@ int mm_os_reserve_at(uintptr_t a, size_t size, mm_os_access access, void **out)
 
 int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
 {
-    uintptr_t low = (uintptr_t)info().lpMinimumApplicationAddress, top = mm_os_user_top();
+    uintptr_t low = mm_os_user_bottom(), top = mm_os_user_top();
     uintptr_t at = from > low ? from : low;
     if (to > top)
         to = top;
@@ -122,6 +128,22 @@ int mm_os_commit(void *p, size_t size)
 int mm_os_decommit(void *p, size_t size)
 {
     return VirtualFree(p, size, MEM_DECOMMIT) ? 0 : MM_OS_EINVAL;
+}
+
+int mm_os_discard(void *p, size_t size)
+{
+    /* MEM_RESET keeps the old contents until the pages are reclaimed: zero
+     * them instead. */
+    memset(p, 0, size);
+    return 0;
+}
+
+int mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    (void)prepare;
+    (void)parent;
+    (void)child;
+    return 0;
 }
 
 void mm_os_advise_huge(void *p, size_t size)
