@@ -129,15 +129,17 @@ static inline struct mm_lane *my_lane(mm_module *m)
 }
 
 /* Takes need bytes from c into *at if they fit; false otherwise, c
- * untouched.  The cursor never passes c->end, so end - p cannot underflow,
- * and a need of 4 GiB or more never fits. */
+ * untouched.  The cursor never passes c->end; the sum is 64-bit so that a
+ * need of up to 4 GiB cannot wrap it on a 32-bit address space. */
 static inline bool bump(struct mm_chunk *c, ULONG cb, uint64_t need, bool counting, void **at)
 {
     uintptr_t p = atomic_load_explicit(&c->cur, memory_order_relaxed);
+    uint64_t next;
     do {
-        if (need > c->end - p)
+        next = (uint64_t)p + need;
+        if (next > c->end)
             return false;
-    } while (!atomic_compare_exchange_weak_explicit(&c->cur, &p, p + (uintptr_t)need, memory_order_relaxed,
+    } while (!atomic_compare_exchange_weak_explicit(&c->cur, &p, (uintptr_t)next, memory_order_relaxed,
                                                     memory_order_relaxed));
     if (counting)
         atomic_fetch_add_explicit(&c->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
