@@ -283,8 +283,9 @@ MM_API void mm_donated(uint64_t *total, uint64_t *in_use);
 /* Sets *chunks and *bytes (either may be NULL) to the chunks, and their
  * bytes, that the system refused to unmap or decommit when their module
  * closed (with vm.max_map_count used up, unmapping part of a mapping fails).
- * Their pages were discarded, so they hold no body any more, but their
- * address space stays taken.  Process-wide, since the library was loaded.
+ * Their pages were discarded before anything else could use them, so they
+ * hold no body any more; their address space stays mapped (a donated range
+ * goes back to donated space all the same).  Process-wide, since the library was loaded.
  * Thread-safe. */
 MM_API void mm_release_failures(uint64_t *chunks, uint64_t *bytes);
 

@@ -86,13 +86,17 @@ static _Atomic uint64_t kept_chunks, kept_bytes;
 
 void mm_chunk_release(struct mm_chunk *c)
 {
-    int e = c->donated ? mm_donated_give_back(c->map, c->map_size) : mm_os_release(c->map, c->map_size);
-    if (e) {
+    int e;
+    if (c->donated) {
+        e = mm_donated_give_back(c->map, c->map_size); /* discards what it cannot decommit */
+    } else if ((e = mm_os_release(c->map, c->map_size)) != 0) {
         /* The mapping stays (the system may refuse to split one when its
          * map count is used up), but the bodies in it must not stay
          * readable: drop the pages, so that they read as zeros. */
         if (mm_os_discard(c->map, c->map_size) != 0)
             memset(c->map, 0, c->map_size);
+    }
+    if (e) {
         atomic_fetch_add_explicit(&kept_chunks, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&kept_bytes, c->map_size, memory_order_relaxed);
     }

@@ -5,6 +5,7 @@
 #include "donated.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "os/os.h"
@@ -180,8 +181,11 @@ void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
 int mm_donated_give_back(void *p, size_t size)
 {
     /* A range the system would not decommit is still free to take again
-     * (taking commits it afresh); the caller discards its contents. */
+     * (taking commits it afresh), once its contents are gone: dropped here,
+     * before another module can take it and write into it. */
     int e = mm_os_decommit(p, size);
+    if (e && mm_os_discard(p, size) != 0)
+        memset(p, 0, size);
     mm_lock_acquire(&lock);
     /* Cannot fail: the range was taken from the list, and its take set a
      * node aside. */
