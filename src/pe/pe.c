@@ -140,7 +140,7 @@ struct stream {
 };
 
 static HRESULT read_streams(const uint8_t *md, uint32_t md_size, uint64_t md_off, struct stream *tables,
-                            struct stream *strings, int *wide, mm_il_error *err)
+                            struct stream *strings, struct stream *blob, int *wide, mm_il_error *err)
 {
     uint32_t vlen, n, i;
     uint64_t at;
@@ -173,6 +173,8 @@ static HRESULT read_streams(const uint8_t *md, uint32_t md_size, uint64_t md_off
             *tables = (struct stream){off, size, 1};
         else if (!strcmp(name, "#Strings"))
             *strings = (struct stream){off, size, 1};
+        else if (!strcmp(name, "#Blob"))
+            *blob = (struct stream){off, size, 1};
         else if (!strcmp(name, "#JTD"))
             *wide = 1; /* an edit-and-continue delta: every index is 4 bytes */
         at += 8 + ((name_len + 4) & ~(size_t)3);
@@ -233,6 +235,11 @@ static HRESULT read_tables(mm_pe *pe, const uint8_t *t, uint32_t size, uint64_t 
         return mm_il_fail(err, MM_E_PE_FORMAT, t_off + sum, "MethodDef table of %u rows runs past the tables stream (0x%x)",
                     rows[T_METHODDEF], size);
     pe->methods = t_off + sum;
+    pe->rows_at = t_off + at;
+    pe->tables_end = t_off + size;
+    pe->heap_sizes = heaps;
+    pe->wide = (uint8_t)wide;
+    memcpy(pe->rows, rows, sizeof rows);
     pe->method_count = rows[T_METHODDEF];
     pe->method_row = (uint32_t)row[T_METHODDEF];
     pe->string_index = str;
@@ -241,7 +248,7 @@ static HRESULT read_tables(mm_pe *pe, const uint8_t *t, uint32_t size, uint64_t 
 
 HRESULT mm_pe_open(mm_pe *pe, const void *data, size_t size, mm_il_error *err)
 {
-    struct stream tables = {0, 0, 0}, strings = {0, 0, 0};
+    struct stream tables = {0, 0, 0}, strings = {0, 0, 0}, blob = {0, 0, 0};
     uint32_t cli_rva, md_rva, md_size;
     const uint8_t *cli, *md;
     size_t avail;
@@ -263,11 +270,15 @@ HRESULT mm_pe_open(mm_pe *pe, const void *data, size_t size, mm_il_error *err)
     if (FAILED(mm_pe_rva(pe, md_rva, &md, &avail, err)) || avail < md_size)
         return mm_il_fail(err, MM_E_PE_FORMAT, (uint64_t)(cli - pe->data) + 8,
                     "metadata at RVA 0x%x of 0x%x bytes is not inside the file", md_rva, md_size);
-    if (FAILED(hr = read_streams(md, md_size, (uint64_t)(md - pe->data), &tables, &strings, &wide, err)))
+    if (FAILED(hr = read_streams(md, md_size, (uint64_t)(md - pe->data), &tables, &strings, &blob, &wide, err)))
         return hr;
     if (strings.found) {
         pe->strings = (uint64_t)(md - pe->data) + strings.off;
         pe->strings_size = strings.size;
+    }
+    if (blob.found) {
+        pe->blob = (uint64_t)(md - pe->data) + blob.off;
+        pe->blob_size = blob.size;
     }
     return read_tables(pe, md + tables.off, tables.size, (uint64_t)(md - pe->data) + tables.off, wide, err);
 }

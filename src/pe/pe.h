@@ -32,6 +32,14 @@ typedef struct mm_pe {
     uint32_t method_count;
     uint32_t method_row;  /* bytes per MethodDef row */
     uint32_t string_index; /* 2 or 4 */
+    /* For the rest of the metadata (src/pe/meta.c): */
+    uint64_t blob;        /* file offset and size of the #Blob heap (0, 0: none) */
+    uint32_t blob_size;
+    uint64_t rows_at;     /* file offset of the first table's first row */
+    uint64_t tables_end;  /* file offset of the end of the tables stream */
+    uint8_t heap_sizes;   /* the tables stream's HeapSizes */
+    uint8_t wide;         /* every index 4 bytes (#JTD) */
+    uint32_t rows[64];    /* row count of each table */
 } mm_pe;
 
 /* Opens the file data[0..size).  Returns S_OK, MM_E_PE_NOT_PE,
