@@ -173,6 +173,9 @@ MM_API mm_il_instr *mm_il_first(const mm_il_method *m);
 MM_API mm_il_instr *mm_il_last(const mm_il_method *m);
 /* Number of instructions in the list. */
 MM_API uint32_t mm_il_count(const mm_il_method *m);
+/* Code size in bytes as read, or as last laid out by mm_il_method_size /
+ * emit (edits since then are not counted). */
+MM_API uint32_t mm_il_code_size(const mm_il_method *m);
 
 /* Header fields as read or set.  header: MM_IL_HEADER_AUTO means tiny when
  * legal; eh_format likewise.  set_header refuses (E_INVALIDARG) values

@@ -9,5 +9,3 @@ FUZZ_TARGETS   += ilbody
 # signatures; public header methodmalloc_ilrw.h.
 LIB_SRCS       += src/il/opcodes.c src/il/instr.c src/il/decode.c src/il/emit.c src/il/stack.c src/il/sig.c
 PUBLIC_HEADERS += include/methodmalloc_ilrw.h
-# The rest of the metadata tables (signatures, names), beside the PE reader.
-LIB_SRCS       += src/pe/meta.c

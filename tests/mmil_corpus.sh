@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# mmil verify and roundtrip over every .dll/.exe under a .NET installation:
-# no body may be invalid or fail to round-trip.  Files that are not managed
+# mmil verify, roundtrip, stack and rewrite-test over every .dll/.exe under
+# a .NET installation: no body may be invalid, fail to round-trip, fail the
+# stack check or fail the rewrite test, and every body must come back
+# byte-identical from the rewriter.  Files that are not managed
 # (native DLLs shipped alongside) are skipped by --skip-unmanaged and
 # counted; a broken assembly still fails.  Fails loudly when there are no
 # assemblies at all, so a missing runtime cannot pass as a clean run.
@@ -34,11 +36,20 @@ run() {
 status=0
 run verify | tee "$tmp/verify.sum" || status=1
 run roundtrip | tee "$tmp/roundtrip.sum" || status=1
+run stack | tee "$tmp/stack.sum" || status=1
+run rewrite-test | tee "$tmp/rewrite-test.sum" || status=1
 managed=$(awk '/^files:/ { print $2 }' "$tmp/verify.sum")
 bodies=$(awk '/^total:/ { print $2 }' "$tmp/verify.sum")
 if [ "${managed:-0}" -eq 0 ] || [ "${bodies:-0}" -eq 0 ]; then
   echo "mmil_corpus: no managed assembly with IL bodies found under $dir"
   exit 1
 fi
+# Every command must have seen every body, and the rewriter must have given
+# each back byte for byte: a count that differs is a failure even when the
+# exit statuses say nothing.
+want_stack="total: $bodies bodies, $bodies checked, 0 stack errors, 0 max_stack too small"
+want_rw="total: $bodies bodies, $bodies identical, $bodies rewritten, 0 failed"
+grep -qx "$want_stack" "$tmp/stack.sum" || { echo "mmil_corpus: expected '$want_stack'"; status=1; }
+grep -qx "$want_rw" "$tmp/rewrite-test.sum" || { echo "mmil_corpus: expected '$want_rw'"; status=1; }
 [ "$status" -eq 0 ] && echo "mmil_corpus: clean"
 exit "$status"

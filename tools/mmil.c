@@ -1,9 +1,14 @@
 /* mmil: checks the IL method bodies of .NET assemblies with methodmalloc's
- * reader and encoder.
+ * reader, encoder and rewriter.
  *
  *   mmil verify [--skip-unmanaged] FILE...     decode and validate every body
  *   mmil roundtrip [--skip-unmanaged] FILE...  decode, re-encode, compare
  *   mmil dump FILE [TOKEN]                     print one method's body, or all
+ *   mmil disasm FILE [TOKEN]                   list the instructions, ildasm style
+ *   mmil stack [--skip-unmanaged] FILE...      check every body's evaluation stack
+ *   mmil rewrite-test [--skip-unmanaged] FILE... emit unedited (byte-identical?),
+ *                                              then with a nop before every
+ *                                              instruction, and check the result
  *
  * A body is the one a MethodDef row with a non-zero RVA and IL code type
  * points to.  Exit status: 0 when every file was read and no body was
@@ -13,6 +18,8 @@
  * then it is counted on the "files:" line and skipped.  A PE/CLI file whose
  * structures are broken is always an error. */
 #include "methodmalloc_il.h"
+#include "methodmalloc_ilrw.h"
+#include "pe/meta.h"
 #include "pe/pe.h"
 
 #include <errno.h>
@@ -360,11 +367,487 @@ static int dump(int argc, char **argv)
     return 0;
 }
 
+/* ---- The rewriter's commands: disasm, stack, rewrite-test ---- */
+
+static HRESULT resolve_sig(void *ctx, uint32_t token, const uint8_t **sig, size_t *len)
+{
+    return mm_meta_sig(ctx, token, sig, len);
+}
+
+/* Opens the metadata of an opened assembly; prints why not. */
+static int open_meta(const char *path, const mm_pe *pe, mm_meta *md)
+{
+    mm_il_error err;
+    if (FAILED(mm_meta_open(md, pe, &err))) {
+        printf("%s: not a valid .NET assembly: %s (file offset 0x%x)\n", path, err.message, err.offset);
+        return -1;
+    }
+    return 0;
+}
+
+static void stack_options(const mm_meta *md, uint32_t rid, mm_il_stack_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->resolve = resolve_sig;
+    o->ctx = (void *)md;
+    if (FAILED(mm_meta_sig(md, 0x06000000u | rid, &o->method_sig, &o->method_sig_len)))
+        o->method_sig = NULL;
+}
+
+static void print_operand(const mm_meta *md, const mm_il_instr *i)
+{
+    const mm_il_opcode_info *o = mm_il_opcode(i->opcode);
+    char name[256];
+    uint32_t k;
+    switch (o->operand) {
+    case MM_IL_OP_NONE: break;
+    case MM_IL_OP_I1:
+    case MM_IL_OP_U1:
+    case MM_IL_OP_VAR1:
+    case MM_IL_OP_VAR2:
+    case MM_IL_OP_I4: printf(" %lld", (long long)i->arg.i); break;
+    case MM_IL_OP_I8: printf(" 0x%llx", (unsigned long long)i->arg.i); break;
+    case MM_IL_OP_R4: printf(" %.9g", (double)i->arg.r4); break;
+    case MM_IL_OP_R8: printf(" %.17g", i->arg.r8); break;
+    case MM_IL_OP_TOKEN:
+        printf(" 0x%08x", i->arg.token);
+        if (i->arg.token >> 24 != 0x70) /* user strings: no name */
+            printf("  // %s", mm_meta_name(md, i->arg.token, name, sizeof name));
+        break;
+    case MM_IL_OP_BR1:
+    case MM_IL_OP_BR4: printf(" IL_%04x", i->target->offset); break;
+    case MM_IL_OP_SWITCH:
+        printf(" (");
+        for (k = 0; k < i->target_count; k++)
+            printf("%sIL_%04x", k ? ", " : "", i->targets[k]->offset);
+        printf(")");
+        break;
+    }
+}
+
+static void disasm_method(const mm_pe *pe, const mm_meta *md, uint32_t rid, mm_il_method *mt)
+{
+    const uint8_t *p;
+    size_t avail;
+    mm_pe_method m;
+    mm_il_error err;
+    mm_il_method_header h;
+    mm_il_stack_options so;
+    mm_il_stack_result sr;
+    const mm_il_instr *i;
+    char name[256];
+    uint32_t k;
+
+    mm_pe_method_row(pe, rid, &m);
+    printf(".method 0x%08x %s", 0x06000000u | rid, mm_meta_name(md, 0x06000000u | rid, name, sizeof name));
+    if (!is_il_body(&m)) {
+        printf("  (no IL body)\n\n");
+        return;
+    }
+    printf("  RVA 0x%x\n", m.rva);
+    if (FAILED(locate(pe, &m, &p, &avail, &err)) || FAILED(mm_il_method_read(mt, p, avail, &err))) {
+        printf("  invalid: offset 0x%x: %s\n\n", err.offset, err.message);
+        return;
+    }
+    mm_il_get_header(mt, &h);
+    stack_options(md, rid, &so);
+    printf("  .maxstack %u", h.max_stack);
+    if (SUCCEEDED(mm_il_stack_check(mt, &so, &sr, NULL, &err)))
+        printf("  // computed %u", sr.max_stack);
+    else
+        printf("  // stack error: %s", err.message);
+    printf("\n");
+    if (h.local_var_sig_tok)
+        printf("  .locals 0x%08x%s\n", h.local_var_sig_tok, h.flags & MM_IL_INIT_LOCALS ? " init" : "");
+    for (k = 0; k < mm_il_clause_count(mt); k++) {
+        const mm_il_eh *c = mm_il_clause_at(mt, k);
+        printf("  .try IL_%04x to IL_%04x %s", c->try_start->offset,
+               c->try_end ? c->try_end->offset : mm_il_code_size(mt), mm_il_clause_kind_name(c->kind));
+        if (c->kind == MM_IL_CLAUSE_CATCH)
+            printf(" 0x%08x (%s)", c->class_token, mm_meta_name(md, c->class_token, name, sizeof name));
+        else if (c->kind == MM_IL_CLAUSE_FILTER)
+            printf(" IL_%04x", c->filter_start->offset);
+        printf(" handler IL_%04x to IL_%04x\n", c->handler_start->offset,
+               c->handler_end ? c->handler_end->offset : mm_il_code_size(mt));
+    }
+    for (i = mm_il_first(mt); i; i = i->next) {
+        uint32_t off = i->offset;
+        for (k = 0; k < i->prefix_count; k++) {
+            const mm_il_opcode_info *po = mm_il_opcode(i->prefix[k].opcode);
+            printf("  IL_%04x:  %s", off, po->name);
+            off += 2;
+            if (po->operand == MM_IL_OP_U1) {
+                printf(" %u", i->prefix[k].operand);
+                off += 1;
+            } else if (po->operand == MM_IL_OP_TOKEN) {
+                printf(" 0x%08x  // %s", i->prefix[k].operand, mm_meta_name(md, i->prefix[k].operand, name, sizeof name));
+                off += 4;
+            }
+            printf("\n");
+        }
+        if (mm_il_opcode(i->opcode)->operand == MM_IL_OP_NONE) {
+            printf("  IL_%04x:  %s", off, mm_il_opcode(i->opcode)->name);
+        } else {
+            printf("  IL_%04x:  %-10s", off, mm_il_opcode(i->opcode)->name);
+            print_operand(md, i);
+        }
+        printf("\n");
+    }
+    printf("\n");
+}
+
+static int disasm(int argc, char **argv)
+{
+    unsigned long unmanaged = 0;
+    struct file f;
+    mm_pe pe;
+    mm_meta md;
+    mm_il_method *mt;
+    uint32_t rid, first = 1, last;
+
+    if (argc < 1 || argc > 2) {
+        fprintf(stderr, "usage: mmil disasm FILE [TOKEN]\n");
+        return 2;
+    }
+    if (open_assembly(argv[0], &f, &pe, 0, &unmanaged) <= 0)
+        return 1;
+    if (open_meta(argv[0], &pe, &md) != 0 || FAILED(mm_il_method_create(&mt))) {
+        unload(&f);
+        return 1;
+    }
+    last = pe.method_count;
+    if (argc == 2) {
+        char *end;
+        unsigned long t = strtoul(argv[1], &end, 0);
+        if (*end || end == argv[1] || (t >> 24 != 0 && t >> 24 != 0x06) || (t & 0xFFFFFF) == 0 ||
+            (t & 0xFFFFFF) > pe.method_count) {
+            printf("%s: no method %s (MethodDef rows: %u)\n", argv[0], argv[1], pe.method_count);
+            mm_il_method_destroy(mt);
+            unload(&f);
+            return 1;
+        }
+        first = last = (uint32_t)(t & 0xFFFFFF);
+    }
+    for (rid = first; rid <= last; rid++)
+        disasm_method(&pe, &md, rid, mt);
+    mm_il_method_destroy(mt);
+    unload(&f);
+    return 0;
+}
+
+struct rw_counts {
+    unsigned long bodies, checked, stack_errors, too_small; /* stack */
+    unsigned long identical, rewritten, failed;             /* rewrite-test */
+};
+
+/* An instruction as it was before the rewrite, for comparing after. */
+struct snap {
+    mm_il_instr copy;
+    uint32_t target;   /* index of the branch target */
+    uint32_t *switches; /* indices of the switch targets */
+};
+
+struct rw_scratch {
+    mm_il_method *a, *b;
+    uint8_t *out;
+    size_t out_cap;
+    struct snap *snaps;
+    size_t snap_cap;
+    uint32_t *idx;       /* switch target indices of all snapshots */
+    size_t idx_cap;
+    mm_il_instr **list;  /* the rewritten body's instructions by index */
+    size_t list_cap;
+    mm_il_eh *clauses;   /* the original clauses */
+    size_t clause_cap;
+};
+
+static int grow(void **p, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap)
+        return 0;
+    void *v = realloc(*p, n * size);
+    if (!v) {
+        fprintf(stderr, "mmil: out of memory\n");
+        exit(1);
+    }
+    *p = v;
+    *cap = n;
+    return 0;
+}
+
+static void stack_body(const char *path, const mm_pe *pe, const mm_meta *md, uint32_t rid, const mm_pe_method *m,
+                       struct rw_counts *n, struct rw_scratch *s)
+{
+    const uint8_t *p;
+    size_t avail;
+    mm_il_error err;
+    mm_il_stack_options so;
+    mm_il_stack_result sr;
+    mm_il_method_header h;
+
+    n->bodies++;
+    if (FAILED(locate(pe, m, &p, &avail, &err)) || FAILED(mm_il_method_read(s->a, p, avail, &err))) {
+        n->stack_errors++;
+        report(path, rid, m, &err);
+        return;
+    }
+    stack_options(md, rid, &so);
+    if (FAILED(mm_il_stack_check(s->a, &so, &sr, NULL, &err))) {
+        n->stack_errors++;
+        report(path, rid, m, &err);
+        return;
+    }
+    n->checked++;
+    mm_il_get_header(s->a, &h);
+    if (sr.max_stack > h.max_stack) {
+        n->too_small++;
+        snprintf(err.message, sizeof err.message, "max stack %u in the header, %u needed", h.max_stack, sr.max_stack);
+        err.offset = 0;
+        report(path, rid, m, &err);
+    }
+}
+
+/* Why the rewritten body b differs from the snapshot of a, or NULL. */
+static const char *compare(struct rw_scratch *s, uint32_t count, const mm_il_eh *clauses, uint32_t nclauses)
+{
+    const mm_il_instr *j;
+    uint32_t k = 0, c;
+    if (mm_il_count(s->b) != 2 * count)
+        return "instruction count is not twice the original";
+    grow((void **)&s->list, &s->list_cap, 2 * (size_t)count + 1, sizeof *s->list);
+    for (j = mm_il_first(s->b); j; j = j->next, k++) {
+        s->list[k] = (mm_il_instr *)j;
+        s->list[k]->index = k;
+    }
+    for (k = 0; k < count; k++) {
+        const mm_il_instr *nop = s->list[2 * k], *x = s->list[2 * k + 1];
+        const mm_il_instr *o = &s->snaps[k].copy;
+        const mm_il_opcode_info *info = mm_il_opcode(o->opcode);
+        if (nop->opcode != MM_IL_NOP || nop->prefix_count)
+            return "an inserted nop is missing";
+        if (x->opcode != o->opcode &&
+            !(info->operand == MM_IL_OP_BR1 &&
+              x->opcode == (o->opcode == MM_IL_LEAVE_S ? MM_IL_LEAVE : o->opcode + 0x0D)))
+            return "an opcode changed";
+        if (x->prefix_count != o->prefix_count || memcmp(x->prefix, o->prefix, sizeof o->prefix[0] * o->prefix_count))
+            return "prefixes changed";
+        switch (info->operand) {
+        case MM_IL_OP_BR1:
+        case MM_IL_OP_BR4:
+            if (x->target->index != 2 * s->snaps[k].target)
+                return "a branch target moved";
+            break;
+        case MM_IL_OP_SWITCH:
+            if (x->target_count != o->target_count)
+                return "a switch lost targets";
+            for (c = 0; c < o->target_count; c++)
+                if (x->targets[c]->index != 2 * s->snaps[k].switches[c])
+                    return "a switch target moved";
+            break;
+        case MM_IL_OP_R4:
+            if (memcmp(&x->arg.r4, &o->arg.r4, 4))
+                return "an operand changed";
+            break;
+        case MM_IL_OP_R8:
+            if (memcmp(&x->arg.r8, &o->arg.r8, 8))
+                return "an operand changed";
+            break;
+        case MM_IL_OP_TOKEN:
+            if (x->arg.token != o->arg.token)
+                return "an operand changed";
+            break;
+        case MM_IL_OP_NONE: break;
+        default:
+            if (x->arg.i != o->arg.i)
+                return "an operand changed";
+            break;
+        }
+    }
+    if (mm_il_clause_count(s->b) != nclauses)
+        return "clause count changed";
+    for (c = 0; c < nclauses; c++) {
+        const mm_il_eh *x = mm_il_clause_at(s->b, c), *o = &clauses[c];
+        /* o's boundaries hold original indices, in the index fields of the snapshot order. */
+#define SAME(f) ((x->f == NULL && o->f == NULL) || (x->f && o->f && x->f->index == 2 * o->f->index))
+        if (x->kind != o->kind || (x->kind != MM_IL_CLAUSE_FILTER && x->class_token != o->class_token) || !SAME(try_start) ||
+            !SAME(try_end) || !SAME(handler_start) || !SAME(handler_end) ||
+            (x->kind == MM_IL_CLAUSE_FILTER && !SAME(filter_start)))
+            return "a clause changed";
+#undef SAME
+    }
+    return NULL;
+}
+
+static void rewrite_body(const char *path, const mm_pe *pe, const mm_meta *md, uint32_t rid, const mm_pe_method *m,
+                         struct rw_counts *n, struct rw_scratch *s)
+{
+    const uint8_t *p;
+    size_t avail, size, written;
+    mm_il_error err;
+    mm_il_stack_options so;
+    mm_il_stack_result r0, r1;
+    mm_il_body orig;
+    mm_il_instr *i;
+    uint32_t count, nclauses, k, c, nidx = 0;
+    const char *why;
+
+    n->bodies++;
+    if (FAILED(locate(pe, m, &p, &avail, &err)) || FAILED(mm_il_method_read(s->a, p, avail, &err)))
+        goto fail;
+    mm_il_decode(p, avail, &orig, NULL, 0, NULL); /* its size, for the identity check */
+    stack_options(md, rid, &so);
+    if (FAILED(mm_il_stack_check(s->a, &so, &r0, NULL, &err)))
+        goto fail;
+
+    /* 1. No edit: the same bytes. */
+    if (FAILED(mm_il_method_size(s->a, &size, &err)))
+        goto fail;
+    grow((void **)&s->out, &s->out_cap, size, 1);
+    if (FAILED(mm_il_method_emit(s->a, s->out, size, &written, &err)))
+        goto fail;
+    if (written != orig.size || memcmp(s->out, p, written)) {
+        snprintf(err.message, sizeof err.message, "emitted without an edit, the body differs from the original");
+        err.offset = 0;
+        goto fail;
+    }
+    n->identical++;
+
+    /* 2. A nop before every instruction, every reference moved to it. */
+    count = mm_il_count(s->a);
+    nclauses = mm_il_clause_count(s->a);
+    grow((void **)&s->snaps, &s->snap_cap, count, sizeof *s->snaps);
+    for (i = mm_il_first(s->a), k = 0; i; i = i->next, k++)
+        if (i->opcode == MM_IL_SWITCH)
+            nidx += i->target_count;
+    grow((void **)&s->idx, &s->idx_cap, nidx + 1, sizeof *s->idx);
+    nidx = 0;
+    for (i = mm_il_first(s->a), k = 0; i; i = i->next, k++) {
+        struct snap *sn = &s->snaps[k];
+        sn->copy = *i;
+        sn->target = i->target ? i->target->index : 0;
+        sn->switches = s->idx + nidx;
+        if (i->opcode == MM_IL_SWITCH)
+            for (c = 0; c < i->target_count; c++)
+                s->idx[nidx++] = i->targets[c]->index;
+    }
+    grow((void **)&s->clauses, &s->clause_cap, nclauses + 1, sizeof *s->clauses);
+    for (c = 0; c < nclauses; c++)
+        s->clauses[c] = *mm_il_clause_at(s->a, c);
+    for (i = mm_il_first(s->a); i; i = i->next) {
+        mm_il_instr *nop = mm_il_new(s->a, MM_IL_NOP);
+        if (!nop) {
+            snprintf(err.message, sizeof err.message, "out of memory");
+            goto fail;
+        }
+        if (FAILED(mm_il_insert_before(s->a, i, nop, MM_IL_RETARGET, &err)))
+            goto fail;
+    }
+    if (FAILED(mm_il_method_size(s->a, &size, &err)))
+        goto fail;
+    grow((void **)&s->out, &s->out_cap, size, 1);
+    if (FAILED(mm_il_method_emit(s->a, s->out, size, &written, &err)) || FAILED(mm_il_validate(s->out, written, &err)) ||
+        FAILED(mm_il_method_read(s->b, s->out, written, &err)) || FAILED(mm_il_stack_check(s->b, &so, &r1, NULL, &err)))
+        goto fail;
+    if (r1.max_stack != r0.max_stack) {
+        snprintf(err.message, sizeof err.message, "rewritten: max stack %u, the original %u", r1.max_stack, r0.max_stack);
+        err.offset = 0;
+        goto fail;
+    }
+    if ((why = compare(s, count, s->clauses, nclauses))) {
+        snprintf(err.message, sizeof err.message, "rewritten: %s", why);
+        err.offset = 0;
+        goto fail;
+    }
+    n->rewritten++;
+    return;
+fail:
+    n->failed++;
+    report(path, rid, m, &err);
+}
+
+static int run_rw(int rewrite, int argc, char **argv)
+{
+    struct rw_counts total = {0};
+    struct rw_scratch s;
+    unsigned long managed = 0, unmanaged = 0, unreadable = 0;
+    int skip_unmanaged = 0, i;
+
+    if (argc > 0 && !strcmp(argv[0], "--skip-unmanaged")) {
+        skip_unmanaged = 1;
+        argc--;
+        argv++;
+    }
+    if (argc == 0) {
+        fprintf(stderr, "mmil: no files\n");
+        return 2;
+    }
+    memset(&s, 0, sizeof s);
+    if (FAILED(mm_il_method_create(&s.a)) || FAILED(mm_il_method_create(&s.b))) {
+        fprintf(stderr, "mmil: out of memory\n");
+        return 1;
+    }
+    for (i = 0; i < argc; i++) {
+        struct rw_counts n = {0};
+        struct file f;
+        mm_pe pe;
+        mm_meta md;
+        mm_pe_method m;
+        uint32_t rid;
+        int r = open_assembly(argv[i], &f, &pe, skip_unmanaged, &unmanaged);
+        if (r > 0 && open_meta(argv[i], &pe, &md) != 0) {
+            unload(&f);
+            r = -1;
+        }
+        if (r < 0)
+            unreadable++;
+        if (r <= 0)
+            continue;
+        managed++;
+        for (rid = 1; rid <= pe.method_count; rid++) {
+            mm_pe_method_row(&pe, rid, &m);
+            if (!is_il_body(&m))
+                continue;
+            if (rewrite)
+                rewrite_body(argv[i], &pe, &md, rid, &m, &n, &s);
+            else
+                stack_body(argv[i], &pe, &md, rid, &m, &n, &s);
+        }
+        unload(&f);
+        if (rewrite)
+            printf("%s: %lu bodies, %lu identical, %lu rewritten, %lu failed\n", argv[i], n.bodies, n.identical,
+                   n.rewritten, n.failed);
+        else
+            printf("%s: %lu bodies, %lu checked, %lu stack errors, %lu max_stack too small\n", argv[i], n.bodies,
+                   n.checked, n.stack_errors, n.too_small);
+        total.bodies += n.bodies, total.checked += n.checked, total.stack_errors += n.stack_errors;
+        total.too_small += n.too_small, total.identical += n.identical, total.rewritten += n.rewritten;
+        total.failed += n.failed;
+    }
+    mm_il_method_destroy(s.a);
+    mm_il_method_destroy(s.b);
+    free(s.out);
+    free(s.snaps);
+    free(s.idx);
+    free(s.list);
+    free(s.clauses);
+    printf("files: %lu managed, %lu not managed, %lu unreadable\n", managed, unmanaged, unreadable);
+    if (rewrite)
+        printf("total: %lu bodies, %lu identical, %lu rewritten, %lu failed\n", total.bodies, total.identical,
+               total.rewritten, total.failed);
+    else
+        printf("total: %lu bodies, %lu checked, %lu stack errors, %lu max_stack too small\n", total.bodies,
+               total.checked, total.stack_errors, total.too_small);
+    return unreadable || total.stack_errors || total.failed ? 1 : 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: mmil verify [--skip-unmanaged] FILE...\n"
                     "       mmil roundtrip [--skip-unmanaged] FILE...\n"
-                    "       mmil dump FILE [TOKEN]\n");
+                    "       mmil dump FILE [TOKEN]\n"
+                    "       mmil disasm FILE [TOKEN]\n"
+                    "       mmil stack [--skip-unmanaged] FILE...\n"
+                    "       mmil rewrite-test [--skip-unmanaged] FILE...\n");
     return 2;
 }
 
@@ -378,5 +861,11 @@ int main(int argc, char **argv)
         return run_all(1, argc - 2, argv + 2);
     if (!strcmp(argv[1], "dump"))
         return dump(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "disasm"))
+        return disasm(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "stack"))
+        return run_rw(0, argc - 2, argv + 2);
+    if (!strcmp(argv[1], "rewrite-test"))
+        return run_rw(1, argc - 2, argv + 2);
     return usage();
 }

@@ -243,5 +243,6 @@ HRESULT mm_il_method_read(mm_il_method *m, const void *p, size_t len, mm_il_erro
     m->h.flags = b.flags & MM_IL_INIT_LOCALS;
     m->h.max_stack = b.max_stack;
     m->h.local_var_sig_tok = b.local_var_sig_tok;
+    m->code_size = b.code_size;
     return S_OK;
 }

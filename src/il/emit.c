@@ -134,7 +134,7 @@ static HRESULT layout(mm_il_method *m, uint32_t *code_size, mm_il_error *err)
     } while (changed);
     if (off > UINT32_MAX)
         return mm_il_fail(err, MM_E_IL_CANNOT, 0, "the code is larger than 4 GiB");
-    *code_size = (uint32_t)off;
+    *code_size = m->code_size = (uint32_t)off;
     return S_OK;
 }
 

@@ -81,6 +81,7 @@ void mm_il_method_clear(mm_il_method *m)
         return;
     m->first = m->last = NULL;
     m->count = 0;
+    m->code_size = 0;
     m->nclauses = 0;
     m->current = m->blocks;
     m->used = 0;
@@ -91,6 +92,7 @@ void mm_il_method_clear(mm_il_method *m)
 mm_il_instr *mm_il_first(const mm_il_method *m) { return m ? m->first : NULL; }
 mm_il_instr *mm_il_last(const mm_il_method *m) { return m ? m->last : NULL; }
 uint32_t mm_il_count(const mm_il_method *m) { return m ? m->count : 0; }
+uint32_t mm_il_code_size(const mm_il_method *m) { return m ? m->code_size : 0; }
 uint32_t mm_il_clause_count(const mm_il_method *m) { return m ? m->nclauses : 0; }
 
 const mm_il_eh *mm_il_clause_at(const mm_il_method *m, uint32_t i)

@@ -13,6 +13,7 @@ struct arena_block;
 struct mm_il_method {
     mm_il_instr *first, *last;
     uint32_t count;
+    uint32_t code_size; /* as read or last laid out */
     mm_il_method_header h;
     mm_il_eh *clauses;
     uint32_t nclauses, clause_cap;

@@ -99,6 +99,9 @@ static HRESULT run_block(struct check *c, uint32_t b, int32_t *depths, int ret_p
     int32_t d = c->entry[b];
     uint32_t k = b, t;
     HRESULT hr;
+    /* A handler's entry depth counts even when its first instruction pops. */
+    if ((uint32_t)d > c->max)
+        c->max = (uint32_t)d;
     for (;;) {
         mm_il_instr *i = c->ins[k];
         const mm_il_opcode_info *o = mm_il_opcode(i->opcode);

@@ -1,7 +1,7 @@
 /* Metadata tables: the row layout of every table (ECMA-335 II.22), so that
  * any row of any table can be read, and the few lookups IL tools need. */
 #include "pe/meta.h"
-#include "il_bytes.h"
+#include "il/il.h"
 
 #include <stdio.h>
 #include <string.h>
