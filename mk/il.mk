@@ -9,3 +9,4 @@ FUZZ_TARGETS   += ilbody
 # signatures; public header methodmalloc_ilrw.h.
 LIB_SRCS       += src/il/opcodes.c src/il/instr.c src/il/decode.c src/il/emit.c src/il/stack.c src/il/sig.c
 PUBLIC_HEADERS += include/methodmalloc_ilrw.h
+UNIT_TESTS     += tests/test_ilrw.c

@@ -41,10 +41,15 @@ static HRESULT reach(struct check *c, uint32_t t, int32_t d, uint32_t f)
         return S_OK;
     }
     if (c->entry[t] != d) {
+        if (f == UINT32_MAX && c->from[t] == UINT32_MAX)
+            return mm_il_fail(c->err, MM_E_IL_STACK, ti->offset,
+                              "IL_%04x is entered as a handler or filter with depth %d and with depth %d", ti->offset,
+                              c->entry[t], d);
         if (f == UINT32_MAX || c->from[t] == UINT32_MAX)
             return mm_il_fail(c->err, MM_E_IL_STACK, ti->offset,
-                              "IL_%04x starts a handler or filter (depth %d there) and is reached with depth %d", ti->offset,
-                              f == UINT32_MAX ? d : c->entry[t], f == UINT32_MAX ? c->entry[t] : d);
+                              "IL_%04x is an entry point with depth %d and is reached with depth %d from IL_%04x",
+                              ti->offset, f == UINT32_MAX ? d : c->entry[t], f == UINT32_MAX ? c->entry[t] : d,
+                              c->ins[f == UINT32_MAX ? c->from[t] : f]->offset);
         return mm_il_fail(c->err, MM_E_IL_STACK, ti->offset,
                           "stack depths differ where paths join at IL_%04x: %d from IL_%04x, %d from IL_%04x", ti->offset,
                           c->entry[t], c->ins[c->from[t]]->offset, d, c->ins[f]->offset);
