@@ -23,10 +23,12 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz-libs
 
 # Seeds: the hand-made bodies and images the unit tests write, plus a few
 # small real assemblies when a .NET installation is there.
-$(FUZZ_BUILD)/seeds: $(BUILD)/tests/test_ilbody $(BUILD)/tests/test_pe
-	@rm -rf $@ && mkdir -p $@/ilbody $@/pe
+$(FUZZ_BUILD)/seeds: $(BUILD)/tests/test_ilbody $(BUILD)/tests/test_pe $(BUILD)/tests/test_ilrw
+	@rm -rf $@ && mkdir -p $@/ilbody $@/pe $@/ilrw
 	$(BUILD)/tests/test_ilbody --seeds $@/ilbody >/dev/null
 	$(BUILD)/tests/test_pe --seeds $@/pe >/dev/null
+	$(BUILD)/tests/test_ilrw --seeds $@/ilrw >/dev/null
+	cp $@/ilbody/* $@/ilrw/
 	-find /usr/share/dotnet -name 'System.Runtime*.dll' -size -64k 2>/dev/null | head -n 4 | xargs -r cp -t $@/pe
 
 fuzz-run = mkdir -p $(FUZZ_BUILD)/corpus-$(1) && $(FUZZ_BUILD)/fuzz_$(1) -max_total_time=$(2) -timeout=10 \

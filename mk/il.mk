@@ -10,3 +10,4 @@ FUZZ_TARGETS   += ilbody
 LIB_SRCS       += src/il/opcodes.c src/il/instr.c src/il/decode.c src/il/emit.c src/il/stack.c src/il/sig.c
 PUBLIC_HEADERS += include/methodmalloc_ilrw.h
 UNIT_TESTS     += tests/test_ilrw.c
+FUZZ_TARGETS   += ilrw
