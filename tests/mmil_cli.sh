@@ -60,5 +60,30 @@ cp "$img" "$tmp/rva.dll"
 printf '\x00\x90\x00\x00' | dd of="$tmp/rva.dll" bs=1 seek=$((0x2cc)) conv=notrunc status=none
 expect 1 'Main \(RVA 0x9000\): offset 0x0: RVA 0x9000 lies in no section' "$mmil" verify "$tmp/rva.dll"
 
+# The rewriter's commands on the same images.
+expect 0 '^  IL_0001:  endfinally$' "$mmil" disasm "$img" 0x06000002
+expect 0 '^  \.try IL_0000 to IL_0001 finally handler IL_0001 to IL_0002$' "$mmil" disasm "$img"
+expect 0 '^\.method 0x06000003 Program::Abstract  \(no IL body\)$' "$mmil" disasm "$img"
+expect 1 'no method 0x06000009' "$mmil" disasm "$img" 0x06000009
+expect 2 'usage' "$mmil" disasm
+expect 0 '^total: 4 bodies, 4 checked, 0 stack errors, 0 max_stack too small$' "$mmil" stack "$tmp/image0.dll" "$tmp/image1.dll"
+expect 0 '^total: 2 bodies, 2 identical, 2 rewritten, 0 failed$' "$mmil" rewrite-test "$img"
+expect 2 'no files' "$mmil" stack
+expect 1 'not a valid .NET assembly: no MZ signature' "$mmil" rewrite-test "$tmp/text"
+expect 0 '^files: 1 managed, 2 not managed, 0 unreadable$' "$mmil" stack --skip-unmanaged "$tmp/text" "$tmp/empty" "$img"
+# A broken header, a stack error and an unknown opcode, each named with the
+# method and the offset; Main's code is the byte at file offset 0x401.
+expect 1 '^total: 2 bodies, 1 checked, 1 stack errors, 0 max_stack too small$' "$mmil" stack "$tmp/bad.dll"
+expect 1 '^total: 2 bodies, 1 identical, 1 rewritten, 1 failed$' "$mmil" rewrite-test "$tmp/bad.dll"
+cp "$img" "$tmp/pop.dll"
+printf '\x26' | dd of="$tmp/pop.dll" bs=1 seek=$((0x401)) conv=notrunc status=none
+expect 1 '0x06000001 Main \(RVA 0x2200\): offset 0x0: pop at IL_0000 pops 1 values, the stack holds 0' "$mmil" stack "$tmp/pop.dll"
+expect 1 '^total: 2 bodies, 1 identical, 1 rewritten, 1 failed$' "$mmil" rewrite-test "$tmp/pop.dll"
+expect 0 'stack error: pop at IL_0000' "$mmil" disasm "$tmp/pop.dll" 1
+cp "$img" "$tmp/op.dll"
+printf '\x24' | dd of="$tmp/op.dll" bs=1 seek=$((0x401)) conv=notrunc status=none
+expect 1 'Main \(RVA 0x2200\): offset 0x0: unknown opcode 0x24 at IL_0000' "$mmil" stack "$tmp/op.dll"
+expect 0 'invalid: offset 0x0: unknown opcode 0x24 at IL_0000' "$mmil" disasm "$tmp/op.dll" 1
+
 [ "$failures" -eq 0 ] && echo "mmil_cli: all passed"
 [ "$failures" -eq 0 ]
