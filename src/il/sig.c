@@ -73,7 +73,7 @@ static HRESULT uncompress(struct cursor *c, uint32_t *v, const char *what)
     return S_OK;
 }
 
-static HRESULT byte(struct cursor *c, uint8_t *b, const char *what)
+static HRESULT take_byte(struct cursor *c, uint8_t *b, const char *what)
 {
     if (c->pos >= c->len)
         return ends(c, what);
@@ -88,7 +88,7 @@ static HRESULT skip_method(struct cursor *c, int depth, mm_il_sig_info *info)
     uint8_t conv = 0, e = 0;
     uint32_t n, params, k;
     HRESULT hr;
-    if (FAILED(hr = byte(c, &conv, "a method signature")))
+    if (FAILED(hr = take_byte(c, &conv, "a method signature")))
         return hr;
     if ((conv & 0x0F) > 0x05 && (conv & 0x0F) != 0x09)
         return mm_il_fail(c->err, MM_E_IL_SIG, c->pos - 1, "calling convention 0x%02x is not a method's", conv);
@@ -134,7 +134,7 @@ static HRESULT skip_type(struct cursor *c, int depth)
     HRESULT hr;
     if (depth > SIG_MAX_DEPTH)
         return mm_il_fail(c->err, MM_E_IL_SIG, c->pos, "types nested more than %d deep at 0x%zx", SIG_MAX_DEPTH, c->pos);
-    if (FAILED(hr = byte(c, &e, "a type")))
+    if (FAILED(hr = take_byte(c, &e, "a type")))
         return hr;
     switch (e) {
     case ET_VOID: /* only as a pointer's target or a return type, which reach here too */
@@ -168,7 +168,7 @@ static HRESULT skip_type(struct cursor *c, int depth)
                 return hr;
         return S_OK;
     case ET_GENERICINST:
-        if (FAILED(hr = byte(c, &e, "a generic instance")))
+        if (FAILED(hr = take_byte(c, &e, "a generic instance")))
             return hr;
         if (e != ET_CLASS && e != ET_VALUETYPE)
             return mm_il_fail(c->err, MM_E_IL_SIG, c->pos - 1, "generic instance of 0x%02x, not a class or value type", e);
@@ -225,7 +225,7 @@ HRESULT mm_il_locals_append(const uint8_t *old, size_t old_len, const uint8_t *a
         return mm_il_fail(err, E_POINTER, 0, "NULL argument");
     if (old_len) {
         uint8_t kind;
-        if (FAILED(hr = byte(&c, &kind, "the locals signature")))
+        if (FAILED(hr = take_byte(&c, &kind, "the locals signature")))
             return hr;
         if (kind != SIG_LOCAL)
             return mm_il_fail(err, MM_E_IL_SIG, 0, "signature kind 0x%02x is not LOCAL_SIG (0x07)", kind);
