@@ -26,7 +26,7 @@ static HRESULT resolve(void *ctx, uint32_t token, const uint8_t **sig, size_t *l
 {
     (void)ctx;
     if ((token & 0xFF) == 0xFF)
-        return E_FAIL;
+        return E_INVALIDARG;
     *sig = sigs[token & 3];
     *len = sizeof sigs[0];
     return S_OK;

@@ -816,6 +816,76 @@ static void test_sigs(void)
     }
 }
 
+/* The README's example, word for word: a call counter at method entry
+ * (*counter += 1 with no new metadata), stack-checked, emitted into a block
+ * of the module's heap. */
+static HRESULT add_entry_probe(IMethodMalloc *alloc, const void *il, size_t il_size, int64_t *counter,
+                               const mm_il_stack_options *opt, void **block, size_t *size, mm_il_error *err)
+{
+    /* ldc.i8 &counter; conv.u; dup; ldind.i8; ldc.i4.1; conv.i8; add; stind.i8 */
+    static const uint16_t probe[] = {MM_IL_LDC_I8, 0xE0, 0x25, 0x4C, 0x17, 0x6A, 0x58, 0x55};
+    mm_il_method *m;
+    mm_il_instr *at = NULL;
+    mm_il_stack_result st;
+    mm_il_method_header h;
+    size_t k;
+    HRESULT hr = mm_il_method_create(&m);
+    if (SUCCEEDED(hr))
+        hr = mm_il_method_read(m, il, il_size, err);
+    for (k = 0; SUCCEEDED(hr) && k < sizeof probe / sizeof *probe; k++) {
+        mm_il_instr *i = mm_il_new(m, probe[k]);
+        if (!i) {
+            hr = E_OUTOFMEMORY;
+            break;
+        }
+        if (k == 0)
+            i->arg.i = (int64_t)(intptr_t)counter;
+        hr = mm_il_insert_after(m, at, i, err); /* at NULL: first; a loop back to the old first skips the probe */
+        at = i;
+    }
+    if (SUCCEEDED(hr))
+        hr = mm_il_stack_check(m, opt, &st, NULL, err); /* the whole body, probe included */
+    if (SUCCEEDED(hr)) {
+        mm_il_get_header(m, &h);
+        if (st.max_stack > h.max_stack)
+            h.max_stack = (uint16_t)st.max_stack;
+        hr = mm_il_set_header(m, &h);
+    }
+    if (SUCCEEDED(hr))
+        hr = mm_il_method_emit_alloc(m, alloc, block, size, err); /* then SetILFunctionBody(module, token, *block) */
+    mm_il_method_destroy(m);
+    return hr;
+}
+
+static void test_readme_example(void)
+{
+    mm_il_stack_options opt = {resolver, NULL, NULL, 0};
+    int64_t counter = 0;
+    mm_il_error err;
+    mm_module *mod;
+    IMethodMalloc *alloc;
+    mm_il_method *m = method();
+    mm_il_stack_result r;
+    mm_il_body b;
+    void *block;
+    size_t size, body_size;
+    uint8_t *body = make(loop, sizeof loop, NULL, 0, 8, &body_size);
+
+    REQUIRE(mm_module_open(NULL, NULL, &mod) == S_OK);
+    REQUIRE(mm_module_allocator(mod, &alloc) == S_OK);
+    CHECKF(add_entry_probe(alloc, body, body_size, &counter, &opt, &block, &size, &err) == S_OK, "%s", err.message);
+    REQUIRE(mm_il_decode(block, size, &b, NULL, 0, &err) == S_OK);
+    CHECK(b.code_size == sizeof loop + 9 + 7 && b.code[0] == 0x21 && b.code[9] == 0xE0 && b.code[16] == 0x02);
+    CHECK(!memcmp(&b.code[1], &(int64_t){(int64_t)(intptr_t)&counter}, 8));
+    REQUIRE(mm_il_method_read(m, block, size, &err) == S_OK);
+    CHECK(mm_il_stack_check(m, &opt, &r, NULL, &err) == S_OK && r.max_stack == 3);
+    CHECK(mm_il_last(m)->prev->target == nth(m, 8)); /* the loop goes back to ldarg.0, after the probe */
+    alloc->lpVtbl->Release(alloc);
+    mm_module_close(mod);
+    mm_il_method_destroy(m);
+    free(body);
+}
+
 /* Writes bodies for the fuzzer: mode byte 0, then the body. */
 static int write_seeds(const char *dir)
 {
@@ -857,5 +927,6 @@ int main(int argc, char **argv)
     test_emit_alloc();
     test_stack();
     test_sigs();
+    test_readme_example();
     return check_done();
 }
