@@ -84,8 +84,10 @@ static HRESULT STDMETHODCALLTYPE Profiler_Initialize(ICorProfilerCallback2 *ifac
     if (p->cfg.include_precompiled)
         mask |= COR_PRF_DISABLE_ALL_NGEN_IMAGES;
     /* Now, before the runtime maps any managed image (see reserve.c). */
-    mmp_reserve_init(&p->reserve,
-                     p->cfg.mode == MMP_MODE_RELOCATE || p->cfg.mode == MMP_MODE_REPLACE ? p->cfg.reserve_bytes : 0);
+    mmp_reserve_init(&p->reserve, p->cfg.mode == MMP_MODE_RELOCATE || p->cfg.mode == MMP_MODE_REPLACE ||
+                                          p->cfg.mode == MMP_MODE_CALLS
+                                      ? p->cfg.reserve_bytes
+                                      : 0);
     hr = info->lpVtbl->SetEventMask(info, mask);
     if (FAILED(hr)) {
         mmp_report_error(&p->cfg, "SetEventMask(0x%08x) failed: 0x%08x", (unsigned)mask, (unsigned)hr);
@@ -133,6 +135,7 @@ static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallbac
     switch (p->cfg.mode) {
     case MMP_MODE_RELOCATE:
     case MMP_MODE_REPLACE:
+    case MMP_MODE_CALLS:
         /* No image, no window: such a module gets no heap and keeps its
          * bodies (the runtime refuses new ones for dynamic modules). */
         /* Counting blocks lets the report check served against the heaps. */
@@ -190,6 +193,8 @@ static HRESULT STDMETHODCALLTYPE Profiler_JITCompilationStarted(ICorProfilerCall
     atomic_fetch_add(&p->counters.jit_events, 1);
     if (p->cfg.mode == MMP_MODE_RELOCATE || p->cfg.mode == MMP_MODE_RUNTIME)
         mmp_relocate(p, fn);
+    else if (p->cfg.mode == MMP_MODE_CALLS)
+        mmp_calls_rewrite(p, fn);
     return S_OK;
 }
 
@@ -384,6 +389,7 @@ HRESULT mmp_profiler_create(REFIID riid, void **ppv)
     p->ICorProfilerCallback2_iface.lpVtbl = &Profiler_vtbl;
     atomic_init(&p->ref, 1);
     mmp_modules_init(&p->modules);
+    mmp_calls_init(&p->calls);
     hr = Profiler_QueryInterface(&p->ICorProfilerCallback2_iface, riid, ppv);
     /* Drops the creation reference: on success the caller holds the one
      * QueryInterface added; on failure this frees the object. */

@@ -3,8 +3,9 @@
  *
  * Only what the profiler calls or implements is here: ICorProfilerCallback
  * and ICorProfilerCallback2 (implemented, so declared whole), ICorProfilerInfo
- * and IMetaDataImport (called, so declared up to the last slot we call: a
- * caller never needs the slots after it), IClassFactory.  Slot order follows
+ * IMetaDataImport and IMetaDataImport2 (called, so declared up to the last
+ * slot we call: a caller never needs the slots after it; slots between are
+ * placeholders), IClassFactory.  Slot order follows
  * corprof.idl and cor.h of dotnet/runtime; the static assertions at the end
  * pin the slot numbers, because one slot off calls the wrong function inside
  * the runtime.
@@ -89,6 +90,7 @@ typedef int32_t COR_PRF_GC_ROOT_FLAGS;
 typedef struct ICorProfilerCallback2 ICorProfilerCallback2;
 typedef struct ICorProfilerInfo ICorProfilerInfo;
 typedef struct IMetaDataImport IMetaDataImport;
+typedef struct IMetaDataImport2 IMetaDataImport2;
 typedef struct IClassFactory IClassFactory;
 
 /* ---- ICorProfilerCallback + ICorProfilerCallback2 (implemented) ---- */
@@ -231,7 +233,9 @@ struct ICorProfilerInfo {
     const ICorProfilerInfoVtbl *lpVtbl;
 };
 
-/* ---- IMetaDataImport (called; declared through EnumMethodsWithName) ---- */
+/* ---- IMetaDataImport (called; declared whole, unused slots as placeholders) ---- */
+/* n slots nobody calls, starting at slot `first` (the name keeps them apart). */
+#define MM_UNUSED_SLOTS(first, n) void (*unused_##first[n])(void)
 #define MM_MD IMetaDataImport *This
 typedef struct IMetaDataImportVtbl {
     HRESULT(STDMETHODCALLTYPE *QueryInterface)(MM_MD, REFIID riid, void **ppv);
@@ -264,11 +268,37 @@ typedef struct IMetaDataImportVtbl {
                                             ULONG cMax, ULONG *pcTokens);
     HRESULT(STDMETHODCALLTYPE *EnumMethodsWithName)(MM_MD, HCORENUM *phEnum, mdTypeDef cl, LPCWSTR szName,
                                                     mdMethodDef rMethods[], ULONG cMax, ULONG *pcTokens);
+    /* Slots 20..29 (EnumFields .. FindMemberRef): not called. */
+    MM_UNUSED_SLOTS(20, 10);
+    HRESULT(STDMETHODCALLTYPE *GetMethodProps)(MM_MD, mdMethodDef mb, mdTypeDef *pClass, LPWSTR szMethod,
+                                               ULONG cchMethod, ULONG *pchMethod, DWORD *pdwAttr,
+                                               PCCOR_SIGNATURE *ppvSigBlob, ULONG *pcbSigBlob, ULONG *pulCodeRVA,
+                                               DWORD *pdwImplFlags);
+    HRESULT(STDMETHODCALLTYPE *GetMemberRefProps)(MM_MD, mdToken mr, mdToken *ptk, LPWSTR szMember, ULONG cchMember,
+                                                  ULONG *pchMember, PCCOR_SIGNATURE *ppvSigBlob, ULONG *pbSig);
+    /* Slots 32..40 (EnumProperties .. GetPermissionSetProps): not called. */
+    MM_UNUSED_SLOTS(32, 9);
+    HRESULT(STDMETHODCALLTYPE *GetSigFromToken)(MM_MD, mdToken mdSig, PCCOR_SIGNATURE *ppvSig, ULONG *pcbSig);
+    /* Slots 42..61 (GetModuleRefProps .. IsValidToken): not called. */
+    MM_UNUSED_SLOTS(42, 20);
+    HRESULT(STDMETHODCALLTYPE *GetNestedClassProps)(MM_MD, mdTypeDef tdNestedClass, mdTypeDef *ptdEnclosingClass);
+    MM_UNUSED_SLOTS(63, 2); /* GetNativeCallConvFromSig, IsGlobal */
 } IMetaDataImportVtbl;
+
+/* IMetaDataImport2: IMetaDataImport's 65 slots, then its own. */
+typedef struct IMetaDataImport2Vtbl {
+    IMetaDataImportVtbl base;
+    MM_UNUSED_SLOTS(65, 2); /* EnumGenericParams, GetGenericParamProps */
+    HRESULT(STDMETHODCALLTYPE *GetMethodSpecProps)(IMetaDataImport2 *This, mdToken mi, mdToken *tkParent,
+                                                   PCCOR_SIGNATURE *ppvSigBlob, ULONG *pcbSigBlob);
+} IMetaDataImport2Vtbl;
 #undef MM_MD
 
 struct IMetaDataImport {
     const IMetaDataImportVtbl *lpVtbl;
+};
+struct IMetaDataImport2 {
+    const IMetaDataImport2Vtbl *lpVtbl;
 };
 
 /* ---- IClassFactory (implemented) ---- */
@@ -290,6 +320,7 @@ extern const IID IID_ICorProfilerCallback;
 extern const IID IID_ICorProfilerCallback2;
 extern const IID IID_ICorProfilerInfo;
 extern const IID IID_IMetaDataImport;
+extern const IID IID_IMetaDataImport2;
 /* This profiler's class ID, {E7C0561D-4650-4F35-9D86-A69D58427C09}. */
 extern const GUID CLSID_MethodMallocProfiler;
 
@@ -309,5 +340,11 @@ _Static_assert(MM_SLOT(ICorProfilerInfoVtbl, GetModuleInfo) == 20, "GetModuleInf
 _Static_assert(MM_SLOT(ICorProfilerInfoVtbl, SetILFunctionBody) == 24, "SetILFunctionBody slot");
 _Static_assert(MM_SLOT(IMetaDataImportVtbl, FindTypeDefByName) == 9, "FindTypeDefByName slot");
 _Static_assert(MM_SLOT(IMetaDataImportVtbl, EnumMethodsWithName) == 19, "EnumMethodsWithName slot");
+_Static_assert(MM_SLOT(IMetaDataImportVtbl, GetMethodProps) == 30, "GetMethodProps slot");
+_Static_assert(MM_SLOT(IMetaDataImportVtbl, GetMemberRefProps) == 31, "GetMemberRefProps slot");
+_Static_assert(MM_SLOT(IMetaDataImportVtbl, GetSigFromToken) == 41, "GetSigFromToken slot");
+_Static_assert(MM_SLOT(IMetaDataImportVtbl, GetNestedClassProps) == 62, "GetNestedClassProps slot");
+_Static_assert(sizeof(IMetaDataImportVtbl) == 65 * sizeof(void (*)(void)), "IMetaDataImport has 65 slots");
+_Static_assert(MM_SLOT(IMetaDataImport2Vtbl, GetMethodSpecProps) == 67, "GetMethodSpecProps slot");
 
 #endif /* MM_PROFILER_CLRAPI_H */

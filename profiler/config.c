@@ -11,6 +11,7 @@ static const char *const mode_names[] = {
     [MMP_MODE_RUNTIME] = "runtime",
     [MMP_MODE_REPLACE] = "replace",
     [MMP_MODE_COUNT] = "count",
+    [MMP_MODE_CALLS] = "calls",
 };
 
 const char *mmp_mode_name(mmp_mode mode)
@@ -45,10 +46,18 @@ int mmp_config_from_env(mmp_config *cfg, char *err, size_t errlen)
             if (strcmp(mode, mode_names[i]) == 0)
                 break;
         if (i == sizeof mode_names / sizeof mode_names[0]) {
-            snprintf(err, errlen, MMP_ENV_MODE "=%s: expected relocate, runtime, replace or count", mode);
+            snprintf(err, errlen, MMP_ENV_MODE "=%s: expected relocate, runtime, replace, count or calls", mode);
             return -1;
         }
         cfg->mode = (mmp_mode)i;
+    }
+    const char *calls = getenv(MMP_ENV_CALLS_REPORT);
+    if (calls && *calls) {
+        if (strlen(calls) >= sizeof cfg->calls_report) {
+            snprintf(err, errlen, MMP_ENV_CALLS_REPORT ": path too long");
+            return -1;
+        }
+        strcpy(cfg->calls_report, calls);
     }
     cfg->include_precompiled = flag(MMP_ENV_PRECOMPILED);
     cfg->keep_inlining = flag(MMP_ENV_INLINING);

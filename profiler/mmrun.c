@@ -1,8 +1,9 @@
 /*
  * mmrun: runs a .NET program under the methodmalloc profiler.
  *
- *   mmrun [--relocate | --runtime | --replace 'Ns.Type::Method=IL hex' | --count | --no-profiler]
- *         [--include-precompiled] [--keep-inlining] [--profiler PATH] [--report FILE] [--stats]
+ *   mmrun [--relocate | --runtime | --replace 'Ns.Type::Method=IL hex' | --calls | --count | --no-profiler]
+ *         [--include-precompiled] [--keep-inlining] [--profiler PATH] [--report FILE]
+ *         [--calls-report FILE] [--stats]
  *         -- program [args...]
  *
  * It sets the CORECLR_* variables that make the runtime load the profiler
@@ -40,6 +41,8 @@ static void usage(FILE *f)
           "  --runtime             the same, into the runtime's own GetILFunctionBodyAllocator\n"
           "  --replace 'Ns.Type::Method=IL hex'\n"
           "                        give the named method(s) a new body, e.g. 'App.Calc::Answer=1F2A2A'\n"
+          "  --calls               count the calls of every JIT-compiled method (a probe at its entry);\n"
+          "                        the top 20 are in the report\n"
           "  --count               load the profiler, change nothing, count JIT compilations\n"
           "  --no-profiler         run the program plainly (a baseline for --stats)\n"
           "options:\n"
@@ -47,6 +50,7 @@ static void usage(FILE *f)
           "  --keep-inlining       leave the JIT's inlining on (callees may then run from the image)\n"
           "  --profiler PATH       the profiler library (default: $MM_PROFILER_PATH, else next to mmrun)\n"
           "  --report FILE         also keep the report in FILE\n"
+          "  --calls-report FILE   with --calls: every rewritten method's count, 'calls<TAB>Ns.Type::Method'\n"
           "  --stats               print the program's wall time and peak resident memory\n"
           "  -h, --help            this text\n"
           "mmrun exits with the program's status; 2 for a usage error, 3 when the profiler\n"
@@ -125,7 +129,7 @@ static int print_report(const char *path, const char *keep, int *error)
 
 /* What the command line asks for. */
 struct options {
-    const char *mode, *replace, *profiler, *keep;
+    const char *mode, *replace, *profiler, *keep, *calls_report;
     int precompiled, inlining, stats, use_profiler;
     int program; /* argv index of the program */
 };
@@ -150,6 +154,13 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->mode = "runtime";
         else if (strcmp(a, "--count") == 0)
             o->mode = "count";
+        else if (strcmp(a, "--calls") == 0)
+            o->mode = "calls";
+        else if (strcmp(a, "--calls-report") == 0) {
+            if (i + 1 >= argc)
+                return die_usage("%s needs a path", a);
+            o->calls_report = argv[++i];
+        }
         else if (strcmp(a, "--no-profiler") == 0)
             o->use_profiler = 0;
         else if (strcmp(a, "--replace") == 0 || strncmp(a, "--replace=", 10) == 0) {
@@ -178,6 +189,8 @@ static int parse_args(int argc, char **argv, struct options *o)
     }
     if (i >= argc)
         return die_usage("%s", "no program to run: mmrun [options] -- program [args...]");
+    if (o->calls_report && strcmp(o->mode, "calls") != 0)
+        return die_usage("%s", "--calls-report needs --calls");
     if (o->replace) {
         mmp_spec spec;
         char why[256];
@@ -238,6 +251,19 @@ static int setup_profiler(const struct options *o, char *profiler_path, char *re
         setenv(MMP_ENV_REPLACE, o->replace, 1);
     else
         unsetenv(MMP_ENV_REPLACE);
+    if (o->calls_report) {
+        /* Absolute, so that the program changing directory cannot move it. */
+        char abs[PATH_MAX];
+        const char *path = o->calls_report;
+        if (path[0] != '/' && getcwd(abs, sizeof abs) && strlen(abs) + strlen(path) + 2 < sizeof abs) {
+            strcat(abs, "/");
+            strcat(abs, path);
+            path = abs;
+        }
+        setenv(MMP_ENV_CALLS_REPORT, path, 1);
+    } else {
+        unsetenv(MMP_ENV_CALLS_REPORT);
+    }
     return 0;
 }
 

@@ -23,7 +23,8 @@ typedef enum mmp_mode {
     MMP_MODE_RELOCATE, /* copy every JIT-compiled body into methodmalloc */
     MMP_MODE_RUNTIME,  /* the same, into the runtime's own allocator */
     MMP_MODE_REPLACE,  /* give the named method(s) a new body */
-    MMP_MODE_COUNT     /* touch nothing, count JIT events: a baseline */
+    MMP_MODE_COUNT,    /* touch nothing, count JIT events: a baseline */
+    MMP_MODE_CALLS     /* a call counter at the entry of every JIT-compiled method */
 } mmp_mode;
 
 typedef struct mmp_config {
@@ -34,6 +35,7 @@ typedef struct mmp_config {
     size_t reserve_bytes;     /* MM_PROFILER_RESERVE_MB: window reserve (reserve.c), 0: none */
     char report_path[4096];   /* MM_PROFILER_REPORT: append the report here */
     mmp_spec replace;         /* MM_PROFILER_REPLACE, for MMP_MODE_REPLACE */
+    char calls_report[4096];  /* MM_PROFILER_CALLS_REPORT: per-method counts (calls mode), "" for none */
 } mmp_config;
 
 /* Reads the variables.  Returns 0, or -1 with the reason in err. */
@@ -53,6 +55,9 @@ typedef enum mmp_reason {
     MMP_NOT_ALLOC,         /* Alloc returned NULL */
     MMP_NOT_WINDOW,        /* the block lies outside the module's window */
     MMP_NOT_SET_FAILED,    /* SetILFunctionBody refused the block */
+    MMP_NOT_METADATA,      /* calls: no IMetaDataImport2 for the module, or no name */
+    MMP_NOT_REWRITE,       /* calls: the rewriter could not decode or emit the body */
+    MMP_NOT_STACK,         /* calls: the stack check rejected the rewritten body */
     MMP_REASON_COUNT
 } mmp_reason;
 
@@ -132,6 +137,22 @@ int mmp_modules_find(mmp_modules *t, ModuleID id, mmp_target *out);
 /* Sums the counters of every heap, open or closed. */
 uint64_t mmp_modules_stats(mmp_modules *t, mm_stats *sum);
 
+/* ---- Call counters (calls.c) ---- */
+
+/* One counter per method definition that was rewritten; the probe adds to
+ * count directly, so a record is never freed or moved. */
+typedef struct mmp_call {
+    int64_t count;
+    struct mmp_call *next;
+    char name[]; /* "Ns.Type::Method", nested types "Ns.Outer/Inner" */
+} mmp_call;
+
+typedef struct mmp_calls {
+    pthread_mutex_t lock;
+    mmp_call *head;
+    size_t n;
+} mmp_calls;
+
 /* ---- The profiler object (callback.c) ---- */
 
 typedef struct mmp_profiler {
@@ -142,6 +163,7 @@ typedef struct mmp_profiler {
     mmp_modules modules;
     mmp_counters counters;
     mmp_reserve reserve;
+    mmp_calls calls;
     atomic_int reported;
     atomic_int initialized; /* Initialize succeeded: Shutdown or the last Release reports */
 } mmp_profiler;
@@ -156,6 +178,13 @@ void mmp_relocate(mmp_profiler *p, FunctionID fn);
 /* replace.c: ModuleLoadFinished in replace mode: finds the named methods in
  * the module and gives them the new body from the module's heap. */
 void mmp_replace_in_module(mmp_profiler *p, ModuleID mod, const mmp_target *t);
+/* calls.c: JITCompilationStarted in calls mode: the method gets a counter
+ * probe at entry (rewritten with methodmalloc_ilrw.h, stack-checked, emitted
+ * into the module's heap) or keeps its body, counted by reason. */
+void mmp_calls_init(mmp_calls *c);
+void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn);
+/* The top methods by calls to f, and every counter to cfg.calls_report. */
+void mmp_calls_report(mmp_profiler *p, FILE *f);
 /* report.c: writes the report once (Shutdown). */
 void mmp_report(mmp_profiler *p);
 /* ---- Diagnostics (trace.c) ----

@@ -31,6 +31,7 @@
 #define MMP_ENV_REPLACE "MM_PROFILER_REPLACE"
 #define MMP_ENV_VERBOSE "MM_PROFILER_VERBOSE"
 #define MMP_ENV_RESERVE_MB "MM_PROFILER_RESERVE_MB"
+#define MMP_ENV_CALLS_REPORT "MM_PROFILER_CALLS_REPORT"
 
 /* The report's first line starts with this; error lines with the second. */
 #define MMP_REPORT_LINE "methodmalloc: mode="

@@ -17,7 +17,8 @@ static const char *const reason_names[MMP_REASON_COUNT] = {
     [MMP_NOT_DYNAMIC] = "dynamic_module",      [MMP_NOT_NO_IL] = "no_il",
     [MMP_NOT_BAD_BODY] = "bad_body",           [MMP_NOT_SIZE_MISMATCH] = "size_mismatch",
     [MMP_NOT_ALLOC] = "alloc_refused",         [MMP_NOT_WINDOW] = "outside_window",
-    [MMP_NOT_SET_FAILED] = "set_refused",
+    [MMP_NOT_SET_FAILED] = "set_refused",      [MMP_NOT_METADATA] = "metadata",
+    [MMP_NOT_REWRITE] = "rewrite",             [MMP_NOT_STACK] = "stack_check",
 };
 
 const char *mmp_reason_name(mmp_reason why)
@@ -82,6 +83,8 @@ void mmp_report(mmp_profiler *p)
             "methodmalloc: window_reserve regions=%u region_bytes=%zu donated=%" PRIu64 " in_use=%" PRIu64
             " plugged=%" PRIu64 "\n",
             regions, p->reserve.region_bytes, donated, in_use, plugged);
+    if (p->cfg.mode == MMP_MODE_CALLS)
+        mmp_calls_report(p, f);
     if (p->cfg.mode == MMP_MODE_REPLACE && atomic_load(&c->replaced) == 0)
         fprintf(f, MMP_ERROR_LINE " method %s::%s not found in any loaded module\n", p->cfg.replace.type,
                 p->cfg.replace.method);

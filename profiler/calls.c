@@ -1,0 +1,351 @@
+/*
+ * Calls mode: before a method is first compiled, give it a counter probe at
+ * entry and let the runtime compile that instead.  The probe is
+ *     ldc.i8 &counter; conv.u; dup; ldind.i8; ldc.i4.1; conv.i8; add; stind.i8
+ * which names no metadata, so no token has to be emitted.  The body is
+ * rewritten with the IL rewriter (methodmalloc_ilrw.h), stack-checked with
+ * signatures read through IMetaDataImport2, and emitted into a block of the
+ * module's methodmalloc heap; a body any step refuses keeps its original IL
+ * and is counted by reason.
+ *
+ * One counter per method definition: generic instantiations and re-JITs
+ * (tiers) of one method reach the same rewritten IL, so they share it.  The
+ * increment is not atomic: threads racing on one method may lose counts
+ * (the samples with exact counts are single-threaded).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "methodmalloc_ilrw.h"
+#include "profiler.h"
+
+#define NAME_MAX_CHARS 1024
+#define TOP 20
+
+void mmp_calls_init(mmp_calls *c)
+{
+    pthread_mutex_init(&c->lock, NULL);
+    c->head = NULL;
+    c->n = 0;
+}
+
+/* UTF-16 to UTF-8 at out[*at..cap), always NUL-terminated. */
+static void utf8_append(char *out, size_t cap, size_t *at, const WCHAR *w, size_t n)
+{
+    size_t k;
+    for (k = 0; k < n && w[k]; k++) {
+        uint32_t cp = w[k];
+        char buf[4];
+        size_t len;
+        if (cp >= 0xD800 && cp < 0xDC00 && k + 1 < n && w[k + 1] >= 0xDC00 && w[k + 1] < 0xE000)
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (w[++k] - 0xDC00u);
+        if (cp < 0x80)
+            buf[0] = (char)cp, len = 1;
+        else if (cp < 0x800)
+            buf[0] = (char)(0xC0 | cp >> 6), buf[1] = (char)(0x80 | (cp & 0x3F)), len = 2;
+        else if (cp < 0x10000)
+            buf[0] = (char)(0xE0 | cp >> 12), buf[1] = (char)(0x80 | (cp >> 6 & 0x3F)), buf[2] = (char)(0x80 | (cp & 0x3F)),
+            len = 3;
+        else
+            buf[0] = (char)(0xF0 | cp >> 18), buf[1] = (char)(0x80 | (cp >> 12 & 0x3F)),
+            buf[2] = (char)(0x80 | (cp >> 6 & 0x3F)), buf[3] = (char)(0x80 | (cp & 0x3F)), len = 4;
+        if (*at + len >= cap)
+            break;
+        memcpy(out + *at, buf, len);
+        *at += len;
+    }
+    out[*at] = 0;
+}
+
+/* "Ns.Outer/Inner": the enclosing types first (depth-limited against a
+ * cycle in broken metadata). */
+static int type_name(IMetaDataImport *md, mdTypeDef td, char *out, size_t cap, size_t *at, int depth)
+{
+    WCHAR w[NAME_MAX_CHARS];
+    ULONG n = 0;
+    DWORD flags;
+    mdToken extends, outer;
+    if (depth > 16 || md->lpVtbl->GetTypeDefProps(md, td, w, NAME_MAX_CHARS, &n, &flags, &extends) != S_OK)
+        return -1;
+    if (md->lpVtbl->GetNestedClassProps(md, td, &outer) == S_OK && outer != td) {
+        if (type_name(md, outer, out, cap, at, depth + 1) != 0)
+            return -1;
+        utf8_append(out, cap, at, u"/", 1);
+    }
+    utf8_append(out, cap, at, w, n);
+    return 0;
+}
+
+/* A new counter record named after method token, not yet published. */
+static mmp_call *new_record(IMetaDataImport *md, mdMethodDef token)
+{
+    WCHAR w[NAME_MAX_CHARS];
+    char name[2 * NAME_MAX_CHARS];
+    size_t at = 0;
+    ULONG n = 0, rva, sig_len;
+    DWORD attr, impl;
+    mdTypeDef cls;
+    PCCOR_SIGNATURE sig;
+    mmp_call *r;
+
+    name[0] = 0;
+    if (md->lpVtbl->GetMethodProps(md, token, &cls, w, NAME_MAX_CHARS, &n, &attr, &sig, &sig_len, &rva, &impl) != S_OK)
+        return NULL;
+    if (type_name(md, cls, name, sizeof name, &at, 0) != 0)
+        return NULL;
+    utf8_append(name, sizeof name, &at, u"::", 2);
+    utf8_append(name, sizeof name, &at, w, n);
+    r = malloc(sizeof *r + at + 1);
+    if (!r)
+        return NULL;
+    r->count = 0;
+    r->next = NULL;
+    memcpy(r->name, name, at + 1);
+    return r;
+}
+
+/* The stack check's resolver: the signature behind a call's token. */
+static HRESULT resolve(void *ctx, uint32_t token, const uint8_t **sig, size_t *len)
+{
+    IMetaDataImport2 *md2 = ctx;
+    IMetaDataImport *md = (IMetaDataImport *)md2;
+    PCCOR_SIGNATURE s = NULL;
+    ULONG n = 0, chars, rva;
+    DWORD attr, impl;
+    mdToken parent;
+    HRESULT hr;
+    int hops;
+
+    for (hops = 0; hops < 2; hops++) {
+        switch (MM_TOKEN_TYPE(token)) {
+        case MM_MDT_METHODDEF:
+            hr = md->lpVtbl->GetMethodProps(md, token, &parent, NULL, 0, &chars, &attr, &s, &n, &rva, &impl);
+            break;
+        case 0x0A000000u: /* MemberRef */
+            hr = md->lpVtbl->GetMemberRefProps(md, token, &parent, NULL, 0, &chars, &s, &n);
+            break;
+        case 0x11000000u: /* StandAloneSig (calli) */
+            hr = md->lpVtbl->GetSigFromToken(md, token, &s, &n);
+            break;
+        case 0x2B000000u: /* MethodSpec: the generic method's own signature */
+            hr = md2->lpVtbl->GetMethodSpecProps(md2, token, &parent, &s, &n);
+            if (hr != S_OK)
+                return FAILED(hr) ? hr : E_INVALIDARG;
+            token = parent;
+            continue;
+        default: return E_INVALIDARG;
+        }
+        if (hr != S_OK)
+            return FAILED(hr) ? hr : E_INVALIDARG;
+        *sig = s;
+        *len = n;
+        return S_OK;
+    }
+    return E_INVALIDARG;
+}
+
+/* ldc.i8 &counter; conv.u; dup; ldind.i8; ldc.i4.1; conv.i8; add; stind.i8 */
+static const uint16_t probe[] = {MM_IL_LDC_I8, 0xE0, 0x25, 0x4C, 0x17, 0x6A, 0x58, 0x55};
+
+/* Rewrites body into a block of t's heap with a probe adding to *counter.
+ * Returns S_OK with *block and *size, or the reason it kept the original. */
+static mmp_reason rewrite(mmp_profiler *p, IMetaDataImport2 *md2, mdMethodDef token, const mmp_target *t,
+                          const uint8_t *body, size_t body_size, int64_t *counter, void **block, size_t *size, int *ok)
+{
+    IMetaDataImport *md = (IMetaDataImport *)md2;
+    mm_il_method *m = NULL;
+    mm_il_instr *at = NULL;
+    mm_il_stack_options opt = {resolve, md2, NULL, 0};
+    mm_il_stack_result st;
+    mm_il_method_header h;
+    mm_il_error err;
+    mmp_reason why = MMP_NOT_REWRITE;
+    PCCOR_SIGNATURE sig;
+    ULONG sig_len, chars, rva;
+    DWORD attr, impl;
+    mdTypeDef cls;
+    size_t k;
+
+    *ok = 0;
+    if (md->lpVtbl->GetMethodProps(md, token, &cls, NULL, 0, &chars, &attr, &sig, &sig_len, &rva, &impl) == S_OK) {
+        opt.method_sig = sig;
+        opt.method_sig_len = sig_len;
+    }
+    if (FAILED(mm_il_method_create(&m)) || FAILED(mm_il_method_read(m, body, body_size, &err)))
+        goto out;
+    for (k = 0; k < sizeof probe / sizeof probe[0]; k++) {
+        mm_il_instr *i = mm_il_new(m, probe[k]);
+        if (!i)
+            goto out;
+        if (k == 0)
+            i->arg.i = (int64_t)(intptr_t)counter;
+        /* At the very start, KEEP: a branch back to the old first
+         * instruction (a loop) does not count a call. */
+        if (FAILED(mm_il_insert_after(m, at, i, &err)))
+            goto out;
+        at = i;
+    }
+    if (FAILED(mm_il_stack_check(m, &opt, &st, NULL, &err))) {
+        why = MMP_NOT_STACK;
+        mmp_trace(&p->cfg, "method 0x%08x: stack check: %s", (unsigned)token, err.message);
+        goto out;
+    }
+    mm_il_get_header(m, &h);
+    if (st.max_stack > h.max_stack)
+        h.max_stack = (uint16_t)(st.max_stack > 0xFFFF ? 0xFFFF : st.max_stack);
+    if (FAILED(mm_il_set_header(m, &h)))
+        goto out;
+    if (FAILED(mm_il_method_size(m, size, &err)))
+        goto out;
+    *block = t->alloc->lpVtbl->Alloc(t->alloc, (ULONG)*size);
+    if (!*block) {
+        atomic_fetch_add(&p->counters.refused, 1);
+        why = MMP_NOT_ALLOC;
+        goto out;
+    }
+    if (!mmp_in_window(t->base, *block, *size)) {
+        atomic_fetch_add(&p->counters.violations, 1);
+        why = MMP_NOT_WINDOW;
+        goto out;
+    }
+    if (FAILED(mm_il_method_emit(m, *block, *size, NULL, &err)) || FAILED(mm_il_validate(*block, *size, &err))) {
+        mmp_trace(&p->cfg, "method 0x%08x: emit: %s", (unsigned)token, err.message);
+        goto out;
+    }
+    *ok = 1;
+out:
+    mm_il_method_destroy(m);
+    return why;
+}
+
+void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
+{
+    ICorProfilerInfo *info = p->info;
+    mmp_counters *c = &p->counters;
+    ClassID cls;
+    ModuleID mod;
+    mdToken token;
+    mmp_target t;
+    LPCBYTE body;
+    ULONG reported;
+    size_t bound, size, out_size = 0;
+    IUnknown *unk = NULL;
+    IMetaDataImport2 *md2;
+    mmp_call *rec;
+    void *block = NULL;
+    mmp_reason why;
+    int ok;
+
+    if (FAILED(info->lpVtbl->GetFunctionInfo(info, fn, &cls, &mod, &token))) {
+        mmp_not_relocated(c, MMP_NOT_FUNCTION_INFO);
+        return;
+    }
+    switch (mmp_modules_claim(&p->modules, mod, token, &t)) {
+    case MMP_CLAIM_AGAIN:
+        atomic_fetch_add(&c->repeats, 1);
+        return;
+    case MMP_CLAIM_NO_MODULE:
+        mmp_not_relocated(c, MMP_NOT_MODULE);
+        return;
+    case MMP_CLAIM_NEW:
+        break;
+    }
+    if (!t.base || !t.alloc) {
+        mmp_not_relocated(c, MMP_NOT_DYNAMIC);
+        return;
+    }
+    if (FAILED(info->lpVtbl->GetILFunctionBody(info, mod, token, &body, &reported)) || !body) {
+        mmp_not_relocated(c, MMP_NOT_NO_IL);
+        return;
+    }
+    bound = MM_IL_UNBOUNDED;
+    if (t.image_end && body >= t.base && body < t.image_end)
+        bound = (size_t)(t.image_end - body);
+    if (mm_il_extent(body, bound, &size, NULL) != S_OK) {
+        mmp_not_relocated(c, MMP_NOT_BAD_BODY);
+        return;
+    }
+    if (size != reported) {
+        mmp_not_relocated(c, MMP_NOT_SIZE_MISMATCH);
+        return;
+    }
+    if (info->lpVtbl->GetModuleMetaData(info, mod, MM_OF_READ, &IID_IMetaDataImport2, &unk) != S_OK || !unk) {
+        mmp_not_relocated(c, MMP_NOT_METADATA);
+        return;
+    }
+    md2 = (IMetaDataImport2 *)unk;
+    rec = new_record((IMetaDataImport *)md2, token);
+    if (!rec) {
+        md2->lpVtbl->base.Release((IMetaDataImport *)md2);
+        mmp_not_relocated(c, MMP_NOT_METADATA);
+        return;
+    }
+    why = rewrite(p, md2, token, &t, body, size, &rec->count, &block, &out_size, &ok);
+    md2->lpVtbl->base.Release((IMetaDataImport *)md2);
+    if (!ok) {
+        free(rec);
+        mmp_not_relocated(c, why);
+        return;
+    }
+    if (FAILED(info->lpVtbl->SetILFunctionBody(info, mod, token, block))) {
+        free(rec);
+        mmp_not_relocated(c, MMP_NOT_SET_FAILED);
+        return;
+    }
+    /* From here the compiled code adds to rec->count: it lives as long as
+     * the process. */
+    pthread_mutex_lock(&p->calls.lock);
+    rec->next = p->calls.head;
+    p->calls.head = rec;
+    p->calls.n++;
+    pthread_mutex_unlock(&p->calls.lock);
+    atomic_fetch_add(&c->served, 1);
+    atomic_fetch_add(&c->bytes, out_size);
+}
+
+/* Most calls first, then by name, so that the lists are stable. */
+static int by_calls(const void *a, const void *b)
+{
+    const mmp_call *x = *(const mmp_call *const *)a, *y = *(const mmp_call *const *)b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+void mmp_calls_report(mmp_profiler *p, FILE *f)
+{
+    mmp_call **v, *r;
+    size_t n, k;
+    uint64_t total = 0;
+
+    pthread_mutex_lock(&p->calls.lock);
+    n = p->calls.n;
+    v = malloc((n ? n : 1) * sizeof *v);
+    for (r = p->calls.head, k = 0; v && r && k < n; r = r->next, k++)
+        v[k] = r;
+    pthread_mutex_unlock(&p->calls.lock);
+    if (!v) {
+        fprintf(f, MMP_ERROR_LINE " calls: out of memory for the report\n");
+        return;
+    }
+    /* The counters are read as they are: code still running (finalizers,
+     * other threads) may add to them while the report is written. */
+    qsort(v, n, sizeof *v, by_calls);
+    for (k = 0; k < n; k++)
+        total += (uint64_t)*(volatile int64_t *)&v[k]->count;
+    fprintf(f, "methodmalloc: calls methods=%zu calls=%llu\n", n, (unsigned long long)total);
+    for (k = 0; k < n && k < TOP; k++)
+        fprintf(f, "methodmalloc: calls top %2zu %12lld %s\n", k + 1, (long long)v[k]->count, v[k]->name);
+    if (p->cfg.calls_report[0]) {
+        FILE *out = fopen(p->cfg.calls_report, "w");
+        if (!out) {
+            fprintf(f, MMP_ERROR_LINE " calls: cannot write %s\n", p->cfg.calls_report);
+        } else {
+            for (k = 0; k < n; k++)
+                fprintf(out, "%lld\t%s\n", (long long)v[k]->count, v[k]->name);
+            fclose(out);
+        }
+    }
+    free(v);
+}
