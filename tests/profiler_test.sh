@@ -67,6 +67,50 @@ done
 [ "$total_served" -ge 5000 ] || fail "only $total_served bodies served in relocate mode, expected thousands"
 echo "relocate mode served $total_served bodies in all"
 
+# Calls: every JIT-compiled method gets a counter probe (the IL rewriter,
+# stack-checked, into methodmalloc); every sample's output stays the same,
+# with ReadyToRun on and off, and no method keeps its original body.
+dotnet "$samples/calls/calls.dll" >"$work/calls.plain" || fail "calls: the plain run failed"
+for s in async calls exceptions generics linq parallel; do
+  for pre in "" --include-precompiled; do
+    mode=calls${pre:+-precompiled}
+    run "$s" "$mode" --calls $pre --calls-report "$work/$s.$mode.tsv"
+    served=$(value served "$work/$s.$mode.err")
+    # Every rewritten method is listed, zeros included: one line each.
+    [ "$(wc -l <"$work/$s.$mode.tsv")" -eq "$served" ] || fail "$s under $mode: $served rewritten, $(wc -l <"$work/$s.$mode.tsv") in the calls report"
+    grep -q '^methodmalloc: calls top  1 ' "$work/$s.$mode.err" || fail "$s under $mode: no top methods in the report"
+  done
+done
+# The counts of the calls sample, known from its source (tests/samples/calls/Program.cs).
+expected_calls='177	Calls.Program::Fib
+8	Calls.Program::Thrower
+5	Calls.Gen::Id
+4	Calls.Square::Sides
+2	Calls.Triangle::Sides
+2	Calls.Square::.ctor
+1	Calls.Triangle::.ctor
+2	Calls.Animal::Legs
+1	Calls.Bird::Legs
+2	Calls.Dog::Sound
+1	Calls.Bird::Sound
+3	Calls.Animal::.ctor
+2	Calls.Dog::.ctor
+1	Calls.Bird::.ctor
+2	Calls.Box`1::.ctor
+3	Calls.Box`1::Get
+1	Calls.Box`1/Inner::Nested
+2	Calls.Program::AddAsync
+1	Calls.Program::Main'
+for mode in calls calls-precompiled; do
+  tsv=$work/calls.$mode.tsv
+  while IFS= read -r want; do
+    grep -qxF "$want" "$tsv" || { grep -P '\tCalls\.' "$tsv" >&2; fail "calls sample under $mode: no line '$want'"; }
+  done <<<"$expected_calls"
+  grep -qP '^13\tCalls\.Program/<>c::<Main>b__[0-9_]+$' "$tsv" || fail "calls sample under $mode: the lambda was not called 13 times"
+  grep -qP '^4\tCalls\.Program/<AddAsync>d__[0-9]+::MoveNext$' "$tsv" || fail "calls sample under $mode: AddAsync's MoveNext did not run 4 times"
+done
+echo "calls: every sample unchanged under --calls, the calls sample's counts exact"
+
 # Replace: Answer() returns 41 in the sample; the new body says 42.
 dotnet "$samples/answer/answer.dll" >"$work/answer.plain"
 grep -qx 'Answer() = 41' "$work/answer.plain" || fail "answer sample: unexpected plain output"
@@ -88,6 +132,7 @@ expect_error() {
 }
 expect_error 2 'unknown option --bogus' --bogus -- dotnet "$samples/answer/answer.dll"
 expect_error 2 'no program to run' --relocate
+expect_error 2 'calls-report needs --calls' --calls-report x.tsv -- dotnet "$samples/answer/answer.dll"
 expect_error 2 'IL hex' --replace 'App.Calc::Answer=1F2' -- dotnet "$samples/answer/answer.dll"
 expect_error 2 'expected' --replace 'App.Calc.Answer=2A' -- dotnet "$samples/answer/answer.dll"
 expect_error 3 'App.Calc::Nope not found' --replace 'App.Calc::Nope=1F2A2A' -- dotnet "$samples/answer/answer.dll"
