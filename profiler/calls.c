@@ -148,10 +148,11 @@ static HRESULT resolve(void *ctx, uint32_t token, const uint8_t **sig, size_t *l
 /* ldc.i8 &counter; conv.u; dup; ldind.i8; ldc.i4.1; conv.i8; add; stind.i8 */
 static const uint16_t probe[] = {MM_IL_LDC_I8, 0xE0, 0x25, 0x4C, 0x17, 0x6A, 0x58, 0x55};
 
-/* Rewrites body into a block of t's heap with a probe adding to *counter.
- * Returns S_OK with *block and *size, or the reason it kept the original. */
+/* Rewrites body into a block of t's heap with a probe adding to *counter:
+ * *block and *size, or *block NULL and the reason it keeps the original
+ * (MMP_REASON_COUNT when mmp_method_block has counted it already). */
 static mmp_reason rewrite(mmp_profiler *p, IMetaDataImport2 *md2, mdMethodDef token, const mmp_target *t,
-                          const uint8_t *body, size_t body_size, int64_t *counter, void **block, size_t *size, int *ok)
+                          const uint8_t *body, size_t body_size, int64_t *counter, void **block, size_t *size)
 {
     IMetaDataImport *md = (IMetaDataImport *)md2;
     mm_il_method *m = NULL;
@@ -166,8 +167,9 @@ static mmp_reason rewrite(mmp_profiler *p, IMetaDataImport2 *md2, mdMethodDef to
     DWORD attr, impl;
     mdTypeDef cls;
     size_t k;
+    uint8_t *out;
 
-    *ok = 0;
+    *block = NULL;
     if (md->lpVtbl->GetMethodProps(md, token, &cls, NULL, 0, &chars, &attr, &sig, &sig_len, &rva, &impl) == S_OK) {
         opt.method_sig = sig;
         opt.method_sig_len = sig_len;
@@ -198,22 +200,16 @@ static mmp_reason rewrite(mmp_profiler *p, IMetaDataImport2 *md2, mdMethodDef to
         goto out;
     if (FAILED(mm_il_method_size(m, size, &err)))
         goto out;
-    *block = t->alloc->lpVtbl->Alloc(t->alloc, (ULONG)*size);
-    if (!*block) {
-        atomic_fetch_add(&p->counters.refused, 1);
-        why = MMP_NOT_ALLOC;
+    if (!(out = mmp_method_block(p, t, token, *size))) {
+        why = MMP_REASON_COUNT;
         goto out;
     }
-    if (!mmp_in_window(t->base, *block, *size)) {
-        atomic_fetch_add(&p->counters.violations, 1);
-        why = MMP_NOT_WINDOW;
-        goto out;
-    }
-    if (FAILED(mm_il_method_emit(m, *block, *size, NULL, &err)) || FAILED(mm_il_validate(*block, *size, &err))) {
+    /* What is handed to the runtime validates, or the block is left unused. */
+    if (FAILED(mm_il_method_emit(m, out, *size, NULL, &err)) || FAILED(mm_il_validate(out, *size, &err))) {
         mmp_trace(&p->cfg, "method 0x%08x: emit: %s", (unsigned)token, err.message);
         goto out;
     }
-    *ok = 1;
+    *block = out;
 out:
     mm_il_method_destroy(m);
     return why;
@@ -223,69 +219,31 @@ void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
 {
     ICorProfilerInfo *info = p->info;
     mmp_counters *c = &p->counters;
-    ClassID cls;
     ModuleID mod;
     mdToken token;
     mmp_target t;
     LPCBYTE body;
-    ULONG reported;
-    size_t bound, size, out_size = 0;
+    size_t size, out_size = 0;
     IUnknown *unk = NULL;
     IMetaDataImport2 *md2;
     mmp_call *rec;
     void *block = NULL;
     mmp_reason why;
-    int ok;
 
-    if (FAILED(info->lpVtbl->GetFunctionInfo(info, fn, &cls, &mod, &token))) {
-        mmp_not_relocated(c, MMP_NOT_FUNCTION_INFO);
+    if (mmp_method_claim(p, fn, &mod, &token, &t) != 0 || mmp_method_body(p, mod, token, &t, &body, &size) != 0)
         return;
-    }
-    switch (mmp_modules_claim(&p->modules, mod, token, &t)) {
-    case MMP_CLAIM_AGAIN:
-        atomic_fetch_add(&c->repeats, 1);
-        return;
-    case MMP_CLAIM_NO_MODULE:
-        mmp_not_relocated(c, MMP_NOT_MODULE);
-        return;
-    case MMP_CLAIM_NEW:
-        break;
-    }
-    if (!t.base || !t.alloc) {
-        mmp_not_relocated(c, MMP_NOT_DYNAMIC);
-        return;
-    }
-    if (FAILED(info->lpVtbl->GetILFunctionBody(info, mod, token, &body, &reported)) || !body) {
-        mmp_not_relocated(c, MMP_NOT_NO_IL);
-        return;
-    }
-    bound = MM_IL_UNBOUNDED;
-    if (t.image_end && body >= t.base && body < t.image_end)
-        bound = (size_t)(t.image_end - body);
-    if (mm_il_extent(body, bound, &size, NULL) != S_OK) {
-        mmp_not_relocated(c, MMP_NOT_BAD_BODY);
-        return;
-    }
-    if (size != reported) {
-        mmp_not_relocated(c, MMP_NOT_SIZE_MISMATCH);
-        return;
-    }
     if (info->lpVtbl->GetModuleMetaData(info, mod, MM_OF_READ, &IID_IMetaDataImport2, &unk) != S_OK || !unk) {
         mmp_not_relocated(c, MMP_NOT_METADATA);
         return;
     }
     md2 = (IMetaDataImport2 *)unk;
     rec = new_record((IMetaDataImport *)md2, token);
-    if (!rec) {
-        md2->lpVtbl->base.Release((IMetaDataImport *)md2);
-        mmp_not_relocated(c, MMP_NOT_METADATA);
-        return;
-    }
-    why = rewrite(p, md2, token, &t, body, size, &rec->count, &block, &out_size, &ok);
+    why = rec ? rewrite(p, md2, token, &t, body, size, &rec->count, &block, &out_size) : MMP_NOT_METADATA;
     md2->lpVtbl->base.Release((IMetaDataImport *)md2);
-    if (!ok) {
+    if (!block) {
         free(rec);
-        mmp_not_relocated(c, why);
+        if (why != MMP_REASON_COUNT) /* mmp_method_block counted its own */
+            mmp_not_relocated(c, why);
         return;
     }
     if (FAILED(info->lpVtbl->SetILFunctionBody(info, mod, token, block))) {

@@ -173,6 +173,17 @@ HRESULT mmp_profiler_create(REFIID riid, void **ppv);
 
 /* ---- The modes ---- */
 
+/* relocate.c: the steps every mode that gives a JIT-compiled method a new
+ * body takes, each counting its own failure (not_relocated by reason).
+ * claim: finds fn's module and token and claims the method: 0 when this call
+ * handles it, -1 when not (a repeat, an unknown or dynamic module).
+ * body: the method's current body and its size, checked against the
+ * runtime's: 0 or -1.
+ * block: size bytes from the module's allocator, inside its window unless
+ * in runtime mode: the block or NULL. */
+int mmp_method_claim(mmp_profiler *p, FunctionID fn, ModuleID *mod, mdToken *token, mmp_target *t);
+int mmp_method_body(mmp_profiler *p, ModuleID mod, mdToken token, const mmp_target *t, LPCBYTE *body, size_t *size);
+uint8_t *mmp_method_block(mmp_profiler *p, const mmp_target *t, mdToken token, size_t size);
 /* relocate.c: JITCompilationStarted in relocate and runtime modes. */
 void mmp_relocate(mmp_profiler *p, FunctionID fn);
 /* replace.c: ModuleLoadFinished in replace mode: finds the named methods in

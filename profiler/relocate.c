@@ -11,9 +11,7 @@
 #include "methodmalloc_il.h"
 #include "profiler.h"
 
-/* Finds fn's module and token and claims the method.  Returns 0 when this
- * call relocates it, -1 when not (counted). */
-static int claim(mmp_profiler *p, FunctionID fn, ModuleID *mod, mdToken *token, mmp_target *t)
+int mmp_method_claim(mmp_profiler *p, FunctionID fn, ModuleID *mod, mdToken *token, mmp_target *t)
 {
     ICorProfilerInfo *info = p->info;
     mmp_counters *c = &p->counters;
@@ -40,8 +38,7 @@ static int claim(mmp_profiler *p, FunctionID fn, ModuleID *mod, mdToken *token, 
     return 0;
 }
 
-/* Finds the method's current body and its size.  Returns 0, or -1 (counted). */
-static int find_body(mmp_profiler *p, ModuleID mod, mdToken token, const mmp_target *t, LPCBYTE *body, size_t *size)
+int mmp_method_body(mmp_profiler *p, ModuleID mod, mdToken token, const mmp_target *t, LPCBYTE *body, size_t *size)
 {
     ICorProfilerInfo *info = p->info;
     mmp_counters *c = &p->counters;
@@ -72,9 +69,7 @@ static int find_body(mmp_profiler *p, ModuleID mod, mdToken token, const mmp_tar
     return 0;
 }
 
-/* A block of size bytes from the module's allocator, inside its window in
- * relocate mode.  NULL when there is none (counted). */
-static uint8_t *take_block(mmp_profiler *p, const mmp_target *t, mdToken token, size_t size)
+uint8_t *mmp_method_block(mmp_profiler *p, const mmp_target *t, mdToken token, size_t size)
 {
     mmp_counters *c = &p->counters;
     uint8_t *block = t->alloc->lpVtbl->Alloc(t->alloc, (ULONG)size);
@@ -94,7 +89,7 @@ static uint8_t *take_block(mmp_profiler *p, const mmp_target *t, mdToken token, 
      * allocated itself, and runtime mode exists to compare with it. */
     if (!mmp_in_window(t->base, block, size)) {
         atomic_fetch_add(&c->violations, 1);
-        if (p->cfg.mode == MMP_MODE_RELOCATE) {
+        if (p->cfg.mode != MMP_MODE_RUNTIME) {
             mmp_not_relocated(c, MMP_NOT_WINDOW);
             return NULL;
         }
@@ -113,8 +108,8 @@ void mmp_relocate(mmp_profiler *p, FunctionID fn)
     size_t size;
     uint8_t *copy;
 
-    if (claim(p, fn, &mod, &token, &t) != 0 || find_body(p, mod, token, &t, &body, &size) != 0
-        || !(copy = take_block(p, &t, token, size)))
+    if (mmp_method_claim(p, fn, &mod, &token, &t) != 0 || mmp_method_body(p, mod, token, &t, &body, &size) != 0
+        || !(copy = mmp_method_block(p, &t, token, size)))
         return;
     memcpy(copy, body, size);
     if (FAILED(info->lpVtbl->SetILFunctionBody(info, mod, token, copy))) {
