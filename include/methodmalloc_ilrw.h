@@ -289,7 +289,8 @@ MM_API HRESULT mm_il_sig_method(const uint8_t *sig, size_t len, mm_il_sig_info *
  * bytes) is the method's current signature (0x07, count, types), or NULL
  * with old_len 0 for a method without locals; add holds add_count encoded
  * types (each checked to be one complete type, e.g. {0x0A} for int64).
- * Writes the new blob into out[0..cap) and its length to *out_len;
+ * Writes the new blob into out[0..cap) (out may be old's own buffer) and
+ * its length to *out_len;
  * *first_index (if not NULL) gets the index of the first new local.  Turn
  * the blob into a StandAloneSig token with the metadata emitter
  * (IMetaDataEmit::GetTokenFromSig) and set it as the locals token.
