@@ -346,6 +346,16 @@ static void test_insert(void)
     CHECK(mm_il_insert_before(m, ret, after, MM_IL_RETARGET, &err) == S_OK);
     CHECK(nth(m, 3)->target == after && after->refs == 1 && ret->refs == 0);
 
+    /* A branch to `at` inserted before it with RETARGET keeps its own target. */
+    {
+        mm_il_instr *skip = mm_il_new(m, MM_IL_BR_S);
+        CHECK(mm_il_set_target(m, skip, after) == S_OK);
+        CHECK(mm_il_insert_before(m, after, skip, MM_IL_RETARGET, &err) == S_OK);
+        CHECK(skip->target == after && nth(m, 3)->target == skip);
+        CHECK(mm_il_remove(m, skip, &err) == MM_E_IL_EDIT); /* brfalse.s goes to it now */
+        CHECK(mm_il_set_target(m, nth(m, 3), after) == S_OK && mm_il_remove(m, skip, &err) == S_OK);
+        CHECK(nth(m, 3)->target == after && after->refs == 1);
+    }
     out = emit(m, &size);
     c = out ? code_of(out, size, &n) : NULL;
     {

@@ -255,6 +255,9 @@ static void retarget(mm_il_method *m, mm_il_instr *from, mm_il_instr *to)
     if (!from->refs)
         return;
     for (i = m->first; i && from->refs; i = i->next) {
+        /* The new instruction's own references stay as its author set them. */
+        if (i == to)
+            continue;
         if (i->target == from && is_branch(i)) {
             i->target = to;
             from->refs--, ref(to, 1);
