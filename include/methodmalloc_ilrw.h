@@ -20,9 +20,10 @@
  * number of methods may be used concurrently.  The functions that take no
  * mm_il_method (opcode table, signatures, locals) keep no state.
  *
- * Errors are HRESULTs with an mm_il_error, as in methodmalloc_il.h; offsets
- * there are offsets in the IL code (not the body) for problems of the code,
- * and name the instruction ("IL_001a") in the message.
+ * Errors are HRESULTs with an mm_il_error, as in methodmalloc_il.h; for
+ * problems of the code the offset is an offset in the IL code (not the
+ * body) and the message names the instruction ("IL_001a"); errors of the
+ * body's structure (from mm_il_decode) keep body offsets.
  */
 #ifndef METHODMALLOC_ILRW_H
 #define METHODMALLOC_ILRW_H
@@ -33,49 +34,49 @@
 extern "C" {
 #endif
 
-#define MM_E_IL_CODE ((HRESULT)0x80040207L)  /* bad instruction stream: opcode, operand, target, clause boundary */
-#define MM_E_IL_EDIT ((HRESULT)0x80040208L)  /* an edit that would orphan a target or is not allowed */
+#define MM_E_IL_CODE  ((HRESULT)0x80040207L) /* bad instruction stream: opcode, operand, target, clause boundary */
+#define MM_E_IL_EDIT  ((HRESULT)0x80040208L) /* an edit that would orphan a target or is not allowed */
 #define MM_E_IL_STACK ((HRESULT)0x80040209L) /* the stack check failed */
-#define MM_E_IL_SIG ((HRESULT)0x8004020AL)   /* a malformed signature blob */
+#define MM_E_IL_SIG   ((HRESULT)0x8004020AL) /* a malformed signature blob */
 
 /* ---- Opcodes ----
  * An opcode is its encoding as one number: 0x00..0xE0 for one-byte opcodes,
  * 0xFE00 | second byte for two-byte ones (0xFE09 is ldarg). */
 typedef enum mm_il_operand {
     MM_IL_OP_NONE,
-    MM_IL_OP_I1,     /* int8: ldc.i4.s */
-    MM_IL_OP_U1,     /* uint8: unaligned., no. */
-    MM_IL_OP_VAR1,   /* uint8 argument or local index: ldarg.s ... */
-    MM_IL_OP_VAR2,   /* uint16 argument or local index: ldarg ... */
-    MM_IL_OP_I4,     /* int32: ldc.i4 */
-    MM_IL_OP_I8,     /* int64: ldc.i8 */
-    MM_IL_OP_R4,     /* float32: ldc.r4 */
-    MM_IL_OP_R8,     /* float64: ldc.r8 */
-    MM_IL_OP_TOKEN,  /* metadata token */
-    MM_IL_OP_BR1,    /* int8 branch displacement: br.s ... */
-    MM_IL_OP_BR4,    /* int32 branch displacement: br ... */
-    MM_IL_OP_SWITCH  /* uint32 count, then count int32 displacements */
+    MM_IL_OP_I1,    /* int8: ldc.i4.s */
+    MM_IL_OP_U1,    /* uint8: unaligned., no. */
+    MM_IL_OP_VAR1,  /* uint8 argument or local index: ldarg.s ... */
+    MM_IL_OP_VAR2,  /* uint16 argument or local index: ldarg ... */
+    MM_IL_OP_I4,    /* int32: ldc.i4 */
+    MM_IL_OP_I8,    /* int64: ldc.i8 */
+    MM_IL_OP_R4,    /* float32: ldc.r4 */
+    MM_IL_OP_R8,    /* float64: ldc.r8 */
+    MM_IL_OP_TOKEN, /* metadata token */
+    MM_IL_OP_BR1,   /* int8 branch displacement: br.s ... */
+    MM_IL_OP_BR4,   /* int32 branch displacement: br ... */
+    MM_IL_OP_SWITCH /* uint32 count, then count int32 displacements */
 } mm_il_operand;
 
 /* How control leaves an instruction. */
 typedef enum mm_il_flow {
-    MM_IL_FLOW_NEXT,    /* falls through */
-    MM_IL_FLOW_BRANCH,  /* unconditional branch: br, br.s */
-    MM_IL_FLOW_COND,    /* conditional branch or switch: target(s) or next */
-    MM_IL_FLOW_LEAVE,   /* leave, leave.s: empties the stack, goes to the target */
-    MM_IL_FLOW_RETURN,  /* ret, jmp */
-    MM_IL_FLOW_THROW,   /* throw, rethrow */
-    MM_IL_FLOW_END,     /* endfinally, endfilter */
-    MM_IL_FLOW_PREFIX   /* a prefix: belongs to the next instruction */
+    MM_IL_FLOW_NEXT,   /* falls through */
+    MM_IL_FLOW_BRANCH, /* unconditional branch: br, br.s */
+    MM_IL_FLOW_COND,   /* conditional branch or switch: target(s) or next */
+    MM_IL_FLOW_LEAVE,  /* leave, leave.s: empties the stack, goes to the target */
+    MM_IL_FLOW_RETURN, /* ret, jmp */
+    MM_IL_FLOW_THROW,  /* throw, rethrow */
+    MM_IL_FLOW_END,    /* endfinally, endfilter */
+    MM_IL_FLOW_PREFIX  /* a prefix: belongs to the next instruction */
 } mm_il_flow;
 
 #define MM_IL_VARIABLE 0xFF /* pops/pushes that depend on a signature */
 
 typedef struct mm_il_opcode_info {
-    const char *name;      /* "ldc.i4.s" */
+    const char *name; /* "ldc.i4.s" */
     mm_il_operand operand;
     mm_il_flow flow;
-    uint8_t pops, pushes;  /* stack effect, or MM_IL_VARIABLE (call, callvirt, calli, newobj, ret) */
+    uint8_t pops, pushes; /* stack effect, or MM_IL_VARIABLE (call, callvirt, calli, newobj, ret) */
 } mm_il_opcode_info;
 
 /* The facts of opcode op (ECMA-335 Partition III), or NULL for a value that
@@ -83,25 +84,25 @@ typedef struct mm_il_opcode_info {
 MM_API const mm_il_opcode_info *mm_il_opcode(uint16_t op);
 
 /* Opcodes the API names (the rest are plain numbers as above). */
-#define MM_IL_NOP 0x00
-#define MM_IL_LDC_I4 0x20
-#define MM_IL_LDC_I8 0x21
-#define MM_IL_CALL 0x28
-#define MM_IL_CALLI 0x29
-#define MM_IL_RET 0x2A
-#define MM_IL_BR_S 0x2B
-#define MM_IL_BR 0x38
-#define MM_IL_SWITCH 0x45
-#define MM_IL_CALLVIRT 0x6F
-#define MM_IL_NEWOBJ 0x73
-#define MM_IL_LEAVE 0xDD
-#define MM_IL_LEAVE_S 0xDE
+#define MM_IL_NOP         0x00
+#define MM_IL_LDC_I4      0x20
+#define MM_IL_LDC_I8      0x21
+#define MM_IL_CALL        0x28
+#define MM_IL_CALLI       0x29
+#define MM_IL_RET         0x2A
+#define MM_IL_BR_S        0x2B
+#define MM_IL_BR          0x38
+#define MM_IL_SWITCH      0x45
+#define MM_IL_CALLVIRT    0x6F
+#define MM_IL_NEWOBJ      0x73
+#define MM_IL_LEAVE       0xDD
+#define MM_IL_LEAVE_S     0xDE
 #define MM_IL_CONSTRAINED 0xFE16
 
 /* ---- Instructions ---- */
 
 #define MM_IL_MAX_PREFIXES 4
-#define MM_IL_NEW_OFFSET 0xFFFFFFFFu
+#define MM_IL_NEW_OFFSET   0xFFFFFFFFu
 
 typedef struct mm_il_instr mm_il_instr;
 
@@ -111,33 +112,36 @@ typedef struct mm_il_instr mm_il_instr;
  * prefixes and arg are the caller's to change (emit checks that the
  * operand fits the opcode's form). */
 struct mm_il_instr {
-    mm_il_instr *prev, *next;  /* the method's order; NULL at the ends */
+    mm_il_instr *prev, *next; /* the method's order; NULL at the ends */
     uint16_t opcode;
-    uint8_t prefix_count;      /* prefixes, in the order they are written */
+    uint8_t prefix_count; /* prefixes, in the order they are written */
+    /* opcode: 0xFE12 unaligned., 0xFE13 volatile., 0xFE14 tail., 0xFE16
+     * constrained., 0xFE19 no., 0xFE1E readonly.; operand: the alignment,
+     * the no. flags or the constrained. token, 0 for the others. */
     struct {
-        uint16_t opcode;       /* 0xFE12 unaligned., 0xFE13 volatile., 0xFE14 tail., 0xFE16 constrained., 0xFE19 no., 0xFE1E readonly. */
-        uint32_t operand;      /* alignment, no. flags or constrained. token; 0 for the others */
+        uint16_t opcode;
+        uint32_t operand;
     } prefix[MM_IL_MAX_PREFIXES];
     /* The operand, by mm_il_opcode(opcode)->operand: */
     union {
-        int64_t i;             /* I1, I4, I8 (sign-extended), U1, VAR1, VAR2 */
-        uint32_t token;        /* TOKEN */
-        float r4;              /* R4: bits kept as read */
-        double r8;             /* R8: bits kept as read */
+        int64_t i;      /* I1, I4, I8 (sign-extended), U1, VAR1, VAR2 */
+        uint32_t token; /* TOKEN */
+        float r4;       /* R4: bits kept as read */
+        double r8;      /* R8: bits kept as read */
     } arg;
-    mm_il_instr *target;       /* BR1, BR4: the instruction branched to */
-    mm_il_instr **targets;     /* SWITCH: target_count instructions (the method's memory) */
+    mm_il_instr *target;   /* BR1, BR4: the instruction branched to */
+    mm_il_instr **targets; /* SWITCH: target_count instructions (the method's memory) */
     uint32_t target_count;
-    uint32_t refs;             /* branches, switch entries and clause boundaries naming it */
-    uint32_t index;            /* position in the list as of the last stack check */
-    uint32_t offset;           /* offset of its first prefix: as read, then as last emitted; MM_IL_NEW_OFFSET if new */
+    uint32_t refs;   /* branches, switch entries and clause boundaries naming it */
+    uint32_t index;  /* position in the list as of the last stack check */
+    uint32_t offset; /* offset of its first prefix: as read, then as last emitted; MM_IL_NEW_OFFSET if new */
 };
 
 /* An exception clause whose boundaries are instructions.  Ends are
  * exclusive: the instruction just after the block, NULL when the block runs
  * to the end of the code. */
 typedef struct mm_il_eh {
-    uint32_t kind;             /* MM_IL_CLAUSE_* */
+    uint32_t kind; /* MM_IL_CLAUSE_* */
     mm_il_instr *try_start, *try_end;
     mm_il_instr *handler_start, *handler_end;
     mm_il_instr *filter_start; /* FILTER: the filter's first instruction; the filter ends at handler_start */
@@ -274,9 +278,9 @@ MM_API HRESULT mm_il_method_emit_alloc(mm_il_method *m, IMethodMalloc *alloc, vo
 
 /* What the stack check needs from a method signature. */
 typedef struct mm_il_sig_info {
-    uint32_t params;   /* ParamCount (vararg call sites: every argument) */
-    int has_this;      /* HASTHIS without EXPLICITTHIS: one more argument */
-    int returns;       /* 1 unless the return type is void */
+    uint32_t params; /* ParamCount (vararg call sites: every argument) */
+    int has_this;    /* HASTHIS without EXPLICITTHIS: one more argument */
+    int returns;     /* 1 unless the return type is void */
 } mm_il_sig_info;
 
 /* Reads a MethodDefSig, MethodRefSig or StandAloneMethodSig blob (calling
@@ -320,9 +324,9 @@ typedef struct mm_il_stack_options {
 } mm_il_stack_options;
 
 typedef struct mm_il_stack_result {
-    uint32_t max_stack;   /* the deepest the stack gets on any path */
-    uint32_t checked;     /* instructions reached (dead code is not checked) */
-    uint32_t blocks;      /* basic blocks */
+    uint32_t max_stack; /* the deepest the stack gets on any path */
+    uint32_t checked;   /* instructions reached (dead code is not checked) */
+    uint32_t blocks;    /* basic blocks */
 } mm_il_stack_result;
 
 /* Checks the evaluation stack over the flow graph of m's basic blocks:

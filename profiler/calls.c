@@ -21,7 +21,7 @@
 #include "profiler.h"
 
 #define NAME_MAX_CHARS 1024
-#define TOP 20
+#define TOP            20
 
 void mmp_calls_init(mmp_calls *c)
 {
@@ -45,8 +45,8 @@ static void utf8_append(char *out, size_t cap, size_t *at, const WCHAR *w, size_
         else if (cp < 0x800)
             buf[0] = (char)(0xC0 | cp >> 6), buf[1] = (char)(0x80 | (cp & 0x3F)), len = 2;
         else if (cp < 0x10000)
-            buf[0] = (char)(0xE0 | cp >> 12), buf[1] = (char)(0x80 | (cp >> 6 & 0x3F)), buf[2] = (char)(0x80 | (cp & 0x3F)),
-            len = 3;
+            buf[0] = (char)(0xE0 | cp >> 12), buf[1] = (char)(0x80 | (cp >> 6 & 0x3F)),
+            buf[2] = (char)(0x80 | (cp & 0x3F)), len = 3;
         else
             buf[0] = (char)(0xF0 | cp >> 18), buf[1] = (char)(0x80 | (cp >> 12 & 0x3F)),
             buf[2] = (char)(0x80 | (cp >> 6 & 0x3F)), buf[3] = (char)(0x80 | (cp & 0x3F)), len = 4;
@@ -125,9 +125,7 @@ static HRESULT resolve(void *ctx, uint32_t token, const uint8_t **sig, size_t *l
         case 0x0A000000u: /* MemberRef */
             hr = md->lpVtbl->GetMemberRefProps(md, token, &parent, NULL, 0, &chars, &s, &n);
             break;
-        case 0x11000000u: /* StandAloneSig (calli) */
-            hr = md->lpVtbl->GetSigFromToken(md, token, &s, &n);
-            break;
+        case 0x11000000u: /* StandAloneSig (calli) */ hr = md->lpVtbl->GetSigFromToken(md, token, &s, &n); break;
         case 0x2B000000u: /* MethodSpec: the generic method's own signature */
             hr = md2->lpVtbl->GetMethodSpecProps(md2, token, &parent, &s, &n);
             if (hr != S_OK)
@@ -291,7 +289,7 @@ void mmp_calls_report(mmp_profiler *p, FILE *f)
      * other threads) may add to them while the report is written. */
     qsort(v, n, sizeof *v, by_calls);
     for (k = 0; k < n; k++)
-        total += (uint64_t)*(volatile int64_t *)&v[k]->count;
+        total += (uint64_t) * (volatile int64_t *)&v[k]->count;
     fprintf(f, "methodmalloc: calls methods=%zu calls=%llu\n", n, (unsigned long long)total);
     for (k = 0; k < n && k < TOP; k++)
         fprintf(f, "methodmalloc: calls top %2zu %12lld %s\n", k + 1, (long long)v[k]->count, v[k]->name);

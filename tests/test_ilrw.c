@@ -134,14 +134,14 @@ static void test_opcodes(void)
         {0xFE1A, "rethrow", MM_IL_OP_NONE, MM_IL_FLOW_THROW, 0, 0},
         {0xFE1E, "readonly.", MM_IL_OP_NONE, MM_IL_FLOW_PREFIX, 0, 0},
     };
-    static const uint16_t none[] = {0x24, 0x77, 0x78, 0xA6, 0xB2, 0xBB, 0xC1, 0xC4, 0xC5, 0xC7, 0xCF, 0xE1, 0xFD,
-                                    0xFE, 0xFF, 0xFE08, 0xFE10, 0xFE1B, 0xFE1F, 0xFEFF, 0xFD00, 0x0100};
+    static const uint16_t none[] = {0x24, 0x77, 0x78, 0xA6, 0xB2,   0xBB,   0xC1,   0xC4,   0xC5,   0xC7,   0xCF,
+                                    0xE1, 0xFD, 0xFE, 0xFF, 0xFE08, 0xFE10, 0xFE1B, 0xFE1F, 0xFEFF, 0xFD00, 0x0100};
     size_t k;
     unsigned count = 0, op;
     for (k = 0; k < sizeof facts / sizeof *facts; k++) {
         const mm_il_opcode_info *o = mm_il_opcode(facts[k].op);
-        CHECKF(o && !strcmp(o->name, facts[k].name) && o->operand == facts[k].operand && o->flow == facts[k].flow &&
-                   o->pops == facts[k].pops && o->pushes == facts[k].pushes,
+        CHECKF(o && !strcmp(o->name, facts[k].name) && o->operand == facts[k].operand && o->flow == facts[k].flow
+                   && o->pops == facts[k].pops && o->pushes == facts[k].pushes,
                "opcode 0x%x", facts[k].op);
     }
     for (k = 0; k < sizeof none / sizeof *none; k++)
@@ -156,23 +156,23 @@ static void test_opcodes(void)
 
 /* Every operand kind, every prefix, a switch, both branch sizes. */
 static const uint8_t all_kinds[] = {
-    0x00,                                     /* 00 nop */
-    0x0E, 0x01,                               /* 01 ldarg.s 1 */
-    0xFE, 0x0C, 0x02, 0x01,                   /* 03 ldloc 0x102 */
-    0x1F, 0xF6,                               /* 07 ldc.i4.s -10 */
-    0x20, 0x78, 0x56, 0x34, 0x12,             /* 09 ldc.i4 0x12345678 */
-    0x21, 1, 2, 3, 4, 5, 6, 7, 0x88,          /* 0e ldc.i8 */
-    0x22, 0x01, 0x00, 0xC0, 0x7F,             /* 17 ldc.r4 NaN with payload */
-    0x23, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F,       /* 1c ldc.r8 1.0 */
-    0x45, 2, 0, 0, 0, 0xF3, 0xFF, 0xFF, 0xFF, 0x07, 0, 0, 0, /* 25 switch (IL_0025, IL_0039) */
-    0x2C, 0x05,                               /* 32 brfalse.s IL_0039 */
-    0x38, 0x00, 0x00, 0x00, 0x00,             /* 34 br IL_0039 (long form kept) */
-    0xFE, 0x12, 0x04, 0xFE, 0x13, 0x4C,       /* 39 unaligned. 4 volatile. ldind.i8 */
-    0xFE, 0x16, 0x01, 0x00, 0x00, 0x1B, 0x6F, 0x02, 0x00, 0x00, 0x0A, /* 3f constrained. callvirt */
-    0xFE, 0x1E, 0x8F, 0x03, 0x00, 0x00, 0x01, /* 4a readonly. ldelema */
-    0xFE, 0x19, 0x01, 0x7B, 0x04, 0x00, 0x00, 0x04, /* 51 no. 1 ldfld */
-    0xFE, 0x14, 0x28, 0x05, 0x00, 0x00, 0x0A, /* 59 tail. call */
-    0x2A,                                     /* 60 ret */
+    0x00,                                                                   /* 00 nop */
+    0x0E, 0x01,                                                             /* 01 ldarg.s 1 */
+    0xFE, 0x0C, 0x02, 0x01,                                                 /* 03 ldloc 0x102 */
+    0x1F, 0xF6,                                                             /* 07 ldc.i4.s -10 */
+    0x20, 0x78, 0x56, 0x34, 0x12,                                           /* 09 ldc.i4 0x12345678 */
+    0x21, 1,    2,    3,    4,    5,    6,    7,    0x88,                   /* 0e ldc.i8 */
+    0x22, 0x01, 0x00, 0xC0, 0x7F,                                           /* 17 ldc.r4 NaN with payload */
+    0x23, 0,    0,    0,    0,    0,    0,    0xF0, 0x3F,                   /* 1c ldc.r8 1.0 */
+    0x45, 2,    0,    0,    0,    0xF3, 0xFF, 0xFF, 0xFF, 0x07, 0,    0, 0, /* 25 switch (IL_0025, IL_0039) */
+    0x2C, 0x05,                                                             /* 32 brfalse.s IL_0039 */
+    0x38, 0x00, 0x00, 0x00, 0x00,                                           /* 34 br IL_0039 (long form kept) */
+    0xFE, 0x12, 0x04, 0xFE, 0x13, 0x4C,                                     /* 39 unaligned. 4 volatile. ldind.i8 */
+    0xFE, 0x16, 0x01, 0x00, 0x00, 0x1B, 0x6F, 0x02, 0x00, 0x00, 0x0A,       /* 3f constrained. callvirt */
+    0xFE, 0x1E, 0x8F, 0x03, 0x00, 0x00, 0x01,                               /* 4a readonly. ldelema */
+    0xFE, 0x19, 0x01, 0x7B, 0x04, 0x00, 0x00, 0x04,                         /* 51 no. 1 ldfld */
+    0xFE, 0x14, 0x28, 0x05, 0x00, 0x00, 0x0A,                               /* 59 tail. call */
+    0x2A,                                                                   /* 60 ret */
 };
 
 static void test_identity(void)
@@ -201,11 +201,11 @@ static void test_identity(void)
     CHECK(nth(m, 9)->target == nth(m, 11) && nth(m, 10)->target == nth(m, 11));
     CHECK(nth(m, 11)->refs == 3 && i->refs == 1);
     i = nth(m, 11);
-    CHECK(i->opcode == 0x4C && i->prefix_count == 2 && i->prefix[0].opcode == 0xFE12 && i->prefix[0].operand == 4 &&
-          i->prefix[1].opcode == 0xFE13 && i->offset == 0x39);
+    CHECK(i->opcode == 0x4C && i->prefix_count == 2 && i->prefix[0].opcode == 0xFE12 && i->prefix[0].operand == 4
+          && i->prefix[1].opcode == 0xFE13 && i->offset == 0x39);
     i = nth(m, 12);
-    CHECK(i->opcode == MM_IL_CALLVIRT && i->prefix_count == 1 && i->prefix[0].opcode == MM_IL_CONSTRAINED &&
-          i->prefix[0].operand == 0x1B000001 && i->arg.token == 0x0A000002);
+    CHECK(i->opcode == MM_IL_CALLVIRT && i->prefix_count == 1 && i->prefix[0].opcode == MM_IL_CONSTRAINED
+          && i->prefix[0].operand == 0x1B000001 && i->arg.token == 0x0A000002);
     CHECK(nth(m, 15)->prefix[0].opcode == 0xFE14);
 
     out = emit(m, &out_size);
@@ -254,11 +254,23 @@ static void test_bad_code(void)
         {"branch before the code", {0x00, 0x2B, 0xFB, 0x2A}, 4, 1, "outside the code"},
         {"branch past the code", {0x38, 0x10, 0, 0, 0, 0x2A}, 6, 0, "outside the code"},
         {"branch to the code end", {0x2B, 0x01, 0x2A}, 3, 0, "0x3, outside the code"},
-        {"switch count past the code", {0x00, 0x45, 0xFF, 0xFF, 0xFF, 0x0F, 0x2A}, 7, 1, "switch at IL_0001 has 268435455 targets"},
+        {"switch count past the code",
+         {0x00, 0x45, 0xFF, 0xFF, 0xFF, 0x0F, 0x2A},
+         7,
+         1,
+         "switch at IL_0001 has 268435455 targets"},
         {"switch count cut", {0x45, 0x01, 0x00}, 3, 0, "switch at IL_0000"},
-        {"switch into an instruction", {0x45, 1, 0, 0, 0, 1, 0, 0, 0, 0x20, 0, 0, 0, 0, 0x2A}, 15, 0, "switch at IL_0000 targets 0xa"},
+        {"switch into an instruction",
+         {0x45, 1, 0, 0, 0, 1, 0, 0, 0, 0x20, 0, 0, 0, 0, 0x2A},
+         15,
+         0,
+         "switch at IL_0000 targets 0xa"},
         {"prefix of nothing", {0x00, 0xFE, 0x13}, 3, 1, "prefix volatile. at IL_0001 prefixes nothing"},
-        {"five prefixes", {0xFE, 0x13, 0xFE, 0x13, 0xFE, 0x13, 0xFE, 0x13, 0xFE, 0x13, 0x4C, 0x2A}, 12, 0, "more than 4 prefixes"},
+        {"five prefixes",
+         {0xFE, 0x13, 0xFE, 0x13, 0xFE, 0x13, 0xFE, 0x13, 0xFE, 0x13, 0x4C, 0x2A},
+         12,
+         0,
+         "more than 4 prefixes"},
         {"branch to a prefixed opcode", {0x2B, 0x02, 0xFE, 0x13, 0x4C, 0x2A}, 6, 0, "the middle of an instruction"},
     };
     mm_il_method *m = method();
@@ -391,8 +403,8 @@ static void test_remove_replace(void)
     first = mm_il_first(m);
     ret = mm_il_last(m);
     /* The loop head and ret are targets: removing them is refused, unchanged. */
-    CHECK(mm_il_remove(m, first, &err) == MM_E_IL_EDIT && err.offset == 0 &&
-          strstr(err.message, "IL_0000 (ldarg.0) is the target of br.s at IL_0005"));
+    CHECK(mm_il_remove(m, first, &err) == MM_E_IL_EDIT && err.offset == 0
+          && strstr(err.message, "IL_0000 (ldarg.0) is the target of br.s at IL_0005"));
     CHECK(mm_il_remove(m, ret, &err) == MM_E_IL_EDIT && err.offset == 7 && strstr(err.message, "brfalse.s at IL_0001"));
     CHECK(mm_il_count(m) == 6 && mm_il_first(m) == first);
     /* ldc.i4.1 and pop are no target: removed. */
@@ -422,7 +434,8 @@ static void test_remove_replace(void)
         mm_il_clause c = {MM_IL_CLAUSE_FINALLY, 0, 3, 3, 2, 0};
         const mm_il_eh *e;
         REQUIRE(read_code(m, code, sizeof code, &c, 1, &err) == S_OK);
-        CHECK(mm_il_remove(m, mm_il_first(m), &err) == MM_E_IL_EDIT && strstr(err.message, "starts a block of clause 0"));
+        CHECK(mm_il_remove(m, mm_il_first(m), &err) == MM_E_IL_EDIT
+              && strstr(err.message, "starts a block of clause 0"));
         CHECK(mm_il_remove(m, nth(m, 2), &err) == MM_E_IL_EDIT); /* handler start */
         i = nth(m, 4);                                           /* 05 nop: the handler's end */
         e = mm_il_clause_at(m, 0);
@@ -504,10 +517,12 @@ static void test_widening(void)
     i = mm_il_new(m, 0x1F);
     i->arg.i = 300;
     mm_il_insert_before(m, mm_il_last(m), i, MM_IL_KEEP, &err);
-    CHECK(mm_il_method_size(m, &size, &err) == MM_E_IL_CODE && err.offset == 7 && strstr(err.message, "ldc.i4.s at IL_0007"));
+    CHECK(mm_il_method_size(m, &size, &err) == MM_E_IL_CODE && err.offset == 7
+          && strstr(err.message, "ldc.i4.s at IL_0007"));
     i->opcode = 0x11; /* ldloc.s 300: widened to ldloc */
     out = emit(m, &size);
-    CHECK(i->opcode == 0xFE0C && out && out[1 + 7] == 0xFE && out[1 + 8] == 0x0C && out[1 + 9] == 0x2C && out[1 + 10] == 1);
+    CHECK(i->opcode == 0xFE0C && out && out[1 + 7] == 0xFE && out[1 + 8] == 0x0C && out[1 + 9] == 0x2C
+          && out[1 + 10] == 1);
     free(out);
     i->opcode = 0x2B; /* a branch without a target */
     CHECK(mm_il_method_size(m, &size, &err) == MM_E_IL_CODE && strstr(err.message, "missing"));
@@ -546,7 +561,8 @@ static void test_clause_order(void)
     {
         static const uint8_t c2[] = {0x00, 0xDE, 0x04, 0x26, 0xDE, 0x01, 0x26, 0xDE, 0xFE, 0x2A};
         /* try 00..03; catch A 03..06; catch B 06..09 */
-        mm_il_clause two[2] = {{MM_IL_CLAUSE_CATCH, 0, 3, 3, 3, 0x01000002}, {MM_IL_CLAUSE_CATCH, 0, 3, 6, 3, 0x01000001}};
+        mm_il_clause two[2] = {{MM_IL_CLAUSE_CATCH, 0, 3, 3, 3, 0x01000002},
+                               {MM_IL_CLAUSE_CATCH, 0, 3, 6, 3, 0x01000001}};
         REQUIRE(read_code(m, c2, sizeof c2, two, 2, &err) == S_OK);
         out = emit(m, &size);
         REQUIRE(out && mm_il_decode(out, size, &b, back, 4, &err) == S_OK);
@@ -607,11 +623,11 @@ static void test_emit_alloc(void)
 /* ---- Stack check ---- */
 
 /* Tokens of the test resolver: 0x0A0000nn gives signature nn. */
-static const uint8_t sig_static_ii_i[] = {0x00, 0x02, 0x08, 0x08, 0x08}; /* int f(int, int) */
-static const uint8_t sig_inst_v[] = {0x20, 0x00, 0x01};                  /* instance void f() */
-static const uint8_t sig_inst_i_v[] = {0x20, 0x01, 0x01, 0x08};          /* instance void .ctor(int) */
+static const uint8_t sig_static_ii_i[] = {0x00, 0x02, 0x08, 0x08, 0x08};        /* int f(int, int) */
+static const uint8_t sig_inst_v[] = {0x20, 0x00, 0x01};                         /* instance void f() */
+static const uint8_t sig_inst_i_v[] = {0x20, 0x01, 0x01, 0x08};                 /* instance void .ctor(int) */
 static const uint8_t sig_vararg[] = {0x05, 0x03, 0x01, 0x08, 0x41, 0x08, 0x08}; /* void f(int, ..., int, int) */
-static const uint8_t sig_modret[] = {0x10, 0x01, 0x00, 0x20, 0x05, 0x01}; /* generic <T> void modopt f() */
+static const uint8_t sig_modret[] = {0x10, 0x01, 0x00, 0x20, 0x05, 0x01};       /* generic <T> void modopt f() */
 static int resolves;
 
 static HRESULT resolver(void *ctx, uint32_t token, const uint8_t **sig, size_t *len)
@@ -630,7 +646,8 @@ static HRESULT resolver(void *ctx, uint32_t token, const uint8_t **sig, size_t *
 }
 
 static HRESULT check_stack(mm_il_method *m, const uint8_t *code, uint32_t n, const mm_il_clause *cl, uint32_t ncl,
-                           const uint8_t *msig, size_t msig_len, mm_il_stack_result *r, int32_t *depths, mm_il_error *err)
+                           const uint8_t *msig, size_t msig_len, mm_il_stack_result *r, int32_t *depths,
+                           mm_il_error *err)
 {
     mm_il_stack_options o = {resolver, NULL, msig, msig_len};
     REQUIRE(read_code(m, code, n, cl, ncl, err) == S_OK);
@@ -642,7 +659,7 @@ static void test_stack(void)
     static const uint8_t ret_int[] = {0x00, 0x00, 0x08}, ret_void[] = {0x00, 0x00, 0x01};
     static const struct {
         const char *what;
-        int returns;     /* the method's own: int or void */
+        int returns; /* the method's own: int or void */
         uint8_t code[24];
         uint32_t n;
         HRESULT hr;
@@ -653,17 +670,44 @@ static void test_stack(void)
         {"add", 0, {0x17, 0x18, 0x58, 0x26, 0x2A}, 5, S_OK, 2, 0, NULL},
         {"underflow", 0, {0x17, 0x58, 0x2A}, 3, MM_E_IL_STACK, 0, 1, "add at IL_0001 pops 2 values, the stack holds 1"},
         {"pop at 0", 0, {0x00, 0x26, 0x2A}, 3, MM_E_IL_STACK, 0, 1, "pop at IL_0001 pops 1"},
-        {"join differs", 0, {0x02, 0x2C, 0x01, 0x17, 0x17, 0x26, 0x2A}, 7, MM_E_IL_STACK, 0, 4,
+        {"join differs",
+         0,
+         {0x02, 0x2C, 0x01, 0x17, 0x17, 0x26, 0x2A},
+         7,
+         MM_E_IL_STACK,
+         0,
+         4,
          "differ where paths join at IL_0004: 0 from IL_0001, 1 from IL_0003"},
-        {"ret with two values", 1, {0x17, 0x17, 0x2A}, 3, MM_E_IL_STACK, 0, 2, "ret at IL_0002 with 2 values on the stack"},
+        {"ret with two values",
+         1,
+         {0x17, 0x17, 0x2A},
+         3,
+         MM_E_IL_STACK,
+         0,
+         2,
+         "ret at IL_0002 with 2 values on the stack"},
         {"ret of void with a value", 0, {0x17, 0x2A}, 2, MM_E_IL_STACK, 0, 1, "not 0"},
         {"falls off", 0, {0x17, 0x26}, 2, MM_E_IL_STACK, 0, 1, "pop at IL_0001 falls off the end"},
         {"dead code unchecked", 0, {0x2A, 0x58, 0x58, 0x2A}, 4, S_OK, 0, 0, NULL},
         {"loop back at same depth", 0, {0x17, 0x26, 0x2B, 0xFC}, 4, S_OK, 1, 0, NULL},
-        {"loop grows the stack", 0, {0x17, 0x2B, 0xFD}, 3, MM_E_IL_STACK, 0, 0, "IL_0000 is an entry point with depth 0 and is reached with depth 1 from IL_0001"},
+        {"loop grows the stack",
+         0,
+         {0x17, 0x2B, 0xFD},
+         3,
+         MM_E_IL_STACK,
+         0,
+         0,
+         "IL_0000 is an entry point with depth 0 and is reached with depth 1 from IL_0001"},
         {"switch joins", 0, {0x16, 0x45, 1, 0, 0, 0, 0, 0, 0, 0, 0x2A}, 11, S_OK, 1, 0, NULL},
         {"call", 0, {0x16, 0x16, 0x28, 1, 0, 0, 0x0A, 0x26, 0x2A}, 9, S_OK, 2, 0, NULL},
-        {"call short of args", 0, {0x16, 0x28, 1, 0, 0, 0x0A, 0x26, 0x2A}, 8, MM_E_IL_STACK, 0, 1, "call at IL_0001 pops 2"},
+        {"call short of args",
+         0,
+         {0x16, 0x28, 1, 0, 0, 0x0A, 0x26, 0x2A},
+         8,
+         MM_E_IL_STACK,
+         0,
+         1,
+         "call at IL_0001 pops 2"},
         {"callvirt this", 0, {0x14, 0x6F, 2, 0, 0, 0x0A, 0x2A}, 7, S_OK, 1, 0, NULL},
         {"newobj", 0, {0x16, 0x73, 3, 0, 0, 0x0A, 0x26, 0x2A}, 8, S_OK, 1, 0, NULL},
         {"vararg call counts every argument", 0, {0x16, 0x16, 0x16, 0x28, 4, 0, 0, 0x0A, 0x2A}, 9, S_OK, 3, 0, NULL},
@@ -725,22 +769,22 @@ static void test_stack(void)
         };
         mm_il_clause f = {MM_IL_CLAUSE_FILTER, 0, 3, 7, 3, 3};
         CHECK(check_stack(m, code, sizeof code, &f, 1, ret_void, 3, &r, depths, &err) == S_OK);
-        CHECK(depths[1] == 1 && depths[2] == 1 && depths[3] == 0 && depths[4] == 1 && depths[5] == 1 && depths[6] == 0 &&
-              depths[7] == -1 && depths[8] == 0 && r.max_stack == 1);
+        CHECK(depths[1] == 1 && depths[2] == 1 && depths[3] == 0 && depths[4] == 1 && depths[5] == 1 && depths[6] == 0
+              && depths[7] == -1 && depths[8] == 0 && r.max_stack == 1);
     }
     {
         /* A try entered with a value on the stack. */
         static const uint8_t code[] = {0x17, 0x26, 0xDE, 0x02, 0xDC, 0x00, 0x2A};
         mm_il_clause fin = {MM_IL_CLAUSE_FINALLY, 1, 3, 4, 1, 0};
-        CHECK(check_stack(m, code, sizeof code, &fin, 1, ret_void, 3, &r, NULL, &err) == MM_E_IL_STACK &&
-              err.offset == 1 && strstr(err.message, "IL_0001 starts a try block with 1 values"));
+        CHECK(check_stack(m, code, sizeof code, &fin, 1, ret_void, 3, &r, NULL, &err) == MM_E_IL_STACK
+              && err.offset == 1 && strstr(err.message, "IL_0001 starts a try block with 1 values"));
     }
     {
         /* endfilter with 2 values. */
         static const uint8_t code[] = {0xDE, 0x06, 0x17, 0xFE, 0x11, 0x26, 0xDE, 0x00, 0x2A};
         mm_il_clause f = {MM_IL_CLAUSE_FILTER, 0, 2, 5, 3, 2};
-        CHECK(check_stack(m, code, sizeof code, &f, 1, ret_void, 3, &r, NULL, &err) == MM_E_IL_STACK && err.offset == 3 &&
-              strstr(err.message, "endfilter at IL_0003 with 2 values"));
+        CHECK(check_stack(m, code, sizeof code, &f, 1, ret_void, 3, &r, NULL, &err) == MM_E_IL_STACK && err.offset == 3
+              && strstr(err.message, "endfilter at IL_0003 with 2 values"));
     }
     {
         /* A catch handler whose first instruction is pop: max stack counts the entry value. */
@@ -750,7 +794,8 @@ static void test_stack(void)
         /* A finally entered at 0 whose pop underflows. */
         c.kind = MM_IL_CLAUSE_FINALLY;
         c.token_or_filter = 0;
-        CHECK(check_stack(m, code, sizeof code, &c, 1, ret_void, 3, &r, NULL, &err) == MM_E_IL_STACK && err.offset == 3);
+        CHECK(check_stack(m, code, sizeof code, &c, 1, ret_void, 3, &r, NULL, &err) == MM_E_IL_STACK
+              && err.offset == 3);
     }
     mm_il_method_destroy(m);
 }
@@ -767,11 +812,12 @@ static void test_sigs(void)
     mm_il_sig_info info;
     mm_il_error err;
 
-    CHECK(mm_il_sig_method(sig_static_ii_i, sizeof sig_static_ii_i, &info, &err) == S_OK && info.params == 2 &&
-          !info.has_this && info.returns);
-    CHECK(mm_il_sig_method(sig_inst_v, sizeof sig_inst_v, &info, &err) == S_OK && info.params == 0 && info.has_this &&
-          !info.returns);
-    CHECK(mm_il_sig_method(explicit_this, sizeof explicit_this, &info, &err) == S_OK && info.params == 1 && !info.has_this);
+    CHECK(mm_il_sig_method(sig_static_ii_i, sizeof sig_static_ii_i, &info, &err) == S_OK && info.params == 2
+          && !info.has_this && info.returns);
+    CHECK(mm_il_sig_method(sig_inst_v, sizeof sig_inst_v, &info, &err) == S_OK && info.params == 0 && info.has_this
+          && !info.returns);
+    CHECK(mm_il_sig_method(explicit_this, sizeof explicit_this, &info, &err) == S_OK && info.params == 1
+          && !info.has_this);
     CHECK(mm_il_sig_method(sig_modret, sizeof sig_modret, &info, &err) == S_OK && !info.returns);
     CHECK(mm_il_sig_method(field, sizeof field, &info, &err) == MM_E_IL_SIG && err.offset == 0);
     CHECK(mm_il_sig_method(bad_conv, sizeof bad_conv, &info, &err) == MM_E_IL_SIG);
@@ -783,13 +829,13 @@ static void test_sigs(void)
     /* Locals: none yet, then appended; the count grows to two bytes at 128. */
     {
         static const uint8_t i8[] = {0x0A};
-        static const uint8_t types[] = {0x08, 0x1D, 0x12, 0x05, 0x15, 0x12, 0x09, 0x02, 0x08, 0x1C, 0x45, 0x10, 0x08,
-                                        0x14, 0x08, 0x02, 0x01, 0x02, 0x01, 0x00, 0x1B, 0x00, 0x00, 0x01};
+        static const uint8_t types[] = {0x08, 0x1D, 0x12, 0x05, 0x15, 0x12, 0x09, 0x02, 0x08, 0x1C, 0x45, 0x10,
+                                        0x08, 0x14, 0x08, 0x02, 0x01, 0x02, 0x01, 0x00, 0x1B, 0x00, 0x00, 0x01};
         uint8_t out[600], old[600];
         size_t len, old_len;
         uint32_t first, k;
-        CHECK(mm_il_locals_append(NULL, 0, i8, 1, 1, out, sizeof out, &len, &first, &err) == S_OK && len == 3 &&
-              out[0] == 0x07 && out[1] == 1 && out[2] == 0x0A && first == 0);
+        CHECK(mm_il_locals_append(NULL, 0, i8, 1, 1, out, sizeof out, &len, &first, &err) == S_OK && len == 3
+              && out[0] == 0x07 && out[1] == 1 && out[2] == 0x0A && first == 0);
         /* int32, SZARRAY class, GENERICINST, pinned byref int32, int32[,] with bounds, fnptr */
         CHECK(mm_il_locals_append(out, len, types, sizeof types, 6, out, sizeof out, &len, &first, &err) == S_OK);
         CHECKF(first == 1 && len == 2 + 1 + sizeof types && out[1] == 7, "%s", err.message);
@@ -800,27 +846,31 @@ static void test_sigs(void)
         }
         CHECK(old[1] == 127 && first == 126);
         CHECK(mm_il_locals_append(old, old_len, i8, 1, 1, out, sizeof out, &len, &first, &err) == S_OK);
-        CHECK(first == 127 && len == old_len + 2 && out[1] == 0x80 && out[2] == 128 && !memcmp(out + 3, old + 2, old_len - 2));
+        CHECK(first == 127 && len == old_len + 2 && out[1] == 0x80 && out[2] == 128
+              && !memcmp(out + 3, old + 2, old_len - 2));
         /* Too small: the size needed. */
-        CHECK(mm_il_locals_append(old, old_len, i8, 1, 1, out, 4, &len, NULL, &err) == MM_E_IL_SMALL_BUFFER &&
-              len == old_len + 2);
+        CHECK(mm_il_locals_append(old, old_len, i8, 1, 1, out, 4, &len, NULL, &err) == MM_E_IL_SMALL_BUFFER
+              && len == old_len + 2);
         /* Malformed: a type cut short, a count that lies, not a locals blob, junk after. */
-        CHECK(mm_il_locals_append(NULL, 0, (const uint8_t[]){0x15, 0x12}, 2, 1, out, sizeof out, &len, NULL, &err) ==
-              MM_E_IL_SIG);
+        CHECK(mm_il_locals_append(NULL, 0, (const uint8_t[]){0x15, 0x12}, 2, 1, out, sizeof out, &len, NULL, &err)
+              == MM_E_IL_SIG);
         CHECK(mm_il_locals_append(NULL, 0, i8, 1, 2, out, sizeof out, &len, NULL, &err) == MM_E_IL_SIG);
-        CHECK(mm_il_locals_append((const uint8_t[]){0x06, 0x08}, 2, i8, 1, 1, out, sizeof out, &len, NULL, &err) ==
-              MM_E_IL_SIG);
+        CHECK(mm_il_locals_append((const uint8_t[]){0x06, 0x08}, 2, i8, 1, 1, out, sizeof out, &len, NULL, &err)
+              == MM_E_IL_SIG);
         CHECK(mm_il_locals_append((const uint8_t[]){0x07, 0x01, 0x08, 0x08}, 4, i8, 1, 1, out, sizeof out, &len, NULL,
-                                  &err) == MM_E_IL_SIG && strstr(err.message, "after the 1 locals"));
-        CHECK(mm_il_locals_append(NULL, 0, (const uint8_t[]){0x99}, 1, 1, out, sizeof out, &len, NULL, &err) ==
-              MM_E_IL_SIG && strstr(err.message, "0x99"));
+                                  &err)
+                  == MM_E_IL_SIG
+              && strstr(err.message, "after the 1 locals"));
+        CHECK(mm_il_locals_append(NULL, 0, (const uint8_t[]){0x99}, 1, 1, out, sizeof out, &len, NULL, &err)
+                  == MM_E_IL_SIG
+              && strstr(err.message, "0x99"));
         /* Nesting deeper than the limit is refused, not recursed into. */
         {
             uint8_t deep[200];
             memset(deep, 0x1D, sizeof deep);
             deep[199] = 0x08;
-            CHECK(mm_il_locals_append(NULL, 0, deep, sizeof deep, 1, out, sizeof out, &len, NULL, &err) == MM_E_IL_SIG &&
-                  strstr(err.message, "nested"));
+            CHECK(mm_il_locals_append(NULL, 0, deep, sizeof deep, 1, out, sizeof out, &len, NULL, &err) == MM_E_IL_SIG
+                  && strstr(err.message, "nested"));
         }
         CHECK(mm_il_locals_append(NULL, 0, i8, 1, 1, out, sizeof out, NULL, NULL, &err) == E_POINTER);
     }

@@ -6,21 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *name_of(uint16_t op) { return mm_il_opcode(op)->name; }
+static const char *name_of(uint16_t op)
+{
+    return mm_il_opcode(op)->name;
+}
 
 /* Reads the operand of kind k at code[pos..], which must fit before end. */
-static HRESULT operand(mm_il_instr *ins, const mm_il_opcode_info *o, const uint8_t *code, uint32_t *pos,
-                       uint32_t size, uint32_t start, mm_il_error *err)
+static HRESULT operand(mm_il_instr *ins, const mm_il_opcode_info *o, const uint8_t *code, uint32_t *pos, uint32_t size,
+                       uint32_t start, mm_il_error *err)
 {
     static const uint8_t width[] = {
-        [MM_IL_OP_NONE] = 0, [MM_IL_OP_I1] = 1, [MM_IL_OP_U1] = 1,    [MM_IL_OP_VAR1] = 1,  [MM_IL_OP_VAR2] = 2,
-        [MM_IL_OP_I4] = 4,   [MM_IL_OP_I8] = 8, [MM_IL_OP_R4] = 4,    [MM_IL_OP_R8] = 8,    [MM_IL_OP_TOKEN] = 4,
+        [MM_IL_OP_NONE] = 0, [MM_IL_OP_I1] = 1,  [MM_IL_OP_U1] = 1,    [MM_IL_OP_VAR1] = 1, [MM_IL_OP_VAR2] = 2,
+        [MM_IL_OP_I4] = 4,   [MM_IL_OP_I8] = 8,  [MM_IL_OP_R4] = 4,    [MM_IL_OP_R8] = 8,   [MM_IL_OP_TOKEN] = 4,
         [MM_IL_OP_BR1] = 1,  [MM_IL_OP_BR4] = 4, [MM_IL_OP_SWITCH] = 4};
     const uint8_t *q = code + *pos;
     uint32_t w = width[o->operand];
     if (w > size - *pos)
-        return mm_il_fail(err, MM_E_IL_CODE, start, "%s at IL_%04x: its %u-byte operand runs past the end of the code (0x%x)",
-                          o->name, start, w, size);
+        return mm_il_fail(err, MM_E_IL_CODE, start,
+                          "%s at IL_%04x: its %u-byte operand runs past the end of the code (0x%x)", o->name, start, w,
+                          size);
     *pos += w;
     switch (o->operand) {
     case MM_IL_OP_NONE: break;
@@ -50,12 +54,12 @@ static HRESULT operand(mm_il_instr *ins, const mm_il_opcode_info *o, const uint8
 }
 
 /* The instruction at absolute offset t, for a reference from `from`. */
-static HRESULT resolve(mm_il_method *m, int64_t t, uint32_t size, const char *what, uint32_t from,
-                       mm_il_instr **out, mm_il_error *err)
+static HRESULT resolve(mm_il_method *m, int64_t t, uint32_t size, const char *what, uint32_t from, mm_il_instr **out,
+                       mm_il_error *err)
 {
     if (t < 0 || t >= size)
-        return mm_il_fail(err, MM_E_IL_CODE, from, "%s at IL_%04x targets %s0x%llx, outside the code (0x%x bytes)", what,
-                          from, t < 0 ? "-" : "", (unsigned long long)(t < 0 ? -t : t), size);
+        return mm_il_fail(err, MM_E_IL_CODE, from, "%s at IL_%04x targets %s0x%llx, outside the code (0x%x bytes)",
+                          what, from, t < 0 ? "-" : "", (unsigned long long)(t < 0 ? -t : t), size);
     if (!m->map[t])
         return mm_il_fail(err, MM_E_IL_CODE, from, "%s at IL_%04x targets 0x%llx, the middle of an instruction", what,
                           from, (unsigned long long)t);
@@ -73,10 +77,11 @@ static HRESULT boundary(mm_il_method *m, uint64_t t, uint32_t size, int end, uin
     }
     if (t >= size)
         return mm_il_fail(err, MM_E_IL_CODE, t > UINT32_MAX ? UINT32_MAX : (uint32_t)t,
-                          "clause %u: %s 0x%llx is outside the code (0x%x bytes)", k, what, (unsigned long long)t, size);
+                          "clause %u: %s 0x%llx is outside the code (0x%x bytes)", k, what, (unsigned long long)t,
+                          size);
     if (!m->map[t])
-        return mm_il_fail(err, MM_E_IL_CODE, (uint32_t)t, "clause %u: %s 0x%llx is not on an instruction boundary", k, what,
-                          (unsigned long long)t);
+        return mm_il_fail(err, MM_E_IL_CODE, (uint32_t)t, "clause %u: %s 0x%llx is not on an instruction boundary", k,
+                          what, (unsigned long long)t);
     *out = m->map[t];
     return S_OK;
 }
@@ -102,17 +107,20 @@ static HRESULT read_code(mm_il_method *m, const uint8_t *code, uint32_t size, mm
             op = code[pos];
             if (op == 0xFE) {
                 if (size - pos < 2)
-                    return mm_il_fail(err, MM_E_IL_CODE, pos, "opcode 0xfe at IL_%04x is cut off by the end of the code", pos);
+                    return mm_il_fail(err, MM_E_IL_CODE, pos,
+                                      "opcode 0xfe at IL_%04x is cut off by the end of the code", pos);
                 op = (uint16_t)(0xFE00 | code[pos + 1]);
             }
             if (!(o = mm_il_opcode(op)))
-                return op >> 8 ? mm_il_fail(err, MM_E_IL_CODE, pos, "unknown opcode 0xfe 0x%02x at IL_%04x", op & 0xFF, pos)
-                               : mm_il_fail(err, MM_E_IL_CODE, pos, "unknown opcode 0x%02x at IL_%04x", op, pos);
+                return op >> 8
+                           ? mm_il_fail(err, MM_E_IL_CODE, pos, "unknown opcode 0xfe 0x%02x at IL_%04x", op & 0xFF, pos)
+                           : mm_il_fail(err, MM_E_IL_CODE, pos, "unknown opcode 0x%02x at IL_%04x", op, pos);
             pos += op >> 8 ? 2 : 1;
             if (o->flow != MM_IL_FLOW_PREFIX)
                 break;
             if (ins->prefix_count == MM_IL_MAX_PREFIXES)
-                return mm_il_fail(err, MM_E_IL_CODE, start, "more than %d prefixes at IL_%04x", MM_IL_MAX_PREFIXES, start);
+                return mm_il_fail(err, MM_E_IL_CODE, start, "more than %d prefixes at IL_%04x", MM_IL_MAX_PREFIXES,
+                                  start);
             {
                 mm_il_instr tmp;
                 if (FAILED(hr = operand(&tmp, o, code, &pos, size, start, err)))
@@ -132,8 +140,8 @@ static HRESULT read_code(mm_il_method *m, const uint8_t *code, uint32_t size, mm
             int64_t base;
             if (n > (size - pos) / 4)
                 return mm_il_fail(err, MM_E_IL_CODE, start,
-                                  "switch at IL_%04x has %llu targets, more than the 0x%x bytes left in the code hold", start,
-                                  (unsigned long long)n, size - pos);
+                                  "switch at IL_%04x has %llu targets, more than the 0x%x bytes left in the code hold",
+                                  start, (unsigned long long)n, size - pos);
             ins->target_count = (uint32_t)n;
             /* Targets are offsets until resolved: kept in an array just
              * before the pointer slots. */
@@ -186,11 +194,11 @@ static HRESULT read_clauses(mm_il_method *m, const mm_il_body *b, mm_il_error *e
         mm_il_eh c;
         memset(&c, 0, sizeof c);
         c.kind = r->kind;
-        if (FAILED(hr = boundary(m, r->try_offset, size, 0, k, "try start", &c.try_start, err)) ||
-            FAILED(hr = boundary(m, (uint64_t)r->try_offset + r->try_length, size, 1, k, "try end", &c.try_end, err)) ||
-            FAILED(hr = boundary(m, r->handler_offset, size, 0, k, "handler start", &c.handler_start, err)) ||
-            FAILED(hr = boundary(m, (uint64_t)r->handler_offset + r->handler_length, size, 1, k, "handler end",
-                                 &c.handler_end, err)))
+        if (FAILED(hr = boundary(m, r->try_offset, size, 0, k, "try start", &c.try_start, err))
+            || FAILED(hr = boundary(m, (uint64_t)r->try_offset + r->try_length, size, 1, k, "try end", &c.try_end, err))
+            || FAILED(hr = boundary(m, r->handler_offset, size, 0, k, "handler start", &c.handler_start, err))
+            || FAILED(hr = boundary(m, (uint64_t)r->handler_offset + r->handler_length, size, 1, k, "handler end",
+                                    &c.handler_end, err)))
             return hr;
         if (r->kind == MM_IL_CLAUSE_FILTER) {
             if (FAILED(hr = boundary(m, r->token_or_filter, size, 0, k, "filter start", &c.filter_start, err)))

@@ -33,13 +33,22 @@ static uint32_t instr_size(const mm_il_instr *i)
     return n + (i->opcode >> 8 ? 2 : 1) + operand_size(i, mm_il_opcode(i->opcode)->operand);
 }
 
-static int linked(const mm_il_method *m, const mm_il_instr *i) { return i->prev || i->next || m->first == i; }
+static int linked(const mm_il_method *m, const mm_il_instr *i)
+{
+    return i->prev || i->next || m->first == i;
+}
 
 /* The long form of a short branch. */
-static uint16_t widen_branch(uint16_t op) { return op == MM_IL_LEAVE_S ? MM_IL_LEAVE : (uint16_t)(op + 0x0D); }
+static uint16_t widen_branch(uint16_t op)
+{
+    return op == MM_IL_LEAVE_S ? MM_IL_LEAVE : (uint16_t)(op + 0x0D);
+}
 
 /* The two-byte form of ldarg.s ... stloc.s (0x0E..0x13 -> 0xFE09..0xFE0E). */
-static uint16_t widen_var(uint16_t op) { return (uint16_t)(0xFE09 + (op - 0x0E)); }
+static uint16_t widen_var(uint16_t op)
+{
+    return (uint16_t)(0xFE09 + (op - 0x0E));
+}
 
 /* Checks every operand against its form, sets every offset, and widens short
  * branches until all fit.  *code_size gets the total. */
@@ -63,8 +72,9 @@ static HRESULT layout(mm_il_method *m, uint32_t *code_size, mm_il_error *err)
         for (k = 0; k < i->prefix_count; k++) {
             const mm_il_opcode_info *p = mm_il_opcode(i->prefix[k].opcode);
             if (!p || p->flow != MM_IL_FLOW_PREFIX || (p->operand == MM_IL_OP_U1 && i->prefix[k].operand > 0xFF))
-                return mm_il_fail(err, MM_E_IL_CODE, at, "IL_%04x: prefix %u (0x%x, operand 0x%x) is not a valid prefix",
-                                  at, k, i->prefix[k].opcode, i->prefix[k].operand);
+                return mm_il_fail(err, MM_E_IL_CODE, at,
+                                  "IL_%04x: prefix %u (0x%x, operand 0x%x) is not a valid prefix", at, k,
+                                  i->prefix[k].opcode, i->prefix[k].operand);
         }
         switch (o->operand) {
         case MM_IL_OP_I1:
@@ -81,7 +91,8 @@ static HRESULT layout(mm_il_method *m, uint32_t *code_size, mm_il_error *err)
             break;
         case MM_IL_OP_U1:
             if (i->arg.i < 0 || i->arg.i > 0xFF)
-                return mm_il_fail(err, MM_E_IL_CODE, at, "%s at IL_%04x: %lld is not 0..255", o->name, at, (long long)i->arg.i);
+                return mm_il_fail(err, MM_E_IL_CODE, at, "%s at IL_%04x: %lld is not 0..255", o->name, at,
+                                  (long long)i->arg.i);
             break;
         case MM_IL_OP_VAR2:
             if (i->arg.i < 0 || i->arg.i > 0xFFFF)
@@ -281,16 +292,17 @@ static HRESULT clause_offsets(mm_il_method *m, uint32_t code_size, mm_il_error *
         if (!c->try_start || !c->handler_start || (c->kind == MM_IL_CLAUSE_FILTER && !c->filter_start))
             return mm_il_fail(err, MM_E_IL_CODE, 0, "clause %u (%s): a block without its first instruction", k,
                               mm_il_clause_kind_name(c->kind));
-        if (!linked(m, c->try_start) || !linked(m, c->handler_start) || (c->try_end && !linked(m, c->try_end)) ||
-            (c->handler_end && !linked(m, c->handler_end)) ||
-            (c->kind == MM_IL_CLAUSE_FILTER && !linked(m, c->filter_start)))
+        if (!linked(m, c->try_start) || !linked(m, c->handler_start) || (c->try_end && !linked(m, c->try_end))
+            || (c->handler_end && !linked(m, c->handler_end))
+            || (c->kind == MM_IL_CLAUSE_FILTER && !linked(m, c->filter_start)))
             return mm_il_fail(err, MM_E_IL_CODE, 0, "clause %u (%s): names an instruction not in the code", k,
                               mm_il_clause_kind_name(c->kind));
         te = c->try_end ? c->try_end->offset : code_size;
         he = c->handler_end ? c->handler_end->offset : code_size;
         if (te <= c->try_start->offset)
-            return mm_il_fail(err, MM_E_IL_CODE, c->try_start->offset, "clause %u (%s): try block IL_%04x..IL_%04x is empty or reversed",
-                              k, mm_il_clause_kind_name(c->kind), c->try_start->offset, te);
+            return mm_il_fail(err, MM_E_IL_CODE, c->try_start->offset,
+                              "clause %u (%s): try block IL_%04x..IL_%04x is empty or reversed", k,
+                              mm_il_clause_kind_name(c->kind), c->try_start->offset, te);
         if (he <= c->handler_start->offset)
             return mm_il_fail(err, MM_E_IL_CODE, c->handler_start->offset,
                               "clause %u (%s): handler IL_%04x..IL_%04x is empty or reversed", k,

@@ -89,11 +89,26 @@ void mm_il_method_clear(mm_il_method *m)
     m->h.max_stack = MM_IL_TINY_MAX_STACK;
 }
 
-mm_il_instr *mm_il_first(const mm_il_method *m) { return m ? m->first : NULL; }
-mm_il_instr *mm_il_last(const mm_il_method *m) { return m ? m->last : NULL; }
-uint32_t mm_il_count(const mm_il_method *m) { return m ? m->count : 0; }
-uint32_t mm_il_code_size(const mm_il_method *m) { return m ? m->code_size : 0; }
-uint32_t mm_il_clause_count(const mm_il_method *m) { return m ? m->nclauses : 0; }
+mm_il_instr *mm_il_first(const mm_il_method *m)
+{
+    return m ? m->first : NULL;
+}
+mm_il_instr *mm_il_last(const mm_il_method *m)
+{
+    return m ? m->last : NULL;
+}
+uint32_t mm_il_count(const mm_il_method *m)
+{
+    return m ? m->count : 0;
+}
+uint32_t mm_il_code_size(const mm_il_method *m)
+{
+    return m ? m->code_size : 0;
+}
+uint32_t mm_il_clause_count(const mm_il_method *m)
+{
+    return m ? m->nclauses : 0;
+}
 
 const mm_il_eh *mm_il_clause_at(const mm_il_method *m, uint32_t i)
 {
@@ -110,8 +125,8 @@ HRESULT mm_il_set_header(mm_il_method *m, const mm_il_method_header *h)
 {
     if (!m || !h)
         return E_POINTER;
-    if ((unsigned)h->header > MM_IL_HEADER_FAT || (unsigned)h->eh_format > MM_IL_EH_FAT ||
-        (h->flags & ~MM_IL_INIT_LOCALS))
+    if ((unsigned)h->header > MM_IL_HEADER_FAT || (unsigned)h->eh_format > MM_IL_EH_FAT
+        || (h->flags & ~MM_IL_INIT_LOCALS))
         return E_INVALIDARG;
     m->h = *h;
     return S_OK;
@@ -176,7 +191,10 @@ static int is_branch(const mm_il_instr *i)
     return o && (o->operand == MM_IL_OP_BR1 || o->operand == MM_IL_OP_BR4);
 }
 
-static int is_switch(const mm_il_instr *i) { return i->opcode == MM_IL_SWITCH; }
+static int is_switch(const mm_il_instr *i)
+{
+    return i->opcode == MM_IL_SWITCH;
+}
 
 /* Whether ins is linked into m's list (ends are checked without a walk). */
 static int linked(const mm_il_method *m, const mm_il_instr *ins)
@@ -324,8 +342,7 @@ static HRESULT check_new(const mm_il_method *m, const mm_il_instr *at, const mm_
     return S_OK;
 }
 
-HRESULT mm_il_insert_before(mm_il_method *m, mm_il_instr *at, mm_il_instr *ins, mm_il_retarget mode,
-                            mm_il_error *err)
+HRESULT mm_il_insert_before(mm_il_method *m, mm_il_instr *at, mm_il_instr *ins, mm_il_retarget mode, mm_il_error *err)
 {
     HRESULT hr;
     if (!m || !ins)
@@ -388,8 +405,8 @@ HRESULT mm_il_remove(mm_il_method *m, mm_il_instr *ins, mm_il_error *err)
         }
         for (k = 0; k < m->nclauses; k++) {
             const mm_il_eh *c = &m->clauses[k];
-            if (c->try_start == ins || c->handler_start == ins ||
-                (c->kind == MM_IL_CLAUSE_FILTER && c->filter_start == ins))
+            if (c->try_start == ins || c->handler_start == ins
+                || (c->kind == MM_IL_CLAUSE_FILTER && c->filter_start == ins))
                 return mm_il_fail(err, MM_E_IL_EDIT, IL_AT(ins),
                                   "IL_%04x (%s) starts a block of clause %u (%s): removing it would orphan the clause",
                                   IL_AT(ins), mm_il_opcode(ins->opcode)->name, k, mm_il_clause_kind_name(c->kind));

@@ -5,16 +5,18 @@
 
 #include <stddef.h>
 
-#define V MM_IL_VARIABLE
-#define N MM_IL_OP_NONE
+#define V    MM_IL_VARIABLE
+#define N    MM_IL_OP_NONE
 #define NEXT MM_IL_FLOW_NEXT
 #define COND MM_IL_FLOW_COND
 
 /* Plain instructions: operand none, falls through. */
+// clang-format off
 #define P(name, pop, push) {name, N, NEXT, pop, push}
 #define T(name, pop, push) {name, MM_IL_OP_TOKEN, NEXT, pop, push}
 #define BS(name, pop) {name, MM_IL_OP_BR1, COND, pop, 0}
 #define BL(name, pop) {name, MM_IL_OP_BR4, COND, pop, 0}
+// clang-format on
 
 static const mm_il_opcode_info one_byte[0xE1] = {
     [0x00] = P("nop", 0, 0),

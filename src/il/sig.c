@@ -29,10 +29,10 @@ enum {
     ET_PINNED = 0x45
 };
 
-#define SIG_GENERIC 0x10u
-#define SIG_HASTHIS 0x20u
+#define SIG_GENERIC      0x10u
+#define SIG_HASTHIS      0x20u
 #define SIG_EXPLICITTHIS 0x40u
-#define SIG_LOCAL 0x07u
+#define SIG_LOCAL        0x07u
 
 struct cursor {
     const uint8_t *p;
@@ -63,12 +63,12 @@ static HRESULT uncompress(struct cursor *c, uint32_t *v, const char *what)
     } else if ((b & 0xE0) == 0xC0) {
         if (c->len - c->pos < 4)
             return ends(c, what);
-        *v = (uint32_t)(b & 0x1F) << 24 | (uint32_t)c->p[c->pos + 1] << 16 | (uint32_t)c->p[c->pos + 2] << 8 |
-             c->p[c->pos + 3];
+        *v = (uint32_t)(b & 0x1F) << 24 | (uint32_t)c->p[c->pos + 1] << 16 | (uint32_t)c->p[c->pos + 2] << 8
+             | c->p[c->pos + 3];
         c->pos += 4;
     } else {
-        return mm_il_fail(c->err, MM_E_IL_SIG, c->pos, "byte 0x%02x at 0x%zx starts no compressed integer (%s)", b, c->pos,
-                          what);
+        return mm_il_fail(c->err, MM_E_IL_SIG, c->pos, "byte 0x%02x at 0x%zx starts no compressed integer (%s)", b,
+                          c->pos, what);
     }
     return S_OK;
 }
@@ -133,14 +133,29 @@ static HRESULT skip_type(struct cursor *c, int depth)
     uint32_t n, k, v;
     HRESULT hr;
     if (depth > SIG_MAX_DEPTH)
-        return mm_il_fail(c->err, MM_E_IL_SIG, c->pos, "types nested more than %d deep at 0x%zx", SIG_MAX_DEPTH, c->pos);
+        return mm_il_fail(c->err, MM_E_IL_SIG, c->pos, "types nested more than %d deep at 0x%zx", SIG_MAX_DEPTH,
+                          c->pos);
     if (FAILED(hr = take_byte(c, &e, "a type")))
         return hr;
     switch (e) {
     case ET_VOID: /* only as a pointer's target or a return type, which reach here too */
-    case 0x02: case 0x03: case 0x04: case 0x05: case 0x06: case 0x07: case 0x08: case 0x09: case 0x0A:
-    case 0x0B: case 0x0C: case 0x0D: case ET_STRING: case ET_TYPEDBYREF: case ET_I: case ET_U: case ET_OBJECT:
-        return S_OK;
+    case 0x02:
+    case 0x03:
+    case 0x04:
+    case 0x05:
+    case 0x06:
+    case 0x07:
+    case 0x08:
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case ET_STRING:
+    case ET_TYPEDBYREF:
+    case ET_I:
+    case ET_U:
+    case ET_OBJECT: return S_OK;
     case ET_CMOD_REQD:
     case ET_CMOD_OPT:
         if (FAILED(hr = uncompress(c, &n, "a custom modifier")))
@@ -155,8 +170,8 @@ static HRESULT skip_type(struct cursor *c, int depth)
     case ET_VAR:
     case ET_MVAR: return uncompress(c, &n, "a generic parameter number");
     case ET_ARRAY:
-        if (FAILED(hr = skip_type(c, depth + 1)) || FAILED(hr = uncompress(c, &n, "an array rank")) ||
-            FAILED(hr = uncompress(c, &n, "an array's size count")))
+        if (FAILED(hr = skip_type(c, depth + 1)) || FAILED(hr = uncompress(c, &n, "an array rank"))
+            || FAILED(hr = uncompress(c, &n, "an array's size count")))
             return hr;
         for (k = 0; k < n; k++)
             if (FAILED(hr = uncompress(c, &v, "an array size")))
@@ -171,8 +186,10 @@ static HRESULT skip_type(struct cursor *c, int depth)
         if (FAILED(hr = take_byte(c, &e, "a generic instance")))
             return hr;
         if (e != ET_CLASS && e != ET_VALUETYPE)
-            return mm_il_fail(c->err, MM_E_IL_SIG, c->pos - 1, "generic instance of 0x%02x, not a class or value type", e);
-        if (FAILED(hr = uncompress(c, &n, "a type token")) || FAILED(hr = uncompress(c, &n, "a generic argument count")))
+            return mm_il_fail(c->err, MM_E_IL_SIG, c->pos - 1, "generic instance of 0x%02x, not a class or value type",
+                              e);
+        if (FAILED(hr = uncompress(c, &n, "a type token"))
+            || FAILED(hr = uncompress(c, &n, "a generic argument count")))
             return hr;
         for (k = 0; k < n; k++)
             if (FAILED(hr = skip_type(c, depth + 1)))
@@ -192,7 +209,10 @@ HRESULT mm_il_sig_method(const uint8_t *sig, size_t len, mm_il_sig_info *info, m
     return skip_method(&c, 0, info);
 }
 
-static size_t compressed_size(uint32_t v) { return v < 0x80 ? 1 : v < 0x4000 ? 2 : 4; }
+static size_t compressed_size(uint32_t v)
+{
+    return v < 0x80 ? 1 : v < 0x4000 ? 2 : 4;
+}
 
 static uint8_t *compress(uint8_t *p, uint32_t v)
 {

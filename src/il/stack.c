@@ -12,19 +12,25 @@ struct check {
     mm_il_method *m;
     const mm_il_stack_options *opt;
     mm_il_error *err;
-    mm_il_instr **ins;   /* by index */
+    mm_il_instr **ins; /* by index */
     uint32_t n;
-    uint8_t *leader;     /* 1: starts a block; 2: also starts a try block */
-    int32_t *entry;      /* depth on entry to the block a leader starts */
-    uint32_t *from;      /* for messages: the instruction that first reached a block */
+    uint8_t *leader; /* 1: starts a block; 2: also starts a try block */
+    int32_t *entry;  /* depth on entry to the block a leader starts */
+    uint32_t *from;  /* for messages: the instruction that first reached a block */
     uint32_t *work;
     uint32_t nwork;
     uint32_t max;
 };
 
-static const char *name(const mm_il_instr *i) { return mm_il_opcode(i->opcode)->name; }
+static const char *name(const mm_il_instr *i)
+{
+    return mm_il_opcode(i->opcode)->name;
+}
 
-static int in_list(const mm_il_method *m, const mm_il_instr *i) { return i->prev || i->next || m->first == i; }
+static int in_list(const mm_il_method *m, const mm_il_instr *i)
+{
+    return i->prev || i->next || m->first == i;
+}
 
 /* Enters the block starting at index t with depth d, reached from index f
  * (or UINT32_MAX for a handler entry). */
@@ -51,8 +57,8 @@ static HRESULT reach(struct check *c, uint32_t t, int32_t d, uint32_t f)
                               ti->offset, f == UINT32_MAX ? d : c->entry[t], f == UINT32_MAX ? c->entry[t] : d,
                               c->ins[f == UINT32_MAX ? c->from[t] : f]->offset);
         return mm_il_fail(c->err, MM_E_IL_STACK, ti->offset,
-                          "stack depths differ where paths join at IL_%04x: %d from IL_%04x, %d from IL_%04x", ti->offset,
-                          c->entry[t], c->ins[c->from[t]]->offset, d, c->ins[f]->offset);
+                          "stack depths differ where paths join at IL_%04x: %d from IL_%04x, %d from IL_%04x",
+                          ti->offset, c->entry[t], c->ins[c->from[t]]->offset, d, c->ins[f]->offset);
     }
     return S_OK;
 }
@@ -77,8 +83,8 @@ static HRESULT call_effect(struct check *c, const mm_il_instr *i, uint32_t *pops
     if (!c->opt || !c->opt->resolve)
         return mm_il_fail(c->err, E_POINTER, i->offset, "%s at IL_%04x needs a signature resolver", name(i), i->offset);
     if (FAILED(hr = c->opt->resolve(c->opt->ctx, i->arg.token, &sig, &len)))
-        return mm_il_fail(c->err, hr, i->offset, "%s at IL_%04x: token 0x%08x not resolved (0x%08x)", name(i), i->offset,
-                          i->arg.token, (unsigned)hr);
+        return mm_il_fail(c->err, hr, i->offset, "%s at IL_%04x: token 0x%08x not resolved (0x%08x)", name(i),
+                          i->offset, i->arg.token, (unsigned)hr);
     if (FAILED(hr = mm_il_sig_method(sig, len, &info, &serr)))
         return mm_il_fail(c->err, hr, i->offset, "%s at IL_%04x: token 0x%08x: %s", name(i), i->offset, i->arg.token,
                           serr.message);
@@ -118,18 +124,22 @@ static HRESULT run_block(struct check *c, uint32_t b, int32_t *depths, int ret_p
         if (i->opcode == MM_IL_RET) {
             int ok = ret_pops < 0 ? (d == 0 || d == 1) : d == ret_pops;
             if (!ok)
-                return mm_il_fail(c->err, MM_E_IL_STACK, i->offset, "ret at IL_%04x with %d values on the stack, %s", i->offset,
-                                  d, ret_pops < 0 ? "not 0 or 1" : ret_pops ? "not just the return value" : "not 0");
+                return mm_il_fail(c->err, MM_E_IL_STACK, i->offset, "ret at IL_%04x with %d values on the stack, %s",
+                                  i->offset, d,
+                                  ret_pops < 0 ? "not 0 or 1"
+                                  : ret_pops   ? "not just the return value"
+                                               : "not 0");
             pops = (uint32_t)d;
         }
         if ((int64_t)pops > d)
-            return mm_il_fail(c->err, MM_E_IL_STACK, i->offset, "%s at IL_%04x pops %u values, the stack holds %d", o->name,
-                              i->offset, pops, d);
+            return mm_il_fail(c->err, MM_E_IL_STACK, i->offset, "%s at IL_%04x pops %u values, the stack holds %d",
+                              o->name, i->offset, pops, d);
         if (i->opcode == 0x27 && d != 0)
-            return mm_il_fail(c->err, MM_E_IL_STACK, i->offset, "jmp at IL_%04x with %d values on the stack, not 0", i->offset, d);
-        if (i->opcode == 0xFE11 && d != 1)
-            return mm_il_fail(c->err, MM_E_IL_STACK, i->offset, "endfilter at IL_%04x with %d values on the stack, not 1",
+            return mm_il_fail(c->err, MM_E_IL_STACK, i->offset, "jmp at IL_%04x with %d values on the stack, not 0",
                               i->offset, d);
+        if (i->opcode == 0xFE11 && d != 1)
+            return mm_il_fail(c->err, MM_E_IL_STACK, i->offset,
+                              "endfilter at IL_%04x with %d values on the stack, not 1", i->offset, d);
         d = d - (int32_t)pops + (int32_t)pushes;
         if ((uint32_t)d > c->max)
             c->max = (uint32_t)d;
@@ -245,8 +255,8 @@ HRESULT mm_il_stack_check(mm_il_method *m, const mm_il_stack_options *opt, mm_il
         const mm_il_eh *e = &m->clauses[k];
         uint32_t t;
         int32_t d = e->kind == MM_IL_CLAUSE_CATCH || e->kind == MM_IL_CLAUSE_FILTER ? 1 : 0;
-        if (!e->handler_start || !in_list(m, e->handler_start) ||
-            (e->kind == MM_IL_CLAUSE_FILTER && (!e->filter_start || !in_list(m, e->filter_start)))) {
+        if (!e->handler_start || !in_list(m, e->handler_start)
+            || (e->kind == MM_IL_CLAUSE_FILTER && (!e->filter_start || !in_list(m, e->filter_start)))) {
             hr = mm_il_fail(err, MM_E_IL_CODE, 0, "clause %u: a handler or filter not in the code", k);
             break;
         }

@@ -7,19 +7,69 @@
 #include <string.h>
 
 enum {
-    MODULE = 0x00, TYPEREF, TYPEDEF, FIELDPTR, FIELD, METHODPTR, METHODDEF, PARAMPTR, PARAM, INTERFACEIMPL,
-    MEMBERREF, CONSTANT, CUSTOMATTRIBUTE, FIELDMARSHAL, DECLSECURITY, CLASSLAYOUT, FIELDLAYOUT, STANDALONESIG,
-    EVENTMAP, EVENTPTR, EVENT, PROPERTYMAP, PROPERTYPTR, PROPERTY, METHODSEMANTICS, METHODIMPL, MODULEREF,
-    TYPESPEC, IMPLMAP, FIELDRVA, ENCLOG, ENCMAP, ASSEMBLY, ASSEMBLYPROCESSOR, ASSEMBLYOS, ASSEMBLYREF,
-    ASSEMBLYREFPROCESSOR, ASSEMBLYREFOS, FILE_, EXPORTEDTYPE, MANIFESTRESOURCE, NESTEDCLASS, GENERICPARAM,
-    METHODSPEC, GENERICPARAMCONSTRAINT
+    MODULE = 0x00,
+    TYPEREF,
+    TYPEDEF,
+    FIELDPTR,
+    FIELD,
+    METHODPTR,
+    METHODDEF,
+    PARAMPTR,
+    PARAM,
+    INTERFACEIMPL,
+    MEMBERREF,
+    CONSTANT,
+    CUSTOMATTRIBUTE,
+    FIELDMARSHAL,
+    DECLSECURITY,
+    CLASSLAYOUT,
+    FIELDLAYOUT,
+    STANDALONESIG,
+    EVENTMAP,
+    EVENTPTR,
+    EVENT,
+    PROPERTYMAP,
+    PROPERTYPTR,
+    PROPERTY,
+    METHODSEMANTICS,
+    METHODIMPL,
+    MODULEREF,
+    TYPESPEC,
+    IMPLMAP,
+    FIELDRVA,
+    ENCLOG,
+    ENCMAP,
+    ASSEMBLY,
+    ASSEMBLYPROCESSOR,
+    ASSEMBLYOS,
+    ASSEMBLYREF,
+    ASSEMBLYREFPROCESSOR,
+    ASSEMBLYREFOS,
+    FILE_,
+    EXPORTEDTYPE,
+    MANIFESTRESOURCE,
+    NESTEDCLASS,
+    GENERICPARAM,
+    METHODSPEC,
+    GENERICPARAMCONSTRAINT
 };
 
 /* Coded index kinds (II.24.2.6). */
 enum {
-    TYPEDEFORREF, HASCONSTANT, HASCUSTOMATTRIBUTE, HASFIELDMARSHAL, HASDECLSECURITY, MEMBERREFPARENT,
-    HASSEMANTICS, METHODDEFORREF, MEMBERFORWARDED, IMPLEMENTATION, CUSTOMATTRIBUTETYPE, RESOLUTIONSCOPE,
-    TYPEORMETHODDEF, CODED_KINDS
+    TYPEDEFORREF,
+    HASCONSTANT,
+    HASCUSTOMATTRIBUTE,
+    HASFIELDMARSHAL,
+    HASDECLSECURITY,
+    MEMBERREFPARENT,
+    HASSEMANTICS,
+    METHODDEFORREF,
+    MEMBERFORWARDED,
+    IMPLEMENTATION,
+    CUSTOMATTRIBUTETYPE,
+    RESOLUTIONSCOPE,
+    TYPEORMETHODDEF,
+    CODED_KINDS
 };
 
 #define NONE 0xFF
@@ -31,9 +81,14 @@ static const struct {
     [TYPEDEFORREF] = {2, {TYPEDEF, TYPEREF, TYPESPEC}, 3},
     [HASCONSTANT] = {2, {FIELD, PARAM, PROPERTY}, 3},
     [HASCUSTOMATTRIBUTE] = {5,
-                            {METHODDEF, FIELD, TYPEREF, TYPEDEF, PARAM, INTERFACEIMPL, MEMBERREF, MODULE, DECLSECURITY,
-                             PROPERTY, EVENT, STANDALONESIG, MODULEREF, TYPESPEC, ASSEMBLY, ASSEMBLYREF, FILE_,
-                             EXPORTEDTYPE, MANIFESTRESOURCE, GENERICPARAM, GENERICPARAMCONSTRAINT, METHODSPEC},
+                            {METHODDEF,        FIELD,        TYPEREF,
+                             TYPEDEF,          PARAM,        INTERFACEIMPL,
+                             MEMBERREF,        MODULE,       DECLSECURITY,
+                             PROPERTY,         EVENT,        STANDALONESIG,
+                             MODULEREF,        TYPESPEC,     ASSEMBLY,
+                             ASSEMBLYREF,      FILE_,        EXPORTEDTYPE,
+                             MANIFESTRESOURCE, GENERICPARAM, GENERICPARAMCONSTRAINT,
+                             METHODSPEC},
                             22},
     [HASFIELDMARSHAL] = {1, {FIELD, PARAM}, 2},
     [HASDECLSECURITY] = {2, {TYPEDEF, METHODDEF, ASSEMBLY}, 3},
@@ -48,13 +103,13 @@ static const struct {
 };
 
 /* Column kinds: a table number (simple index), C + coded kind, or these. */
-#define C 0x40
-#define U2 0x80
-#define U4 0x81
-#define STR 0x82
+#define C    0x40
+#define U2   0x80
+#define U4   0x81
+#define STR  0x82
 #define GUID 0x83
 #define BLOB 0x84
-#define END 0
+#define END  0
 
 /* Each table's columns; END stops (no table's first column is Module's
  * index, so 0 is free). */
@@ -147,8 +202,8 @@ HRESULT mm_meta_open(mm_meta *md, const mm_pe *pe, mm_il_error *err)
         md->table[t] = at;
         at += (uint64_t)size * rows[t];
         if (at > pe->tables_end)
-            return mm_il_fail(err, MM_E_PE_FORMAT, md->table[t], "metadata table 0x%02x of %u rows runs past the tables stream",
-                              t, rows[t]);
+            return mm_il_fail(err, MM_E_PE_FORMAT, md->table[t],
+                              "metadata table 0x%02x of %u rows runs past the tables stream", t, rows[t]);
     }
     return S_OK;
 }
