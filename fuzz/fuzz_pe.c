@@ -1,9 +1,12 @@
 /* libFuzzer target for the PE/CLI reader: any file must open or fail
  * cleanly, and every body it leads to must map inside the file and be read
- * only there. */
+ * only there; the same for the metadata tables (meta.c): every signature
+ * inside the file, every name NUL-terminated inside its buffer. */
+#include "pe/meta.h"
 #include "pe/pe.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void check(int cond)
 {
@@ -31,6 +34,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mm_il_validate(p, avail, &err);
         if (SUCCEEDED(mm_il_extent(p, avail, &ext, &err)))
             check(ext <= avail);
+    }
+    {
+        static const uint32_t tables[] = {0x01, 0x02, 0x04, 0x06, 0x0A, 0x11, 0x1B, 0x2B, 0x70};
+        mm_meta md;
+        size_t t;
+        if (FAILED(mm_meta_open(&md, &pe, &err)))
+            return 0;
+        for (t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+            for (rid = 0; rid <= 300; rid++) {
+                uint32_t token = tables[t] << 24 | rid;
+                const uint8_t *sig;
+                size_t len;
+                char name[64];
+                if (SUCCEEDED(mm_meta_sig(&md, token, &sig, &len)))
+                    check(sig >= data && len <= size && sig + len <= data + size);
+                mm_meta_name(&md, token, name, sizeof name);
+                check(memchr(name, 0, sizeof name) != NULL);
+            }
+        }
     }
     return 0;
 }
