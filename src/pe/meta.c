@@ -315,6 +315,111 @@ static uint32_t enclosing(const mm_meta *md, uint32_t rid)
     return 0;
 }
 
+static void type_name(const mm_meta *md, uint32_t token, char *buf, size_t cap, size_t *at, int depth);
+
+/* A compressed unsigned integer of a blob (II.23.2); -1 when cut. */
+static int blob_uint(const uint8_t *p, size_t len, size_t *pos, uint32_t *v)
+{
+    if (*pos >= len)
+        return -1;
+    if (!(p[*pos] & 0x80)) {
+        *v = p[(*pos)++];
+    } else if ((p[*pos] & 0xC0) == 0x80 && len - *pos >= 2) {
+        *v = (uint32_t)(p[*pos] & 0x3F) << 8 | p[*pos + 1];
+        *pos += 2;
+    } else if ((p[*pos] & 0xE0) == 0xC0 && len - *pos >= 4) {
+        *v = (uint32_t)(p[*pos] & 0x1F) << 24 | (uint32_t)p[*pos + 1] << 16 | (uint32_t)p[*pos + 2] << 8 | p[*pos + 3];
+        *pos += 4;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* One type of a signature blob, ildasm-like ("int32[]", "!0",
+ * "System.Collections.Generic.List`1<!!0>"); -1 when the blob is cut or
+ * holds what is not a type. */
+static int sig_type(const mm_meta *md, const uint8_t *p, size_t len, size_t *pos, char *buf, size_t cap, size_t *at,
+                    int depth)
+{
+    static const char *const prim[] = {
+        [0x01] = "void",       [0x02] = "bool",        [0x03] = "char",    [0x04] = "int8",   [0x05] = "uint8",
+        [0x06] = "int16",      [0x07] = "uint16",      [0x08] = "int32",   [0x09] = "uint32", [0x0A] = "int64",
+        [0x0B] = "uint64",     [0x0C] = "float32",     [0x0D] = "float64", [0x0E] = "string", [0x16] = "typedref",
+        [0x18] = "native int", [0x19] = "native uint", [0x1C] = "object"};
+    char num[16];
+    uint32_t v, n, k;
+    uint8_t e;
+    if (depth > 16 || *pos >= len)
+        return -1;
+    e = p[(*pos)++];
+    if (e < sizeof prim / sizeof prim[0] && prim[e]) {
+        add(buf, cap, at, prim[e], strlen(prim[e]));
+        return 0;
+    }
+    switch (e) {
+    case 0x0F: /* PTR */
+    case 0x10: /* BYREF */
+    case 0x1D: /* SZARRAY */
+        if (sig_type(md, p, len, pos, buf, cap, at, depth + 1) != 0)
+            return -1;
+        add(buf, cap, at, e == 0x0F ? "*" : e == 0x10 ? "&" : "[]", e == 0x1D ? 2 : 1);
+        return 0;
+    case 0x11: /* VALUETYPE */
+    case 0x12: /* CLASS */
+        if (blob_uint(p, len, pos, &v) != 0)
+            return -1;
+        type_name(md, decode_coded(TYPEDEFORREF, v), buf, cap, at, depth + 1);
+        return 0;
+    case 0x13: /* VAR */
+    case 0x1E: /* MVAR */
+        if (blob_uint(p, len, pos, &v) != 0)
+            return -1;
+        snprintf(num, sizeof num, "%s%u", e == 0x13 ? "!" : "!!", v);
+        add(buf, cap, at, num, strlen(num));
+        return 0;
+    case 0x14: /* ARRAY: type, rank, sizes, bounds */
+        if (sig_type(md, p, len, pos, buf, cap, at, depth + 1) != 0 || blob_uint(p, len, pos, &v) != 0)
+            return -1;
+        add(buf, cap, at, "[", 1);
+        for (k = 1; k < v && k < 32; k++)
+            add(buf, cap, at, ",", 1);
+        add(buf, cap, at, "]", 1);
+        for (k = 0; k < 2; k++) { /* the sizes, then the lower bounds */
+            uint32_t count, x;
+            if (blob_uint(p, len, pos, &count) != 0)
+                return -1;
+            while (count--)
+                if (blob_uint(p, len, pos, &x) != 0)
+                    return -1;
+        }
+        return 0;
+    case 0x15: /* GENERICINST: CLASS or VALUETYPE, type, count, arguments */
+        if (sig_type(md, p, len, pos, buf, cap, at, depth + 1) != 0 || blob_uint(p, len, pos, &n) != 0)
+            return -1;
+        add(buf, cap, at, "<", 1);
+        for (k = 0; k < n; k++) {
+            if (k)
+                add(buf, cap, at, ",", 1);
+            if (sig_type(md, p, len, pos, buf, cap, at, depth + 1) != 0)
+                return -1;
+        }
+        add(buf, cap, at, ">", 1);
+        return 0;
+    case 0x1F: /* CMOD_REQD */
+    case 0x20: /* CMOD_OPT */
+    case 0x45: /* PINNED */
+        if (e != 0x45 && blob_uint(p, len, pos, &v) != 0)
+            return -1;
+        return sig_type(md, p, len, pos, buf, cap, at, depth + 1);
+    case 0x1B: /* FNPTR */
+        add(buf, cap, at, "method*", 7);
+        *pos = len; /* nothing after it is named */
+        return 0;
+    default: return -1;
+    }
+}
+
 static void type_name(const mm_meta *md, uint32_t token, char *buf, size_t cap, size_t *at, int depth)
 {
     uint32_t t = token >> 24, rid = token & 0xFFFFFF;
@@ -348,8 +453,15 @@ static void type_name(const mm_meta *md, uint32_t token, char *buf, size_t cap, 
             add(buf, cap, at, ".", 1);
         }
         add(buf, cap, at, name, n);
-    } else if (t == TYPESPEC) {
-        add(buf, cap, at, "[TypeSpec]", 10);
+    } else if (t == TYPESPEC && rid && rid <= md->pe->rows[TYPESPEC]) {
+        const uint8_t *p;
+        size_t len, pos = 0, before = *at;
+        if (blob_at(md, cell(md, t, rid, 0), &p, &len) != S_OK
+            || sig_type(md, p, len, &pos, buf, cap, at, depth + 1) != 0) {
+            *at = before;
+            buf[before] = '\0';
+            add(buf, cap, at, "[TypeSpec]", 10);
+        }
     } else if (t == MODULEREF) {
         add(buf, cap, at, "[ModuleRef]", 11);
     } else {
@@ -419,7 +531,28 @@ char *mm_meta_name(const mm_meta *md, uint32_t token, char *buf, size_t cap)
             add(buf, cap, &at, "[?]", 3);
         else
             mm_meta_name(md, m, buf, cap), at = strlen(buf);
-        add(buf, cap, &at, "<...>", 5);
+        {
+            /* The instantiation: 0x0A, count, types. */
+            const uint8_t *p;
+            size_t len, pos = 1, before = at;
+            uint32_t count, k;
+            int ok = blob_at(md, cell(md, t, rid, 1), &p, &len) == S_OK && len > 0 && p[0] == 0x0A
+                     && blob_uint(p, len, &pos, &count) == 0;
+            if (ok)
+                add(buf, cap, &at, "<", 1);
+            for (k = 0; ok && k < count; k++) {
+                if (k)
+                    add(buf, cap, &at, ",", 1);
+                ok = sig_type(md, p, len, &pos, buf, cap, &at, 1) == 0;
+            }
+            if (ok) {
+                add(buf, cap, &at, ">", 1);
+            } else {
+                at = before;
+                buf[before] = '\0';
+                add(buf, cap, &at, "<...>", 5);
+            }
+        }
         break;
     }
     case STANDALONESIG: add(buf, cap, &at, "[signature]", 11); break;
