@@ -217,6 +217,20 @@ static int open_assembly(const char *path, struct file *f, mm_pe *pe, int skip_u
     return -1;
 }
 
+/* The arguments of the commands over files: [--skip-unmanaged] FILE...
+ * Returns 0, or -1 after saying there are no files. */
+static int file_args(int *argc, char ***argv, int *skip_unmanaged)
+{
+    *skip_unmanaged = *argc > 0 && !strcmp((*argv)[0], "--skip-unmanaged");
+    *argc -= *skip_unmanaged;
+    *argv += *skip_unmanaged;
+    if (*argc == 0) {
+        fprintf(stderr, "mmil: no files\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int run_all(int roundtrip, int argc, char **argv)
 {
     struct counts total = {0};
@@ -224,15 +238,8 @@ static int run_all(int roundtrip, int argc, char **argv)
     struct clauses c1 = {NULL, 0}, c2 = {NULL, 0};
     int skip_unmanaged = 0, i;
 
-    if (argc > 0 && !strcmp(argv[0], "--skip-unmanaged")) {
-        skip_unmanaged = 1;
-        argc--;
-        argv++;
-    }
-    if (argc == 0) {
-        fprintf(stderr, "mmil: no files\n");
+    if (file_args(&argc, &argv, &skip_unmanaged) != 0)
         return 2;
-    }
     for (i = 0; i < argc; i++) {
         struct counts n = {0};
         struct file f;
@@ -772,15 +779,8 @@ static int run_rw(int rewrite, int argc, char **argv)
     unsigned long managed = 0, unmanaged = 0, unreadable = 0;
     int skip_unmanaged = 0, i;
 
-    if (argc > 0 && !strcmp(argv[0], "--skip-unmanaged")) {
-        skip_unmanaged = 1;
-        argc--;
-        argv++;
-    }
-    if (argc == 0) {
-        fprintf(stderr, "mmil: no files\n");
+    if (file_args(&argc, &argv, &skip_unmanaged) != 0)
         return 2;
-    }
     memset(&s, 0, sizeof s);
     if (FAILED(mm_il_method_create(&s.a)) || FAILED(mm_il_method_create(&s.b))) {
         fprintf(stderr, "mmil: out of memory\n");
