@@ -56,12 +56,14 @@ static HRESULT read_header(const struct reader *r, mm_il_body *b, int *more)
                           p[0]);
     }
     end = (uint64_t)b->code_offset + b->code_size;
+    /* The size first: with a 32-bit size_t, MM_IL_UNBOUNDED is 4 GiB - 1, and
+     * a body past 4 GiB would otherwise be reported as merely truncated. */
+    if (end > UINT32_MAX)
+        return mm_il_fail(err, MM_E_IL_HEADER, 4, "code size 0x%x makes the body larger than 4 GiB", b->code_size);
     if (end > r->len)
         return mm_il_fail(err, MM_E_IL_TRUNCATED, b->code_offset,
                           "code of 0x%x bytes ends at 0x%llx, past the 0x%zx given", b->code_size,
                           (unsigned long long)end, r->len);
-    if (end > UINT32_MAX)
-        return mm_il_fail(err, MM_E_IL_HEADER, 4, "code size 0x%x makes the body larger than 4 GiB", b->code_size);
     b->code = p + b->code_offset;
 
     if (r->depth == VALIDATE) {
