@@ -1,7 +1,5 @@
 /* IMethodMalloc as a COM object: IIDs, QueryInterface, reference counts, and
  * the memory outliving every reference until close. */
-#include <pthread.h>
-
 #define COBJMACROS /* the C call macros, as a C caller of a MIDL header has them */
 #include "methodmalloc.h"
 #include "testutil.h"
@@ -90,14 +88,14 @@ static void test_concurrent_refcount(void)
     REQUIRE(mm_module_open(object_base(&anchor), NULL, &m) == S_OK);
     REQUIRE(mm_module_allocator(m, &mal) == S_OK);
     enum { N = 4 };
-    pthread_t t[N];
+    pl_thread t[N];
     struct hammer h[N];
     for (int i = 0; i < N; i++) {
         h[i] = (struct hammer){mal, 0};
-        REQUIRE(pthread_create(&t[i], NULL, hammer_refs, &h[i]) == 0);
+        REQUIRE(pl_thread_create(&t[i], hammer_refs, &h[i]));
     }
     for (int i = 0; i < N; i++) {
-        pthread_join(t[i], NULL);
+        pl_thread_join(t[i]);
         CHECK(h[i].errors == 0);
     }
     CHECK(mal->lpVtbl->AddRef(mal) == 3); /* ours, the handle's, and this one */

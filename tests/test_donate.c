@@ -1,23 +1,11 @@
 /* Donated address space: a window covered end to end (as CoreCLR covers the
  * windows of the images it maps) becomes usable through mm_donate, only
  * inside each module's own window, and comes back free at close. */
-#include <pthread.h>
-
 #include "methodmalloc.h"
 #include "testutil.h"
 
 static char *region;
 static const size_t REGION = 64 << 20;
-
-static size_t resident(const void *p, size_t size)
-{
-    unsigned char vec[4096];
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 0;
-    REQUIRE(size / page <= sizeof vec && mincore((void *)p, size, vec) == 0);
-    for (size_t i = 0; i < size / page; i++)
-        n += vec[i] & 1;
-    return n * page;
-}
 
 static void test_bad_arguments(void)
 {
@@ -40,8 +28,9 @@ static void test_covered_window(void)
     CHECK(mal->lpVtbl->Alloc(mal, 100) == NULL); /* covered: nothing to take yet */
 
     REQUIRE(mm_donate(give, give_size) == S_OK);
-    CHECK(mm_donate(give + 4096, 4096) == E_INVALIDARG);          /* overlaps */
-    CHECK(mm_donate(give + give_size - 4096, 8192) == E_INVALIDARG); /* overlaps its end */
+    size_t page = pl_page();
+    CHECK(mm_donate(give + page, page) == E_INVALIDARG);              /* overlaps */
+    CHECK(mm_donate(give + give_size - page, 2 * page) == E_INVALIDARG); /* overlaps its end */
     size_t got = 0, outside = 0;
     char *first = NULL;
     for (;;) {
@@ -56,10 +45,9 @@ static void test_covered_window(void)
     }
     CHECKF(got > 7000 && outside == 0, "%zu blocks from 8 MiB donated, %zu outside it", got, outside);
     CHECK(first == give);
-    struct maps_query q = maps_perms(give);
-    CHECK(q.count == 1 && strncmp(q.perms, "rw-", 3) == 0);
-    CHECK(strcmp(maps_perms(region).perms, "---p") == 0);              /* the rest stays the test's */
-    CHECK(strcmp(maps_perms(region + (20 << 20)).perms, "---p") == 0);
+    CHECK(strcmp(perms_at(give), "rw-") == 0);
+    CHECK(strcmp(perms_at(region), "---") == 0);              /* the rest stays the test's */
+    CHECK(strcmp(perms_at(region + (20 << 20)), "---") == 0);
     uint64_t total, used;
     mm_donated(&total, &used);
     CHECK(total == give_size && used > 7000 * 1000 && used <= give_size);
@@ -69,9 +57,8 @@ static void test_covered_window(void)
     done(m, mal);
 
     /* Closed: the range has no access and no memory again, and serves the next module. */
-    q = maps_perms(give);
-    CHECK(q.count == 1 && strcmp(q.perms, "---p") == 0);
-    CHECK(resident(give, give_size) == 0);
+    CHECK(pl_range_is((uintptr_t)give, (uintptr_t)give + give_size, "---"));
+    CHECK(pl_resident(give, give_size) == 0);
     mm_donated(&total, &used);
     CHECK(total == give_size && used == 0);
     mal = open_alloc(region, 32 << 20, &m);
@@ -134,14 +121,14 @@ static void *work(void *arg)
 static void test_concurrent(void)
 {
     enum { N = 4 };
-    pthread_t t[N];
+    pl_thread t[N];
     struct worker w[N];
     for (int i = 0; i < N; i++) {
         w[i] = (struct worker){i + 1, 0, 0};
-        REQUIRE(pthread_create(&t[i], NULL, work, &w[i]) == 0);
+        REQUIRE(pl_thread_create(&t[i], work, &w[i]));
     }
     for (int i = 0; i < N; i++) {
-        pthread_join(t[i], NULL);
+        pl_thread_join(t[i]);
         CHECKF(w[i].bad == 0 && w[i].blocks == 4000, "thread %d: %zu blocks, %d bad", i, w[i].blocks, w[i].bad);
     }
     uint64_t used;
@@ -151,8 +138,8 @@ static void test_concurrent(void)
 
 int main(void)
 {
-    region = mmap(NULL, REGION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    REQUIRE(region != MAP_FAILED);
+    /* One reservation: on Windows a commit cannot span two. */
+    region = pl_reserve(REGION, true);
     test_bad_arguments();
     test_covered_window();
     test_concurrent();

@@ -1,7 +1,5 @@
 /* Many threads allocating at once, on one module and on several: no two
  * blocks overlap, every block is inside its window, nothing is lost. */
-#include <pthread.h>
-
 #include "methodmalloc.h"
 #include "testutil.h"
 
@@ -71,18 +69,18 @@ static void run(const char *what, const void *base, int nmodules, uint32_t max_r
         REQUIRE(mm_module_open(base, &cfg, &m[i]) == S_OK);
         REQUIRE(mm_module_allocator(m[i], &mal[i]) == S_OK);
     }
-    pthread_t t[THREADS];
+    pl_thread t[THREADS];
     struct worker w[THREADS];
     for (uint32_t i = 0; i < THREADS; i++) {
         w[i] = (struct worker){
             .nmal = nmodules, .id = i, .recs = calloc(PER_THREAD, sizeof(struct rec)), .bad_every = bad_every};
         REQUIRE(w[i].recs);
         memcpy(w[i].mal, mal, sizeof mal);
-        REQUIRE(pthread_create(&t[i], NULL, work, &w[i]) == 0);
+        REQUIRE(pl_thread_create(&t[i], work, &w[i]));
     }
     size_t total = 0, nulls = 0, bad = 0, bad_served = 0;
     for (int i = 0; i < THREADS; i++) {
-        pthread_join(t[i], NULL);
+        pl_thread_join(t[i]);
         total += w[i].n;
         nulls += w[i].nulls;
         bad += w[i].bad;
@@ -153,10 +151,10 @@ static void test_lanes(const void *base)
     REQUIRE(mm_module_open(base, NULL, &m) == S_OK);
     REQUIRE(mm_module_allocator(m, &mal) == S_OK);
     struct one o[2] = {{mal, 0}, {mal, 0}};
-    pthread_t t[2];
+    pl_thread t[2];
     for (int i = 0; i < 2; i++) {
-        REQUIRE(pthread_create(&t[i], NULL, alloc_once, &o[i]) == 0);
-        pthread_join(t[i], NULL);
+        REQUIRE(pl_thread_create(&t[i], alloc_once, &o[i]));
+        pl_thread_join(t[i]);
     }
     mm_stats st;
     mm_module_stats(m, &st);

@@ -2,6 +2,7 @@
  * another reservation, holes punched into such a window, and a first guess
  * taken by someone else. */
 #include "methodmalloc.h"
+#include "os/os.h"
 #include "testutil.h"
 
 static bool inside(const void *p, size_t cb, const void *base, uint32_t max_rva)
@@ -9,27 +10,52 @@ static bool inside(const void *p, size_t cb, const void *base, uint32_t max_rva)
     return (uintptr_t)p > (uintptr_t)base && (uintptr_t)p + cb - (uintptr_t)base <= max_rva;
 }
 
+/* Bases near and past the top of the user address space the library
+ * knows (2^47 on x86-64, 2^48 on arm64, what Windows reports, 4 GiB less a
+ * page on 32-bit Linux): where base + max_rva passes the top or wraps
+ * around, the window is clamped and every Alloc is NULL or inside it. */
 static void test_top_of_address_space(void)
 {
-    static const uintptr_t bases[] = {
-        ((uintptr_t)1 << 47) - 4096, /* the last user page on x86-64 */
-        ((uintptr_t)1 << 47) - (1 << 20),
-        UINTPTR_MAX - 4095, /* base + max_rva wraps */
+    uintptr_t top = mm_os_user_top(), page = pl_page();
+    const uintptr_t bases[] = {
+        top - page,      /* the last user page */
+        top - (1 << 20), /* room for a chunk or two, then the top */
+        UINTPTR_MAX - page + 1, /* base + max_rva wraps */
         UINTPTR_MAX,
+        UINTPTR_MAX - MM_DEFAULT_MAX_RVA / 2, /* wraps halfway through the window (user space on 32-bit) */
     };
     for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
         mm_module *m;
         IMethodMalloc *mal = open_alloc((const void *)bases[i], MM_DEFAULT_MAX_RVA, &m);
-        void *p = mal->lpVtbl->Alloc(mal, 64);
-        CHECKF(p == NULL || inside(p, 64, (void *)bases[i], MM_DEFAULT_MAX_RVA),
-               "base %#lx gave %p outside its window", (unsigned long)bases[i], p);
-        if (i != 1)
-            CHECKF(p == NULL, "base %#lx: no room above it, yet got %p", (unsigned long)bases[i], p);
+        size_t got = 0, bad = 0;
+        for (int k = 0; k < 64; k++) {
+            char *p = mal->lpVtbl->Alloc(mal, 4000);
+            if (!p)
+                break;
+            got++;
+            /* Inside, below the top, and no wrap: the block's end is above its start. */
+            bad += !inside(p, 4000, (void *)bases[i], MM_DEFAULT_MAX_RVA) || (uintptr_t)p + 4000 > top
+                 || (uintptr_t)p + 4000 < (uintptr_t)p;
+            memset(p, 1, 4000);
+        }
+        CHECKF(bad == 0, "base %#" PRIxPTR ": %zu of %zu blocks outside its window", bases[i], bad, got);
+        if (i == 0 || i == 2 || i == 3)
+            CHECKF(got == 0, "base %#" PRIxPTR ": no room above it, yet got %zu blocks", bases[i], got);
         mm_stats st;
         mm_module_stats(m, &st);
-        CHECK(p != NULL || st.refused == 1);
+        CHECK(got == 64 ? st.refused == 0 : st.refused == 1);
         done(m, mal);
     }
+}
+
+/* Hole sizes: what the original 4 KiB-page test used, or the granule
+ * where reservations are coarser (64 KiB on Windows), so that a hole is
+ * always a place the OS can reserve. */
+static size_t at_least_granule(size_t bytes)
+{
+    size_t g = pl_granule(), page = pl_page();
+    bytes = bytes / 4096 * page; /* in pages */
+    return bytes > g ? (bytes + g - 1) / g * g : g;
 }
 
 /* A window entirely covered by a reservation of the test's own: every Alloc
@@ -37,59 +63,91 @@ static void test_top_of_address_space(void)
 static void test_covered_window(void)
 {
     size_t size = 32 << 20;
-    char *r = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    REQUIRE(r != MAP_FAILED);
+    char *r = pl_reserve(size, false);
     mm_module *m;
     IMethodMalloc *mal = open_alloc(r, (uint32_t)size, &m);
     static const ULONG sizes[] = {1, 8, 100, 4096, 65536, 1 << 20};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-        CHECKF(mal->lpVtbl->Alloc(mal, sizes[i]) == NULL, "Alloc(%u) in a covered window", sizes[i]);
+        CHECKF(mal->lpVtbl->Alloc(mal, sizes[i]) == NULL, "Alloc(%lu) in a covered window", (unsigned long)sizes[i]);
     mm_stats st;
     mm_module_stats(m, &st);
     CHECK(st.refused == 6 && st.chunks == 0 && st.bytes_reserved == 0);
-    /* Still one PROT_NONE mapping of ours, nothing mapped over it. */
-    struct maps_query q = maps_perms(r);
-    CHECK(q.count == 1 && strcmp(q.perms, "---p") == 0);
-    CHECK(maps_count_in((uintptr_t)r, (uintptr_t)r + size) == 1);
+    /* Still reserved with no access end to end, nothing mapped over it. */
+    CHECK(pl_range_is((uintptr_t)r, (uintptr_t)r + size, "---"));
     done(m, mal);
 
     /* One small hole punched in it: small blocks land in the hole, the window
-     * is searched down to what the request needs, and nothing leaves the hole. */
+     * is searched down to what the request needs, and nothing leaves the hole.
+     * The second block takes 5/8 of the hole, so a third cannot fit. */
+    size_t hs = at_least_granule(16384), bs = hs / 8 * 5;
     char *hole = r + (8 << 20);
-    REQUIRE(munmap(hole, 16384) == 0);
+    pl_release(hole, hs);
     mal = open_alloc(r, (uint32_t)size, &m);
     char *a = mal->lpVtbl->Alloc(mal, 100);
-    char *b = mal->lpVtbl->Alloc(mal, 10000);
-    char *c = mal->lpVtbl->Alloc(mal, 10000); /* no longer fits in the hole */
-    CHECKF(a >= hole && a + 100 <= hole + 16384, "first block %p not in the hole %p", (void *)a, (void *)hole);
-    CHECKF(b >= hole && b + 10000 <= hole + 16384, "second block %p not in the hole %p", (void *)b, (void *)hole);
+    char *b = mal->lpVtbl->Alloc(mal, (ULONG)bs);
+    char *c = mal->lpVtbl->Alloc(mal, (ULONG)bs); /* no longer fits in the hole */
+    CHECKF(a >= hole && a + 100 <= hole + hs, "first block %p not in the hole %p", (void *)a, (void *)hole);
+    CHECKF(b >= hole && b + bs <= hole + hs, "second block %p not in the hole %p", (void *)b, (void *)hole);
     CHECK(c == NULL);
     if (a && b) {
         memset(a, 1, 100);
-        memset(b, 2, 10000);
+        memset(b, 2, bs);
     }
     mm_module_stats(m, &st);
-    CHECK(st.blocks == 2 && st.refused == 1 && st.bytes_reserved <= 16384);
+    CHECK(st.blocks == 2 && st.refused == 1 && st.bytes_reserved <= hs);
     done(m, mal);
-    CHECK(maps_count_in((uintptr_t)hole, (uintptr_t)hole + 16384) == 0); /* the hole is a hole again */
+    CHECK(pl_range_is((uintptr_t)hole, (uintptr_t)hole + hs, NULL)); /* the hole is a hole again */
 
-    /* Two more holes: the module uses each in turn. */
+    /* Two more holes, half as large where the granule allows: the module
+     * uses each in turn, as many blocks of 3/4 of a small hole as fit. */
+    size_t hs2 = at_least_granule(8192), bs2 = hs2 / 4 * 3;
     char *h2 = r + (20 << 20), *h3 = r + (30 << 20);
-    REQUIRE(munmap(h2, 8192) == 0 && munmap(h3, 8192) == 0);
+    pl_release(h2, hs2);
+    pl_release(h3, hs2);
     mal = open_alloc(r, (uint32_t)size, &m);
-    size_t in_holes = 0, got = 0;
-    for (int i = 0; i < 8; i++) {
-        char *p = mal->lpVtbl->Alloc(mal, 6000);
+    size_t in_holes = 0, got = 0, fit = hs / bs2 + 2 * (hs2 / bs2);
+    for (size_t i = 0; i < fit + 4; i++) {
+        char *p = mal->lpVtbl->Alloc(mal, (ULONG)bs2);
         if (!p)
             continue;
         got++;
-        in_holes += (p >= hole && p + 6000 <= hole + 16384) || (p >= h2 && p + 6000 <= h2 + 8192)
-                  || (p >= h3 && p + 6000 <= h3 + 8192);
-        memset(p, 3, 6000);
+        in_holes += (p >= hole && p + bs2 <= hole + hs) || (p >= h2 && p + bs2 <= h2 + hs2)
+                  || (p >= h3 && p + bs2 <= h3 + hs2);
+        memset(p, 3, bs2);
     }
-    CHECKF(got == 4 && in_holes == 4, "6000-byte blocks: %zu placed, %zu in the holes (want 4, 4)", got, in_holes);
+    CHECKF(got == fit && in_holes == fit, "%zu-byte blocks: %zu placed, %zu in the holes (want %zu, %zu)", bs2, got,
+           in_holes, fit, fit);
     done(m, mal);
-    munmap(r, size);
+    pl_release(r, size);
+}
+
+/* A window whose end is not on the OS's reservation granule (64 KiB on
+ * Windows): the chunks shrink to what is left, and no reservation rounded
+ * up to the granule lets a block pass the window's end. */
+static void test_window_end_off_granule(void)
+{
+    size_t g = pl_granule(), page = pl_page();
+    const void *image = make_image(g, 64 << 20);
+    static const size_t extra_pages[] = {1, 2, 3};
+    for (size_t i = 0; i < sizeof extra_pages / sizeof extra_pages[0]; i++) {
+        uint32_t max_rva = (uint32_t)(g + extra_pages[i] * page);
+        mm_module *m;
+        IMethodMalloc *mal = open_alloc(image, max_rva, &m);
+        size_t got = 0, bad = 0;
+        for (int k = 0; k < 1000; k++) {
+            ULONG cb = k % 3 == 0 ? 100 : k % 3 == 1 ? (ULONG)page / 2 : (ULONG)page + 1;
+            char *p = mal->lpVtbl->Alloc(mal, cb);
+            if (!p)
+                continue;
+            got++;
+            bad += !inside(p, cb, image, max_rva);
+            memset(p, 4, cb);
+        }
+        CHECKF(got > 0 && bad == 0, "window of the image's granule + %zu pages: %zu blocks, %zu outside", extra_pages[i],
+               got, bad);
+        done(m, mal);
+    }
+    free_image(image, g);
 }
 
 /* The place right above the base is taken (as it is by the module's own
@@ -98,7 +156,7 @@ static void test_first_guess_taken(void)
 {
     const void *image = make_image(1 << 20, 256 << 20);
     /* Another mapping right after the image, and one further up. */
-    char *after = mmap((char *)image + (1 << 20), 1 << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    char *after = pl_map_at((char *)image + (1 << 20), 1 << 20);
     REQUIRE(after == (char *)image + (1 << 20));
     mm_module *m;
     IMethodMalloc *mal = open_alloc(image, 64 << 20, &m);
@@ -108,8 +166,8 @@ static void test_first_guess_taken(void)
         CHECK(inside(p, 700, image, 64 << 20) && (p >= after + (1 << 20)));
     }
     done(m, mal);
-    munmap(after, 1 << 20);
-    munmap((void *)image, 1 << 20);
+    pl_release(after, 1 << 20);
+    free_image(image, 1 << 20);
 }
 
 /* Two modules with the same base share one window without overlapping. */
@@ -137,7 +195,7 @@ static void test_shared_window(void)
         wrong += pb[i][500] != 0xB;
     CHECK(wrong == 0);
     done(m2, b);
-    munmap((void *)image, 64 << 10);
+    free_image(image, 64 << 10);
 }
 
 /* A window smaller than one page holds nothing, without error. */
@@ -148,7 +206,7 @@ static void test_tiny_window(void)
     IMethodMalloc *mal = open_alloc(image, 100, &m);
     CHECK(mal->lpVtbl->Alloc(mal, 8) == NULL);
     done(m, mal);
-    munmap((void *)image, 64 << 10);
+    free_image(image, 64 << 10);
 }
 
 /* A base below the lowest address the system lets a process map
@@ -167,6 +225,7 @@ int main(void)
 {
     test_top_of_address_space();
     test_covered_window();
+    test_window_end_off_granule();
     test_first_guess_taken();
     test_shared_window();
     test_tiny_window();
