@@ -26,6 +26,7 @@
 #include "donated.h"
 #include "iids.h"
 #include "options.h"
+#include "os/lane_key.h"
 #include "os/os.h"
 
 /* 64 bytes each, so that no two lanes' `current` share a cache line,
@@ -63,16 +64,9 @@ struct mm_module {
 static mm_lock open_lock = MM_LOCK_INIT;
 static mm_module *open_modules;
 
-/* The calling thread's lane, as a byte offset into mm_module.lanes so that
- * the fast path indexes with no multiplication.  In a shared object the
- * initial-exec model reads it in two instructions where the general one
- * would call a function; in an executable the default is one instruction. */
-#if defined(__GNUC__) && defined(__PIC__) && !defined(__PIE__)
-static _Thread_local size_t lane_offset __attribute__((tls_model("initial-exec")));
-#else
-static _Thread_local size_t lane_offset;
-#endif
-static _Thread_local bool lane_assigned;
+/* The calling thread's lane (os/lane_key.h) is a byte offset into
+ * mm_module.lanes, so that the fast path indexes with no multiplication;
+ * 0, lanes[0], until the thread's first slow path. */
 static _Atomic unsigned lanes_handed_out;
 
 static const IID iid_unknown = MM_IID_IUNKNOWN_INIT;
@@ -125,7 +119,7 @@ static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need);
 
 static inline struct mm_lane *my_lane(mm_module *m)
 {
-    return (struct mm_lane *)((char *)m->lanes + lane_offset);
+    return (struct mm_lane *)((char *)m->lanes + mm_lane_key_get());
 }
 
 /* Takes need bytes from c into *at if they fit; false otherwise, c
@@ -196,10 +190,9 @@ static void *refuse(mm_module *m)
 
 static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
 {
-    if (!lane_assigned) {
+    if (mm_lane_key_get() == 0) {
         unsigned lane = 1 + atomic_fetch_add_explicit(&lanes_handed_out, 1, memory_order_relaxed) % MM_LANES;
-        lane_offset = lane * sizeof(struct mm_lane);
-        lane_assigned = true;
+        mm_lane_key_set(lane * sizeof(struct mm_lane));
     }
     struct mm_lane *l = my_lane(m);
     mm_lock_acquire(&m->lock);
@@ -302,6 +295,8 @@ HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
     if (c.max_rva == 0 || c.alignment == 0 || c.alignment > MM_MAX_ALIGNMENT
         || (c.alignment & (c.alignment - 1)) != 0 || (c.flags & ~(uint32_t)MM_COUNT_BLOCKS) != 0)
         return E_INVALIDARG;
+    if (mm_lane_key_init() != 0)
+        return E_OUTOFMEMORY;
     mm_module *m = calloc(1, sizeof *m);
     if (!m)
         return E_OUTOFMEMORY;
