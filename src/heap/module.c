@@ -122,10 +122,23 @@ static inline struct mm_lane *my_lane(mm_module *m)
     return (struct mm_lane *)((char *)m->lanes + mm_lane_key_get());
 }
 
+/* On arm64, gcc (10 and later) calls out of line for every atomic
+ * (__aarch64_cas8_relax: a check for LSE, then casp) unless the target has
+ * LSE (-march=armv8.1-a or later, where the compare-and-swap is one cas
+ * inline).  The fast path asks for the inline form of ARMv8.0, an
+ * ldxr/stxr loop, which runs on every arm64 core; build with
+ * -march=armv8.1-a (README) for cas on cores known to have it. */
+#if defined(__aarch64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10 \
+    && !defined(__ARM_FEATURE_ATOMICS)
+#define FAST_ATOMICS __attribute__((target("no-outline-atomics")))
+#else
+#define FAST_ATOMICS
+#endif
+
 /* Takes need bytes from c into *at if they fit; false otherwise, c
  * untouched.  The cursor never passes c->end; the sum is 64-bit so that a
  * need of up to 4 GiB cannot wrap it on a 32-bit address space. */
-static inline bool bump(struct mm_chunk *c, ULONG cb, uint64_t need, bool counting, void **at)
+static inline FAST_ATOMICS bool bump(struct mm_chunk *c, ULONG cb, uint64_t need, bool counting, void **at)
 {
     uintptr_t p = atomic_load_explicit(&c->cur, memory_order_relaxed);
     uint64_t next;
@@ -143,7 +156,7 @@ static inline bool bump(struct mm_chunk *c, ULONG cb, uint64_t need, bool counti
 
 /* The fast path; `counting` is a constant in each caller, so each vtable gets
  * its own straight-line copy. */
-static inline void *alloc(IMethodMalloc *iface, ULONG cb, bool counting)
+static inline FAST_ATOMICS void *alloc(IMethodMalloc *iface, ULONG cb, bool counting)
 {
     mm_module *m = impl_from_IMethodMalloc(iface);
     struct mm_chunk *c = atomic_load_explicit(&my_lane(m)->current, memory_order_acquire);
@@ -156,12 +169,12 @@ static inline void *alloc(IMethodMalloc *iface, ULONG cb, bool counting)
     return alloc_slow(m, cb, need);
 }
 
-static PVOID STDMETHODCALLTYPE MethodMalloc_Alloc(IMethodMalloc *iface, ULONG cb)
+static FAST_ATOMICS PVOID STDMETHODCALLTYPE MethodMalloc_Alloc(IMethodMalloc *iface, ULONG cb)
 {
     return alloc(iface, cb, false);
 }
 
-static PVOID STDMETHODCALLTYPE MethodMalloc_AllocCounting(IMethodMalloc *iface, ULONG cb)
+static FAST_ATOMICS PVOID STDMETHODCALLTYPE MethodMalloc_AllocCounting(IMethodMalloc *iface, ULONG cb)
 {
     return alloc(iface, cb, true);
 }
