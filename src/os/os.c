@@ -49,6 +49,13 @@ int mm_os_reserve_in(uintptr_t lo, uintptr_t hi, size_t size, size_t align, mm_o
         e = mm_os_reserve_at(f.found, size, access, out);
         if (e != MM_OS_ETAKEN)
             return e;
+        /* Look above the place, not at it again: a place the system will
+         * not give (qemu-user answers MAP_FIXED_NOREPLACE below 64 KiB with
+         * a mapping elsewhere, as kernels before 4.17 do everywhere) still
+         * looks free, and one another thread took is taken. */
+        if (f.found > UINTPTR_MAX - size)
+            break;
+        lo = f.found + size;
     }
     return MM_OS_ENOROOM;
 }
