@@ -246,6 +246,21 @@ static inline struct pl_region pl_region_at(const void *addr)
 #else
     struct pl_query q = {(uintptr_t)addr, 0, 0, NULL, true, false, {false, ""}};
     pl_maps_each(pl_find_cb, &q);
+    unsigned char in_core;
+    uintptr_t page = (uintptr_t)addr & ~(uintptr_t)(pl_page() - 1);
+    if (!q.r.mapped && mincore((void *)page, 1, &in_core) == 0) {
+        /* Mapped and accessible, yet not listed: qemu-user writes the
+         * guest's /proc/self/maps from the host's and drops a host range
+         * that merged with one of its own.  Its access then cannot be read;
+         * the callers (the tests) have read and written it, and qemu
+         * enforces the guest's execute permission itself. */
+        static bool told;
+        if (!told)
+            fprintf(stderr, "platform: %p is mapped but not in /proc/self/maps (qemu-user); taken as rw-\n", addr);
+        told = true;
+        q.r.mapped = true;
+        memcpy(q.r.perms, "rw-", 4);
+    }
     return q.r;
 #endif
 }
