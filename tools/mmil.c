@@ -27,9 +27,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <io.h>
+#include <windows.h>
+#else
+#include <sys/mman.h>
+#endif
 
 struct counts {
     unsigned long bodies, tiny, fat, with_eh, invalid; /* verify */
@@ -63,12 +69,26 @@ static int load(const char *path, struct file *f)
     }
     f->size = (size_t)st.st_size;
     if (f->size) {
+#if defined(_WIN32)
+        HANDLE mapping = CreateFileMappingA((HANDLE)_get_osfhandle(fd), NULL, PAGE_READONLY, 0, 0, NULL);
+        f->map = mapping ? MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0) : NULL;
+        unsigned long why = GetLastError();
+        if (mapping)
+            CloseHandle(mapping);
+        if (!f->map) {
+            printf("%s: cannot map: Windows error %lu\n", path, why);
+            close(fd);
+            return -1;
+        }
+#else
         f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (f->map == MAP_FAILED) {
+            f->map = NULL;
             printf("%s: cannot map: %s\n", path, strerror(errno));
             close(fd);
             return -1;
         }
+#endif
         f->data = f->map;
     }
     close(fd);
@@ -77,8 +97,13 @@ static int load(const char *path, struct file *f)
 
 static void unload(struct file *f)
 {
+#if defined(_WIN32)
+    if (f->map)
+        UnmapViewOfFile(f->map);
+#else
     if (f->map)
         munmap(f->map, f->size);
+#endif
 }
 
 /* A growable clause array, so any body can be decoded in full. */
