@@ -74,6 +74,7 @@ include mk/pe.mk
 include mk/mmil.mk
 include mk/fuzz.mk
 include mk/profiler.mk
+include mk/platforms.mk
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 PIC_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)

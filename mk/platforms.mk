@@ -1,0 +1,23 @@
+# Every platform the library claims, tested by running (issue 10): the unit
+# tests and mmil built by Debian's cross compilers with this same build
+# description, run as Windows x86-64 programs under Wine, Linux i686
+# programs and arm64 programs under qemu-user (tests/platform_run.sh); each
+# platform one line of the summary.  tests/setup.sh installs the packages.
+
+# Debian's cross compilers link against the cross libc in /usr/TRIPLET;
+# for i686 the programs name its loader so that they run here as they are
+# (arm64 ones find theirs through qemu's QEMU_LD_PREFIX).
+ifeq ($(TARGET),i686-linux-gnu)
+ifneq ($(shell uname -m),i686)
+LDLIBS += -Wl,--dynamic-linker=/usr/$(TARGET)/lib/ld-linux.so.2 -Wl,-rpath,/usr/$(TARGET)/lib
+endif
+endif
+
+ifeq ($(OS),linux)
+ifeq ($(TARGET),$(shell cc -dumpmachine 2>/dev/null))
+SCRIPT_TESTS += run-windows-x86_64 run-linux-i686 run-linux-arm64
+test.run-windows-x86_64 := tests/platform_run.sh windows-x86_64 $(BUILD) $(MAKE)
+test.run-linux-i686     := tests/platform_run.sh linux-i686 $(BUILD) $(MAKE)
+test.run-linux-arm64    := tests/platform_run.sh linux-arm64 $(BUILD) $(MAKE)
+endif
+endif
