@@ -118,6 +118,7 @@ $(BUILD)/tools/%$(EXE): tools/%.c $(PE_LIB) $(STATIC)
 # the list as one test and prints the summary.
 ASAN := SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPTFLAGS="-O1 -g"
 test:
+	tests/setup.sh
 	$(MAKE) all tests
 	$(MAKE) CC=$(CLANG) BUILD=$(BUILD)/clang tests
 	$(MAKE) BUILD=$(BUILD)/asan $(ASAN) tests

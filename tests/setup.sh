@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# What `make test` and `make bench` need on a Debian 12 machine, installed
+# when missing (idempotent: a machine that has everything is not touched,
+# and apt is not asked).  As root it installs; otherwise it prints the one
+# command to run and fails.  The .NET SDK (dotnet) must already be there:
+# it does not come from Debian.
+set -u
+packages=(
+  build-essential g++ make pkg-config binutils cmake       # the build, the install and CMake consumer tests
+  clang-14 libclang-rt-14-dev valgrind libmimalloc-dev     # clang build, fuzzers, memcheck, the benchmark
+  gcc-mingw-w64-x86-64-win32 gcc-mingw-w64-i686-win32 wine64  # Windows builds; x86-64 run under Wine
+  gcc-i686-linux-gnu libc6-dev-i386-cross                  # Linux i686, run natively
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static # Linux arm64, run under qemu
+  libicu72 libssl3 zlib1g libstdc++6                       # what the .NET runtime runs on
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/setup.sh: missing packages; run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "tests/setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || { echo "tests/setup.sh: apt-get install ${missing[*]} failed" >&2; exit 1; }
+fi
+command -v dotnet >/dev/null || { echo "tests/setup.sh: the .NET SDK (dotnet) is required and not installed" >&2; exit 1; }
+exit 0
