@@ -21,3 +21,30 @@ test.run-linux-i686     := tests/platform_run.sh linux-i686 $(BUILD) $(MAKE)
 test.run-linux-arm64    := tests/platform_run.sh linux-arm64 $(BUILD) $(MAKE)
 endif
 endif
+
+# The CMake package beside the pkg-config file, for those who use neither
+# pkg-config nor Linux: find_package(methodmalloc) and imported targets
+# (tests/cmake_test.sh builds a consumer against an installed tree).
+.PHONY: install-cmake
+install: install-cmake
+install-cmake: all
+	install -d $(DESTDIR)$(PREFIX)/lib/cmake/methodmalloc
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVERSION@|$(SOVERSION)|g' cmake/methodmalloc-config.cmake.in \
+	    > $(DESTDIR)$(PREFIX)/lib/cmake/methodmalloc/methodmalloc-config.cmake
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVERSION@|$(SOVERSION)|g' cmake/methodmalloc-config-version.cmake.in \
+	    > $(DESTDIR)$(PREFIX)/lib/cmake/methodmalloc/methodmalloc-config-version.cmake
+ifeq ($(OS),linux)
+SCRIPT_TESTS += cmake
+test.cmake := tests/cmake_test.sh
+endif
+
+# make bench: ns per Alloc per platform next to that platform's malloc.
+$(BUILD)/bench/platform_bench$(EXE): bench/platform_bench.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(STATIC) -o $@ $(LDLIBS)
+ifeq ($(OS),linux)
+ifeq ($(TARGET),$(shell cc -dumpmachine 2>/dev/null))
+BENCHES += platforms
+bench.platforms := bench/platform_bench.sh $(BUILD) $(MAKE)
+endif
+endif
