@@ -137,6 +137,7 @@ test-list:
 	@echo "$(BUILD)/test-list: $(words $(UNIT_TESTS)) unit tests, 4 builds; $(words $(SCRIPT_TESTS)) script tests"
 
 bench: all
+	tests/setup.sh
 	$(foreach b,$(BENCHES),$(bench.$(b))$(nl))
 
 demo: all
