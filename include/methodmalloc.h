@@ -215,7 +215,8 @@ typedef struct mm_module mm_module;
  * Returns S_OK and *out, or: E_POINTER if out is NULL; E_INVALIDARG (and
  * *out = NULL) if cfg->alignment is not a power of two in 1..MM_MAX_ALIGNMENT,
  * cfg->max_rva is 0 or cfg->flags has an unknown bit; E_OUTOFMEMORY if the module's bookkeeping (a few
- * hundred bytes of ordinary heap) could not be allocated. */
+ * hundred bytes of ordinary heap) could not be allocated, or (Windows, first open only) the process has
+ * no TLS slot left for the threads' lanes. */
 MM_API HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out);
 
 /* Like ICorProfilerInfo::GetILFunctionBodyAllocator: sets *out to the
