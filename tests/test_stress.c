@@ -146,21 +146,28 @@ static void *alloc_once(void *arg)
  * chunks, two cursors, no contention between them. */
 static void test_lanes(const void *base)
 {
-    mm_module *m;
-    IMethodMalloc *mal;
-    REQUIRE(mm_module_open(base, NULL, &m) == S_OK);
-    REQUIRE(mm_module_allocator(m, &mal) == S_OK);
-    struct one o[2] = {{mal, 0}, {mal, 0}};
-    pl_thread t[2];
-    for (int i = 0; i < 2; i++) {
-        REQUIRE(pl_thread_create(&t[i], alloc_once, &o[i]));
-        pl_thread_join(t[i]);
+    /* Each round hands out three lanes (the pair, then one more thread),
+     * so eight rounds start the pair at every position of the round robin. */
+    for (int round = 0; round < 8; round++) {
+        mm_module *m;
+        IMethodMalloc *mal;
+        REQUIRE(mm_module_open(base, NULL, &m) == S_OK);
+        REQUIRE(mm_module_allocator(m, &mal) == S_OK);
+        struct one o[3] = {{mal, 0}, {mal, 0}, {mal, 0}};
+        pl_thread t[3];
+        for (int i = 0; i < 2; i++) {
+            REQUIRE(pl_thread_create(&t[i], alloc_once, &o[i]));
+            pl_thread_join(t[i]);
+        }
+        mm_stats st;
+        mm_module_stats(m, &st);
+        CHECKF(o[0].p && o[1].p && st.chunks == 2, "round %d, two threads: %llu chunks", round,
+               (unsigned long long)st.chunks);
+        REQUIRE(pl_thread_create(&t[2], alloc_once, &o[2]));
+        pl_thread_join(t[2]);
+        mal->lpVtbl->Release(mal);
+        mm_module_close(m);
     }
-    mm_stats st;
-    mm_module_stats(m, &st);
-    CHECKF(o[0].p && o[1].p && st.chunks == 2, "two threads: %llu chunks", (unsigned long long)st.chunks);
-    mal->lpVtbl->Release(mal);
-    mm_module_close(m);
 }
 
 int main(void)
