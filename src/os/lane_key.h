@@ -9,10 +9,10 @@
  * - Windows: a TLS slot of our own (TlsAlloc), read straight from the
  *   thread's TEB (TlsSlots, declared in winternl.h; what TlsGetValue reads
  *   for the first 64 slots): the slot's number, then one load through gs
- *   (fs on i686).  mingw-w64's gcc turns
- *   _Thread_local into emulated TLS, a call to __emutls_get_address on every
- *   Alloc (19 ns per Alloc under Wine).  A slot past the first 64 (a process
- *   that took them all) is read by TlsGetValue.
+ *   (fs on i686).  mingw-w64's gcc turns _Thread_local into emulated TLS, a
+ *   call to __emutls_get_address on every Alloc (19 ns per Alloc under
+ *   Wine).  A slot past the first 64 (a process that took them all) is read
+ *   from the TEB's TlsExpansionSlots, as TlsGetValue does.
  *
  * Included by module.c only: the state below is that file's. */
 #ifndef MM_OS_LANE_KEY_H
@@ -43,26 +43,34 @@ static inline int mm_lane_key_init(void)
     return 0;
 }
 
-static __attribute__((noinline, cold)) size_t mm_lane_key_get_far(size_t slot)
-{
-    return (size_t)TlsGetValue((DWORD)slot);
-}
-
 static inline size_t mm_lane_key_get(void)
 {
+    /* Loads relative to the TEB's segment register (gs on x86-64, fs on
+     * i686): NtCurrentTeb() would be one more, and gcc 12 warns on
+     * mingw-w64's __readgsqword (-Warray-bounds).  No call, so Alloc needs
+     * no frame of its own for it. */
     size_t slot = atomic_load_explicit(&mm_lane_slot, memory_order_relaxed), v;
-    if (__builtin_expect(slot >= 64, 0))
-        return mm_lane_key_get_far(slot);
-    /* One load relative to the TEB's segment; NtCurrentTeb() would be two,
-     * and gcc 12 warns on mingw-w64's __readgsqword (-Warray-bounds). */
+    void **more;
 #if defined(__x86_64__)
-    __asm__ __volatile__("movq %%gs:%c1(,%2,8), %0" : "=r"(v) : "i"(offsetof(TEB, TlsSlots)), "r"(slot));
+#define MM_TEB_LOAD(out, field, index) \
+    __asm__ __volatile__("movq %%gs:%c1(,%2,8), %0" : "=r"(out) : "i"(offsetof(TEB, field)), "r"(index))
 #elif defined(__i386__)
-    __asm__ __volatile__("movl %%fs:%c1(,%2,4), %0" : "=r"(v) : "i"(offsetof(TEB, TlsSlots)), "r"(slot));
-#else
-    v = mm_lane_key_get_far(slot);
+#define MM_TEB_LOAD(out, field, index) \
+    __asm__ __volatile__("movl %%fs:%c1(,%2,4), %0" : "=r"(out) : "i"(offsetof(TEB, field)), "r"(index))
 #endif
-    return v;
+#if defined(MM_TEB_LOAD)
+    if (__builtin_expect(slot < 64, 1)) {
+        MM_TEB_LOAD(v, TlsSlots, slot);
+        return v;
+    }
+    /* TlsSetValue keeps slots past the first 64 in an array it allocates
+     * on a thread's first set: none yet, the slot is still 0. */
+    MM_TEB_LOAD(more, TlsExpansionSlots, (size_t)0);
+    return more ? (size_t)more[slot - 64] : 0;
+#else
+    (void)more;
+    return (size_t)TlsGetValue((DWORD)slot);
+#endif
 }
 
 static inline void mm_lane_key_set(size_t v)
