@@ -13,7 +13,7 @@ for p in linux-x86_64 linux-i686 windows-x86_64 linux-arm64; do
   case $p in
     linux-x86_64)   out=$top ;;
     linux-i686)     cc=i686-linux-gnu-gcc ;;
-    windows-x86_64) cc=x86_64-w64-mingw32-gcc exe=.exe run=(/usr/lib/wine/wine64) what="$p (Wine)"
+    windows-x86_64) cc=x86_64-w64-mingw32-gcc exe=.exe out=$top/windows/x86_64 run=(/usr/lib/wine/wine64) what="$p (Wine)"
                     export WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$PWD/$top/wine} ;;
     linux-arm64)    cc=aarch64-linux-gnu-gcc run=(qemu-aarch64-static) what="$p (qemu)"
                     export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu ;;

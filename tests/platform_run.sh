@@ -26,6 +26,8 @@ command -v "$cc" >/dev/null || { echo "platform_run: $cc is missing: run tests/s
   || { echo "platform_run: ${run[0]} is missing: run tests/setup.sh (as root)"; exit 1; }
 
 out=$top/$platform
+# The Windows x86-64 library is also built by make test's windows-x86_64 line: the same folder.
+[ "$platform" = windows-x86_64 ] && out=$top/windows/x86_64
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if ! $make --no-print-directory -s CC="$cc" BUILD="$out" tests tools >"$log" 2>&1; then
