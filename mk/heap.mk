@@ -1,10 +1,11 @@
 # The allocator (src/heap): IMethodMalloc over per-module IL heaps, the
 # library's version, its tests, benchmark and the example host.
-LIB_SRCS       += src/heap/module.c src/heap/chunk.c src/heap/donated.c src/heap/iid_unknown.c \
+LIB_SRCS       += src/heap/module.c src/heap/chunk.c src/heap/space.c src/heap/donated.c src/heap/iid_unknown.c \
                   src/heap/iid_methodmalloc.c src/version.c
 PUBLIC_HEADERS += include/methodmalloc.h
-UNIT_TESTS     += tests/test_module.c tests/test_window.c tests/test_com.c tests/test_stress.c tests/test_donate.c
-TSAN_TESTS     += tests/test_stress.c tests/test_com.c tests/test_donate.c
+UNIT_TESTS     += tests/test_module.c tests/test_window.c tests/test_com.c tests/test_stress.c tests/test_donate.c \
+                  tests/test_space.c
+TSAN_TESTS     += tests/test_stress.c tests/test_com.c tests/test_donate.c tests/test_space.c
 
 ifeq ($(OS),linux)
 SCRIPT_TESTS      += header-compat install valgrind windows-x86_64 windows-i686
