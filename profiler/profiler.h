@@ -110,9 +110,11 @@ typedef struct mmp_target {
 
 typedef struct mmp_module mmp_module;
 
+/* An open-addressing hash table by ModuleID, at most half full. */
 typedef struct mmp_modules {
-    pthread_mutex_t lock;
-    mmp_module *head;
+    pthread_rwlock_t lock; /* JIT events read, loads and unloads write */
+    mmp_module **slots;
+    size_t cap, count;
     mm_stats closed; /* heaps of modules already unloaded, summed */
     uint64_t heaps;  /* heaps ever opened */
 } mmp_modules;
