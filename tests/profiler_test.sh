@@ -144,3 +144,7 @@ grep -q 'MM_PROFILER_RESERVE_MB=abc' "$work/e.err" || fail "the bad MM_PROFILER_
 # Another profiler's path left in the environment does not replace ours.
 CORECLR_PROFILER_PATH_64=/nonexistent.so expect_error 0 'mode=relocate' -- dotnet "$samples/answer/answer.dll"
 echo "mmrun error paths: ok"
+
+# The heavy case of issue 8: a real build, MSBuild and the compiler, about
+# 39,000 bodies with ReadyToRun off, no refusal, the reserve within its cap.
+"$here/heavy_build.sh" "$mmrun"
