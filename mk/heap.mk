@@ -33,6 +33,14 @@ bench: $(BUILD)/bench/bench_alloc
 BENCHES     += alloc
 bench.alloc := $(BUILD)/bench/bench_alloc
 
+# Placement cost against the number of mappings in the process (issue 8).
+$(BUILD)/bench/bench_place: bench/bench_place.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(STATIC) -o $@ $(LDLIBS)
+bench: $(BUILD)/bench/bench_place
+BENCHES     += place
+bench.place := $(BUILD)/bench/bench_place
+
 # The example host program (make demo runs it first).
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
