@@ -386,7 +386,7 @@ static size_t stretches(const struct mm_window *w, struct seg *one, struct seg *
 
 /* Tries [x, x + s) found free in the index (idx >= 0) or the extra list
  * (idx < 0, entry -idx - 1).  Returns 0, STALE when it turned out taken, or
- * the OS's error; *refused counts the other errors. */
+ * the OS's other error (the place is then forgotten). */
 static int take_at(uintptr_t x, size_t s, long idx, void **p)
 {
     int r = mm_os_reserve_at(x, s, MM_OS_READWRITE, p);
