@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "heap/space.h"
 #include "profiler.h"
 
 static const char *const reason_names[MMP_REASON_COUNT] = {
@@ -77,6 +78,10 @@ void mmp_report(mmp_profiler *p)
     mm_donated(&donated, &in_use);
     /* Assemblies may still be loading on other threads. */
     mmp_reserve_stats_get(&p->reserve, &rs);
+    mm_space_counters sc;
+    mm_space_counters_get(&sc);
+    fprintf(f, "methodmalloc: placement index_builds=%" PRIu64 " open_windows=%" PRIu64 " free_ranges=%" PRIu64 " %s\n",
+            sc.refreshes, sc.open_windows, sc.free_ranges, mmp_process_tag());
     fprintf(f,
             "methodmalloc: window_reserve held=%" PRIu64 " cap=%" PRIu64 " guard=%" PRIu64 " regions=%u region_bytes=%zu"
             " plugged=%" PRIu64 " capped=%" PRIu64 " donated=%" PRIu64 " in_use=%" PRIu64 " exec_range=%#" PRIxPTR

@@ -6,7 +6,8 @@
 # directory, and requires, in every process's report: refused=0,
 # violations=0, nothing left unrelocated for want of room, the reserve held
 # within the 1 GiB cap with at most 8 regions (not one per module load);
-# the same build output (timings aside) and a byte-identical app.dll (the
+# the same build output (timings aside), with MM_PROFILER_VERBOSE on (its
+# lines go to the report file) and a byte-identical app.dll (the
 # build is deterministic, so the relocated compiler must produce the same
 # assembly).  Prints one line per process and the totals.
 # usage: tests/heavy_build.sh MMRUN [WORKDIR]
@@ -35,7 +36,9 @@ dll=$work/app/bin/Release/net10.0/app.dll
 [ -f "$dll" ] || fail "the plain build made no app.dll"
 mv "$dll" "$work/plain.dll"
 rm -rf "$work/app/bin" "$work/app/obj"
-"$mmrun" --relocate --include-precompiled --report "$work/report" -- dotnet build "$work/app" -c Release \
+# Verbose: its lines must go to the report file, never into the build's
+# streams (MSBuild takes the compiler's stderr lines for errors).
+MM_PROFILER_VERBOSE=1 "$mmrun" --relocate --include-precompiled --report "$work/report" -- dotnet build "$work/app" -c Release \
   -nodeReuse:false -p:UseSharedCompilation=false >"$work/reloc.out" 2>"$work/reloc.err" \
   || { cat "$work/reloc.out" "$work/reloc.err" >&2; fail "the build under mmrun failed"; }
 t2=$(date +%s%N)
@@ -47,6 +50,7 @@ cmp -s "$work/plain.dll" "$dll" || fail "app.dll differs from the plain build's"
 
 # key LINE KEY: the number after KEY= in LINE.
 key() { grep -o " $2=[0-9]*" <<<"$1" | head -n1 | cut -d= -f2; }
+grep -q '^methodmalloc: module .*System.Private.CoreLib' "$work/report" || fail "no MM_PROFILER_VERBOSE line in the report"
 reports=$(grep -c '^methodmalloc: mode=' "$work/report" || true)
 [ "$reports" -ge 2 ] || { cat "$work/report" >&2; fail "expected a report from MSBuild and one from the compiler, got $reports"; }
 total=0
@@ -59,8 +63,9 @@ while read -r line; do
   served=$(key "$line" served) refused=$(key "$line" refused) violations=$(key "$line" violations)
   no_room=$(key "$reasons" alloc_refused) held=$(key "$reserve" held) cap=$(key "$reserve" cap)
   regions=$(key "$reserve" regions) modules=$(key "$line" modules)
-  printf '%-14s pid=%-7s modules=%-4s served=%-6s refused=%s violations=%s held=%s regions=%s\n' \
-    "$program" "$pid" "$modules" "$served" "$refused" "$violations" "$held" "$regions"
+  builds=$(grep "^methodmalloc: placement .*pid=$pid " "$work/report" | grep -o ' index_builds=[0-9]*' | cut -d= -f2)
+  printf '%-14s pid=%-7s modules=%-4s served=%-6s refused=%s violations=%s held=%s regions=%s index_builds=%s\n' \
+    "$program" "$pid" "$modules" "$served" "$refused" "$violations" "$held" "$regions" "$builds"
   [ "$refused" -eq 0 ] || { cat "$work/report" >&2; fail "$program (pid $pid): $refused allocations refused"; }
   [ "$no_room" -eq 0 ] || fail "$program (pid $pid): $no_room methods not relocated for want of room"
   [ "$violations" -eq 0 ] || fail "$program (pid $pid): $violations blocks outside their window"
