@@ -27,18 +27,23 @@ static int reserve_anywhere(size_t size, size_t least, struct mm_place *out)
     return 0;
 }
 
-struct mm_chunk *mm_chunk_reserve(struct mm_window *w, size_t need, size_t want, uintptr_t hint)
+struct mm_chunk *mm_chunk_reserve(struct mm_window *w, size_t need, size_t want, uintptr_t hint, int may_rebuild,
+                                  int *err)
 {
     size_t page = mm_os_page_size();
+    *err = MM_OS_ENOROOM;
     if (need > SIZE_MAX - page)
         return NULL;
     size_t least = mm_align_up(need, page);
     size_t size = want > least ? mm_align_up(want, page) : least;
     struct mm_chunk *c = malloc(MM_CHUNK_STRUCT_SIZE);
-    if (!c)
+    if (!c) {
+        *err = MM_OS_ENOMEM;
         return NULL;
+    }
     struct mm_place pl;
-    if ((w->bounded ? mm_space_reserve(w, least, size, hint, &pl) : reserve_anywhere(size, least, &pl)) != 0) {
+    *err = w->bounded ? mm_space_reserve(w, least, size, hint, may_rebuild, &pl) : reserve_anywhere(size, least, &pl);
+    if (*err != 0) {
         free(c);
         return NULL;
     }

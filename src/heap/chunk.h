@@ -36,9 +36,11 @@ struct mm_chunk {
  * `want` (>= need), smaller where the window has no room for `want` or the
  * room is contested (space.c chooses the place and the size).  A window-less
  * chunk goes anywhere.  The chunk's struct comes from malloc, its memory
- * from the space or the OS layer.  Returns NULL when nothing fits or memory
- * is short. */
-struct mm_chunk *mm_chunk_reserve(struct mm_window *w, size_t need, size_t want, uintptr_t hint);
+ * from the space or the OS layer.  Returns the chunk, or NULL with *err:
+ * MM_SPACE_REBUILD (only unless may_rebuild: rebuild the space's index
+ * outside any lock, then ask again), or why nothing fits. */
+struct mm_chunk *mm_chunk_reserve(struct mm_window *w, size_t need, size_t want, uintptr_t hint, int may_rebuild,
+                                  int *err);
 
 /* Bytes handed out from the chunk, padding included. */
 uint64_t mm_chunk_used(const struct mm_chunk *c);

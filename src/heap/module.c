@@ -205,53 +205,68 @@ static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
         lane_assigned = true;
     }
     struct mm_lane *l = my_lane(m);
-    mm_lock_acquire(&m->lock);
-    if (m->closed || cb == 0)
-        return refuse(m);
-    /* Another thread may have refilled the lane while this one waited, or
-     * this thread has just moved to a lane of its own. */
-    void *block;
-    if (bump(atomic_load_explicit(&l->current, memory_order_relaxed), cb, need, m->counting, &block)) {
-        mm_lock_release(&m->lock);
-        return block;
-    }
-    /* The lane's chunk cannot hold the block: a chunk of its own for a
-     * large block, else the lane's next, larger chunk. */
-    bool dedicated = need > l->next_size / MM_DEDICATED_DIVISOR;
-    uint64_t want = dedicated ? need : l->next_size;
-    if (!m->window.bounded) {
-        /* No window bounds it, so the cap does (a page multiple). */
-        uint64_t room = m->cap - m->reserved;
-        if (need > room)
+    /* Rounds in which the space asked for its index to be rebuilt, which is
+     * done with the module's lock released; past a few, it rebuilds itself. */
+    for (int round = 0;; round++) {
+        mm_lock_acquire(&m->lock);
+        if (m->closed || cb == 0)
             return refuse(m);
-        if (want > room)
-            want = room;
+        /* Another thread may have refilled the lane while this one waited, or
+         * this thread has just moved to a lane of its own. */
+        void *block;
+        if (bump(atomic_load_explicit(&l->current, memory_order_relaxed), cb, need, m->counting, &block)) {
+            mm_lock_release(&m->lock);
+            return block;
+        }
+        /* The lane's chunk cannot hold the block: a chunk of its own for a
+         * large block, else the lane's next, larger chunk. */
+        bool dedicated = need > l->next_size / MM_DEDICATED_DIVISOR;
+        uint64_t want = dedicated ? need : l->next_size;
+        if (!m->window.bounded) {
+            /* No window bounds it, so the cap does (a page multiple). */
+            uint64_t room = m->cap - m->reserved;
+            if (need > room)
+                return refuse(m);
+            if (want > room)
+                want = room;
+        }
+        uintptr_t hint = m->chunks ? m->chunks->end : 0;
+        /* Read before the search: room that appears during it changes the
+         * generation again, so it is never missed. */
+        uint64_t gen = mm_space_generation();
+        if (m->window.bounded && m->full_gen == gen && need >= m->full_need)
+            return refuse(m);
+        int err;
+        struct mm_chunk *fresh =
+            mm_chunk_reserve(&m->window, (size_t)need, (size_t)want, hint, round >= MM_REBUILD_ROUNDS, &err);
+        if (!fresh && err == MM_SPACE_REBUILD) {
+            /* Reading the OS's mappings takes time: not while this module's
+             * other threads wait for its lock. */
+            mm_lock_release(&m->lock);
+            (void)mm_space_rebuild();
+            continue;
+        }
+        if (!fresh) {
+            /* Keep the smallest size known not to fit at this generation. */
+            if (m->full_gen != gen || need < m->full_need)
+                m->full_need = need;
+            m->full_gen = gen;
+            return refuse(m);
+        }
+        m->reserved += fresh->map_size;
+        atomic_store_explicit(&fresh->cur, (uintptr_t)fresh->map + (uintptr_t)need, memory_order_relaxed);
+        if (m->counting)
+            atomic_store_explicit(&fresh->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
+        fresh->next = m->chunks;
+        m->chunks = fresh;
+        if (!dedicated) {
+            if (l->next_size < MM_CHUNK_MAX)
+                l->next_size *= 2;
+            atomic_store_explicit(&l->current, fresh, memory_order_release);
+        }
+        mm_lock_release(&m->lock);
+        return fresh->map;
     }
-    uintptr_t hint = m->chunks ? m->chunks->end : 0;
-    /* Read before the search: room that appears during it changes the
-     * generation again, so it is never missed. */
-    uint64_t gen = mm_space_generation();
-    if (m->window.bounded && m->full_gen == gen && need >= m->full_need)
-        return refuse(m);
-    struct mm_chunk *fresh = mm_chunk_reserve(&m->window, (size_t)need, (size_t)want, hint);
-    if (!fresh) {
-        m->full_gen = gen;
-        m->full_need = need;
-        return refuse(m);
-    }
-    m->reserved += fresh->map_size;
-    atomic_store_explicit(&fresh->cur, (uintptr_t)fresh->map + (uintptr_t)need, memory_order_relaxed);
-    if (m->counting)
-        atomic_store_explicit(&fresh->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
-    fresh->next = m->chunks;
-    m->chunks = fresh;
-    if (!dedicated) {
-        if (l->next_size < MM_CHUNK_MAX)
-            l->next_size *= 2;
-        atomic_store_explicit(&l->current, fresh, memory_order_release);
-    }
-    mm_lock_release(&m->lock);
-    return fresh->map;
 }
 
 /* fork(): the forking thread takes every lock the library has, in the order

@@ -504,12 +504,13 @@ static int place(const struct mm_window *w, const struct seg *segs, size_t nsegs
     return refused ? last_error : MM_OS_ENOROOM;
 }
 
-int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, struct mm_place *out)
+int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, int may_rebuild,
+                     struct mm_place *out)
 {
     if (!w->bounded || least == 0 || least > want || w->hi <= w->lo || w->hi - w->lo < least)
         return MM_OS_ENOROOM;
     mm_lock_acquire(&lock);
-    int r = indexed ? 0 : rebuild();
+    int r = indexed ? 0 : may_rebuild ? rebuild() : MM_SPACE_REBUILD;
     struct seg one, *segs = &one;
     size_t nsegs = r ? 0 : stretches(w, &one, &segs);
     for (int round = 1; r == 0; round++) {
@@ -520,23 +521,29 @@ int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t h
         }
         if (round == ROUNDS_MAX)
             break;
-        if (r == STALE)
-            r = rebuild(); /* another mapper took a place the index had */
-        else if (r == CONTESTED) {
+        if (r == STALE) {
+            /* another mapper took a place the index had */
+        } else if (r == CONTESTED)
             w->contest_checked = 1;
-            r = rebuild();
-        }
-        else if (r == MM_OS_ENOROOM && !w->full_refreshed) {
-            /* Full by the index: ask the OS once before saying so. */
-            w->full_refreshed = 1;
-            r = rebuild();
-        } else
+        else if (r == MM_OS_ENOROOM && !w->full_refreshed)
+            w->full_refreshed = 1; /* full by the index: ask the OS once before saying so */
+        else
             break;
+        /* The caller rebuilds outside its own lock and asks again. */
+        r = may_rebuild ? rebuild() : MM_SPACE_REBUILD;
     }
     if (r == STALE || r == CONTESTED)
         r = MM_OS_ENOROOM;
     if (segs != &one)
         free(segs);
+    mm_lock_release(&lock);
+    return r;
+}
+
+int mm_space_rebuild(void)
+{
+    mm_lock_acquire(&lock);
+    int r = rebuild();
     mm_lock_release(&lock);
     return r;
 }

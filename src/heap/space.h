@@ -54,9 +54,17 @@ void mm_space_close(struct mm_window *w);
  * last chunk ended) when that place is among the least contested, then in
  * the free room of the least contested places, lowest first, OS space before
  * donated space.  Never over an existing mapping.  Returns 0, MM_OS_ENOROOM
- * (no room for `least` anywhere in the window), or MM_OS_ENOMEM.
- * Thread-safe. */
-int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, struct mm_place *out);
+ * (no room for `least` anywhere in the window), MM_OS_ENOMEM, or, unless
+ * may_rebuild, MM_SPACE_REBUILD: the index must be rebuilt from the OS first
+ * (mm_space_rebuild), which the caller does outside its own lock before it
+ * asks again; with may_rebuild the rebuild happens here.  Thread-safe. */
+#define MM_SPACE_REBUILD 100
+int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, int may_rebuild,
+                     struct mm_place *out);
+
+/* Rebuilds the index from the OS (one read of its list of mappings): 0 or
+ * MM_OS_ENOMEM.  Thread-safe. */
+int mm_space_rebuild(void);
 
 /* Gives a chunk's memory back: unmapped, or returned to donated space
  * (mm_donated_give_back: always free again, its pages discarded when they
