@@ -219,7 +219,7 @@ static HRESULT STDMETHODCALLTYPE Profiler_AssemblyLoadStarted(ICorProfilerCallba
     mmp_profiler *p = impl_from_ICorProfilerCallback2(iface);
     (void)id;
     /* The binder maps the image about now: a region on top of the pile
-     * gives its window room, if the newest one cannot (reserve.c). */
+     * gives its window room, if no region kept so far can (reserve.c). */
     mmp_reserve_need(&p->reserve);
     return S_OK;
 }

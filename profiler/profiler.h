@@ -88,6 +88,8 @@ int mmp_in_window(const void *base, const void *p, size_t cb);
 /* The hard cap on everything the reserve holds in one process: guard,
  * regions and plugs. */
 #define MMP_RESERVE_CAP ((uint64_t)1 << 30)
+/* At most this many regions (their bytes count in the cap too). */
+#define MMP_RESERVE_REGIONS_MAX 64
 /* The guard's own limit, inside the cap. */
 #define MMP_GUARD_MAX ((uint64_t)64 << 20)
 /* The smallest no-access mapping below libcoreclr taken for the PAL's
@@ -103,7 +105,8 @@ typedef struct mmp_reserve {
     uint64_t held;                /* all of it (donated), at most MMP_RESERVE_CAP */
     uint64_t capped;              /* ranges not taken because of the cap */
     uintptr_t exec_lo, exec_hi;   /* the PAL's executable range, 0 if not found */
-    uintptr_t newest_lo, newest_hi; /* the newest region */
+    uintptr_t region_lo[MMP_RESERVE_REGIONS_MAX]; /* where each region starts */
+    unsigned for_reach, for_use;  /* regions added because none was in reach, or those in reach were half used */
 } mmp_reserve;
 
 typedef struct mmp_reserve_stats {
@@ -111,14 +114,15 @@ typedef struct mmp_reserve_stats {
     size_t region_bytes;
     uint64_t guard, plugged, held, capped;
     uintptr_t exec_lo, exec_hi;
+    unsigned for_reach, for_use;
 } mmp_reserve_stats;
 
 /* Sets r up: the guard above the runtime's executable range (runtime_object:
  * any object whose vtable lies in libcoreclr, e.g. ICorProfilerInfo), then a
  * first region.  Nothing when region_bytes is 0. */
 void mmp_reserve_init(mmp_reserve *r, size_t region_bytes, const void *runtime_object);
-/* An image is about to be mapped: adds a region if the newest one cannot
- * serve it (out of its reach, or half used), within MMP_RESERVE_CAP. */
+/* An image is about to be mapped: adds a region if no region kept so far
+ * can serve it (in its reach and half free), within MMP_RESERVE_CAP. */
 void mmp_reserve_need(mmp_reserve *r);
 /* A consistent copy of the counters. */
 void mmp_reserve_stats_get(mmp_reserve *r, mmp_reserve_stats *out);

@@ -83,10 +83,11 @@ void mmp_report(mmp_profiler *p)
     fprintf(f, "methodmalloc: placement index_builds=%" PRIu64 " open_windows=%" PRIu64 " free_ranges=%" PRIu64 " %s\n",
             sc.refreshes, sc.open_windows, sc.free_ranges, mmp_process_tag());
     fprintf(f,
-            "methodmalloc: window_reserve held=%" PRIu64 " cap=%" PRIu64 " guard=%" PRIu64 " regions=%u region_bytes=%zu"
+            "methodmalloc: window_reserve held=%" PRIu64 " cap=%" PRIu64 " guard=%" PRIu64 " regions=%u"
+            " (out_of_reach=%u used=%u) region_bytes=%zu"
             " plugged=%" PRIu64 " capped=%" PRIu64 " donated=%" PRIu64 " in_use=%" PRIu64 " exec_range=%#" PRIxPTR
             "-%#" PRIxPTR " %s\n",
-            rs.held, (uint64_t)MMP_RESERVE_CAP, rs.guard, rs.regions, rs.region_bytes, rs.plugged, rs.capped, donated,
+            rs.held, (uint64_t)MMP_RESERVE_CAP, rs.guard, rs.regions, rs.for_reach, rs.for_use, rs.region_bytes, rs.plugged, rs.capped, donated,
             in_use, rs.exec_lo, rs.exec_hi, mmp_process_tag());
     if (p->cfg.mode == MMP_MODE_CALLS)
         mmp_calls_report(p, f);

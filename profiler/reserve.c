@@ -22,11 +22,13 @@
  * Regions, as assemblies load, for the images the kernel places itself
  * (outside the range, top-down): a region taken at the top of the kernel's
  * pile, with the holes up to 2 GiB above it plugged, lies inside the window
- * of the images mapped after it.  A new region is kept only when the newest
- * one cannot serve the next image: out of its reach (more than 1 GiB above
- * where the kernel now puts a region-sized mapping) or half used.  Their
- * number follows need, not the number of loads, and unloaded modules' space
- * is reused rather than replaced.
+ * of the images mapped after it.  A new region is kept only when no region
+ * kept so far can serve the next image: none lies above where the kernel
+ * now puts a region-sized mapping and within 1 GiB of it with half its
+ * space free (the pile moves: a GC or an unload frees space above, and the
+ * kernel fills that first).  Their number follows need, not the number of
+ * loads (at most MMP_RESERVE_REGIONS_MAX), and unloaded modules' space is
+ * reused rather than replaced.
  *
  * All of it together is capped at MMP_RESERVE_CAP per process; what cannot
  * be reserved (the cap, mmap refused, RLIMIT_AS) only means fewer places,
@@ -99,12 +101,28 @@ static void guard(mmp_reserve *r, const void *runtime_object)
     (void)mm_os_free_ranges(hi, top, take_guard, r);
 }
 
-/* Keeps [lo, hi) (just reserved) as the newest region, or gives it back
- * when the newest one still serves. */
+/* Whether a region already kept can serve the images mapped about [lo, hi):
+ * above them, within half a window, and at least half free. */
+static int served(mmp_reserve *r, uintptr_t lo, uintptr_t hi, int *in_reach)
+{
+    *in_reach = 0;
+    for (unsigned i = 0; i < r->regions && i < MMP_RESERVE_REGIONS_MAX; i++) {
+        uintptr_t rlo = r->region_lo[i], rhi = rlo + r->region_bytes;
+        if (rlo < hi || rhi - lo > MM_DEFAULT_MAX_RVA / 2)
+            continue;
+        *in_reach = 1;
+        if (mm_donated_free_in(rlo, rhi) >= r->region_bytes / 2)
+            return 1;
+    }
+    return 0;
+}
+
+/* Keeps [lo, hi) (just reserved) as a region, or gives it back when a
+ * region already kept still serves that place. */
 static void region(mmp_reserve *r, uintptr_t lo, uintptr_t hi)
 {
-    int in_reach = r->newest_hi && r->newest_lo >= hi && r->newest_hi - lo <= MM_DEFAULT_MAX_RVA / 2;
-    if (in_reach && mm_donated_free_in(r->newest_lo, r->newest_hi) >= r->region_bytes / 2) {
+    int in_reach;
+    if (served(r, lo, hi, &in_reach) || r->regions >= MMP_RESERVE_REGIONS_MAX) {
         (void)mm_os_release((void *)lo, hi - lo);
         return;
     }
@@ -117,9 +135,12 @@ static void region(mmp_reserve *r, uintptr_t lo, uintptr_t hi)
         (void)mm_os_release((void *)lo, hi - lo);
         return;
     }
-    r->regions++;
-    r->newest_lo = lo;
-    r->newest_hi = hi;
+    /* Why a region is added, for the report. */
+    if (r->regions && in_reach)
+        r->for_use++;
+    else if (r->regions)
+        r->for_reach++;
+    r->region_lo[r->regions++] = lo;
     /* The kernel would put the next small mappings in these holes, above
      * the region, out of its reach. */
     (void)mm_os_free_ranges(hi, hi + MM_DEFAULT_MAX_RVA, plug, r);
@@ -157,7 +178,7 @@ void mmp_reserve_stats_get(mmp_reserve *r, mmp_reserve_stats *out)
 {
     pthread_mutex_lock(&r->lock);
     *out = (mmp_reserve_stats){r->regions, r->region_bytes, r->guard, r->plugged, r->held, r->capped,
-                               r->exec_lo, r->exec_hi};
+                               r->exec_lo, r->exec_hi, r->for_reach, r->for_use};
     pthread_mutex_unlock(&r->lock);
 }
 

@@ -65,7 +65,8 @@ for s in generics linq; do
   run "$s" runtime-precompiled --runtime --include-precompiled
 done
 # A program that loads and unloads a module 300 times (collectible
-# AssemblyLoadContext): the reserve does not grow with the loads.
+# AssemblyLoadContext): the reserve does not grow with the loads (a few
+# regions as the kernel's pile moves; one or two per load before: 41.9 GB).
 dotnet "$samples/unload/unload.dll" >"$work/unload.plain" || fail "unload: the plain run failed"
 run unload relocate --relocate
 reserve_line=$(grep -m1 '^methodmalloc: window_reserve' "$work/unload.relocate.err")
@@ -73,7 +74,7 @@ held=$(grep -o ' held=[0-9]*' <<<"$reserve_line" | cut -d= -f2)
 regions=$(grep -o ' regions=[0-9]*' <<<"$reserve_line" | cut -d= -f2)
 modules=$(value modules "$work/unload.relocate.err")
 [ "$modules" -ge 300 ] || fail "unload: only $modules modules loaded"
-[ "$regions" -le 4 ] && [ "$held" -le $((128 << 20)) ] \
+[ "$regions" -le 8 ] && [ "$held" -le $((256 << 20)) ] \
   || fail "unload: the reserve grew with the loads: $regions regions, $held bytes held for $modules modules"
 echo "unload: $modules modules loaded and unloaded, reserve $regions regions, $held bytes"
 # No reserve (MM_PROFILER_RESERVE_MB=0), or an address-space limit: fewer
