@@ -211,7 +211,10 @@ typedef struct mm_module mm_module;
  *   pbBaseLoadAddress).  NULL means a module without an image (dynamic or
  *   reflection-emit): its blocks may lie anywhere.
  * cfg: NULL for the defaults; otherwise copied.
- * Maps nothing: address space is reserved by the first Alloc.
+ * Maps nothing: address space is reserved by the first Alloc.  Until
+ * mm_module_close the window is known to every other module's heap: where
+ * windows overlap, a heap places its chunks first where no open window that
+ * ends lower needs the room, so a window's only room is left to it.
  * Returns S_OK and *out, or: E_POINTER if out is NULL; E_INVALIDARG (and
  * *out = NULL) if cfg->alignment is not a power of two in 1..MM_MAX_ALIGNMENT,
  * cfg->max_rva is 0 or cfg->flags has an unknown bit; E_OUTOFMEMORY if the module's bookkeeping (a few
@@ -227,7 +230,9 @@ MM_API HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module 
  *     stays valid until mm_module_close, whatever the reference count;
  *   - returns NULL for cb == 0, when no room for cb bytes can be found inside
  *     the window (however much memory is free elsewhere), when the system is
- *     out of memory, and after mm_module_close;
+ *     out of memory, and after mm_module_close.  Once the window has been
+ *     found full, refusing costs no search until memory is released by a
+ *     module or donated;
  *   - a refused request changes nothing that other threads' requests see.
  * Its QueryInterface answers IID_IUnknown and IID_IMethodMalloc with S_OK and
  * an AddRef, any other IID with E_NOINTERFACE and *ppv = NULL, a NULL riid
@@ -263,11 +268,11 @@ MM_API void mm_module_close(mm_module *m);
 
 /* Hands the library address space for module heaps: [addr, addr + size),
  * page aligned, which the caller has reserved with no access (on Linux an
- * mmap with PROT_NONE) and will not touch again.  When a module's window has
- * no room right after its previous chunk, its next chunk is taken from the
- * lowest donated free range inside the window before the rest of the window
- * is searched; closing the module makes that range free again (no access, no
- * memory).  Donated space is never unmapped.  It is for hosts inside a
+ * mmap with PROT_NONE) and will not touch again.  A module's heap takes
+ * donated space only inside its own window, and only where the window's own
+ * free room is no better placed (donated room after free room of the same
+ * kind: uncontested, then room other open windows also need); closing the
+ * module makes that range free again (no access, no memory).  Donated space is never unmapped.  It is for hosts inside a
  * runtime that fills the windows with its own mappings (CoreCLR on Linux
  * maps images next to each other under its own reservations): reserve early,
  * above where the modules will load, and donate.

@@ -1,10 +1,11 @@
 # The allocator (src/heap): IMethodMalloc over per-module IL heaps, the
 # library's version, its tests, benchmark and the example host.
-LIB_SRCS       += src/heap/module.c src/heap/chunk.c src/heap/donated.c src/heap/iid_unknown.c \
+LIB_SRCS       += src/heap/module.c src/heap/chunk.c src/heap/space.c src/heap/donated.c src/heap/iid_unknown.c \
                   src/heap/iid_methodmalloc.c src/version.c
 PUBLIC_HEADERS += include/methodmalloc.h
-UNIT_TESTS     += tests/test_module.c tests/test_window.c tests/test_com.c tests/test_stress.c tests/test_donate.c
-TSAN_TESTS     += tests/test_stress.c tests/test_com.c tests/test_donate.c
+UNIT_TESTS     += tests/test_module.c tests/test_window.c tests/test_com.c tests/test_stress.c tests/test_donate.c \
+                  tests/test_space.c
+TSAN_TESTS     += tests/test_stress.c tests/test_com.c tests/test_donate.c tests/test_space.c
 
 ifeq ($(OS),linux)
 SCRIPT_TESTS      += header-compat install valgrind windows-x86_64 windows-i686
@@ -31,6 +32,14 @@ $(BUILD)/bench/bench_alloc: bench/bench_alloc.c $(STATIC)
 bench: $(BUILD)/bench/bench_alloc
 BENCHES     += alloc
 bench.alloc := $(BUILD)/bench/bench_alloc
+
+# Placement cost against the number of mappings in the process (issue 8).
+$(BUILD)/bench/bench_place: bench/bench_place.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(STATIC) -o $@ $(LDLIBS)
+bench: $(BUILD)/bench/bench_place
+BENCHES     += place
+bench.place := $(BUILD)/bench/bench_place
 
 # The example host program (make demo runs it first).
 $(BUILD)/examples/%: examples/%.c $(STATIC)

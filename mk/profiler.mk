@@ -10,8 +10,10 @@ SAMPLES_DIR   := $(BUILD)/samples
 
 SCRIPT_TESTS  += profiler
 test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
-BENCHES       += runtime
+BENCHES       += runtime modules heavy
 bench.runtime := bench/runtime_bench.sh $(MMRUN) $(SAMPLES_DIR)
+bench.modules := $(BUILD)/bench/bench_modules
+bench.heavy   := bench/heavy_bench.sh $(MMRUN)
 DEMOS         += profiler
 demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
@@ -29,6 +31,12 @@ $(PROFILER_SO): $(PROFILER_OBJS) $(PIC_STATIC) profiler/exports.map
 $(MMRUN): profiler/mmrun.c $(BUILD)/profiler/protocol.o $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
+
+# The module table under many JIT threads, against the list it replaced.
+$(BUILD)/bench/bench_modules: bench/bench_modules.c profiler/modules.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) bench/bench_modules.c profiler/modules.c $(STATIC) -o $@ $(LDLIBS)
+bench: $(BUILD)/bench/bench_modules
 
 # The C# samples, built with the SDK into the build folder (never the tree).
 samples:

@@ -84,10 +84,11 @@ static HRESULT STDMETHODCALLTYPE Profiler_Initialize(ICorProfilerCallback2 *ifac
     if (p->cfg.include_precompiled)
         mask |= COR_PRF_DISABLE_ALL_NGEN_IMAGES;
     /* Now, before the runtime maps any managed image (see reserve.c). */
-    mmp_reserve_init(&p->reserve, p->cfg.mode == MMP_MODE_RELOCATE || p->cfg.mode == MMP_MODE_REPLACE ||
-                                          p->cfg.mode == MMP_MODE_CALLS
-                                      ? p->cfg.reserve_bytes
-                                      : 0);
+    mmp_reserve_init(&p->reserve,
+                     p->cfg.mode == MMP_MODE_RELOCATE || p->cfg.mode == MMP_MODE_REPLACE || p->cfg.mode == MMP_MODE_CALLS
+                         ? p->cfg.reserve_bytes
+                         : 0,
+                     info);
     hr = info->lpVtbl->SetEventMask(info, mask);
     if (FAILED(hr)) {
         mmp_report_error(&p->cfg, "SetEventMask(0x%08x) failed: 0x%08x", (unsigned)mask, (unsigned)hr);
@@ -168,7 +169,6 @@ static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallbac
         mm_module_close(heap);
         return S_OK;
     }
-    mmp_reserve_add(&p->reserve);
     if (p->cfg.mode == MMP_MODE_REPLACE) {
         mmp_target t;
         if (mmp_modules_find(&p->modules, id, &t) == 0)
@@ -219,8 +219,8 @@ static HRESULT STDMETHODCALLTYPE Profiler_AssemblyLoadStarted(ICorProfilerCallba
     mmp_profiler *p = impl_from_ICorProfilerCallback2(iface);
     (void)id;
     /* The binder maps the image about now: a region on top of the pile
-     * gives its window room (reserve.c). */
-    mmp_reserve_add(&p->reserve);
+     * gives its window room, if no region kept so far can (reserve.c). */
+    mmp_reserve_need(&p->reserve);
     return S_OK;
 }
 IGNORE2(AssemblyLoadFinished, AssemblyID, HRESULT)

@@ -282,7 +282,7 @@ void mmp_calls_report(mmp_profiler *p, FILE *f)
         v[k] = r;
     pthread_mutex_unlock(&p->calls.lock);
     if (!v) {
-        fprintf(f, MMP_ERROR_LINE " calls: out of memory for the report\n");
+        fprintf(f, MMP_ERROR_LINE " calls: out of memory for the report %s\n", mmp_process_tag());
         return;
     }
     /* The counters are read as they are: code still running (finalizers,
@@ -290,13 +290,14 @@ void mmp_calls_report(mmp_profiler *p, FILE *f)
     qsort(v, n, sizeof *v, by_calls);
     for (k = 0; k < n; k++)
         total += (uint64_t) * (volatile int64_t *)&v[k]->count;
-    fprintf(f, "methodmalloc: calls methods=%zu calls=%llu\n", n, (unsigned long long)total);
+    fprintf(f, "methodmalloc: calls methods=%zu calls=%llu %s\n", n, (unsigned long long)total, mmp_process_tag());
     for (k = 0; k < n && k < TOP; k++)
-        fprintf(f, "methodmalloc: calls top %2zu %12lld %s\n", k + 1, (long long)v[k]->count, v[k]->name);
+        fprintf(f, "methodmalloc: calls top %2zu %12lld %s %s\n", k + 1, (long long)v[k]->count, v[k]->name,
+                mmp_process_tag());
     if (p->cfg.calls_report[0]) {
         FILE *out = fopen(p->cfg.calls_report, "w");
         if (!out) {
-            fprintf(f, MMP_ERROR_LINE " calls: cannot write %s\n", p->cfg.calls_report);
+            fprintf(f, MMP_ERROR_LINE " calls: cannot write %s %s\n", p->cfg.calls_report, mmp_process_tag());
         } else {
             for (k = 0; k < n; k++)
                 fprintf(out, "%lld\t%s\n", (long long)v[k]->count, v[k]->name);

@@ -67,8 +67,9 @@ int mmp_config_from_env(mmp_config *cfg, char *err, size_t errlen)
     if (reserve && *reserve) {
         char *end;
         unsigned long mb = strtoul(reserve, &end, 10);
-        if (*end || mb > 65536) {
-            snprintf(err, errlen, MMP_ENV_RESERVE_MB "=%s: expected a number of MiB, 0 to 65536", reserve);
+        if (*end || mb > (MMP_RESERVE_CAP >> 20)) {
+            snprintf(err, errlen, MMP_ENV_RESERVE_MB "=%s: expected a number of MiB, 0 to %llu", reserve,
+                     (unsigned long long)(MMP_RESERVE_CAP >> 20));
             return -1;
         }
         cfg->reserve_bytes = (size_t)mb << 20;

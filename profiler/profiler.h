@@ -83,20 +83,50 @@ int mmp_in_window(const void *base, const void *p, size_t cb);
 
 /* ---- Window reserve (reserve.c) ---- */
 
-#define MMP_RESERVE_DEFAULT_MB 64
-#define MMP_RESERVE_REGIONS 8192
+/* Each region's size (MM_PROFILER_RESERVE_MB; 0: no reserve at all). */
+#define MMP_RESERVE_DEFAULT_MB 16
+/* The hard cap on everything the reserve holds in one process: guard,
+ * regions and plugs. */
+#define MMP_RESERVE_CAP ((uint64_t)1 << 30)
+/* At most this many regions (their bytes count in the cap too). */
+#define MMP_RESERVE_REGIONS_MAX 64
+/* The guard's own limit, inside the cap. */
+#define MMP_GUARD_MAX ((uint64_t)64 << 20)
+/* The smallest no-access mapping below libcoreclr taken for the PAL's
+ * executable range. */
+#define MMP_EXEC_RANGE_MIN ((uintptr_t)256 << 20)
+
 typedef struct mmp_reserve {
     pthread_mutex_t lock;
-    size_t region_bytes; /* size of each region, 0: no reserve */
-    unsigned count;      /* regions and plugs donated */
-    uint64_t plugged;    /* bytes of holes plugged above regions (donated too) */
+    size_t region_bytes;          /* size of each region, 0: no reserve */
+    unsigned regions;             /* regions kept */
+    uint64_t guard;               /* bytes reserved above the executable range at Initialize */
+    uint64_t plugged;             /* bytes of holes plugged above regions */
+    uint64_t held;                /* all of it (donated), at most MMP_RESERVE_CAP */
+    uint64_t capped;              /* ranges not taken because of the cap */
+    uintptr_t exec_lo, exec_hi;   /* the PAL's executable range, 0 if not found */
+    uintptr_t region_lo[MMP_RESERVE_REGIONS_MAX]; /* where each region starts */
+    unsigned for_reach, for_use;  /* regions added because none was in reach, or those in reach were half used */
 } mmp_reserve;
 
-/* Sets r up and reserves a first region (none if region_bytes is 0). */
-void mmp_reserve_init(mmp_reserve *r, size_t region_bytes);
-/* Reserves one more region at the top of the pile (up to MMP_RESERVE_REGIONS). */
-void mmp_reserve_add(mmp_reserve *r);
-/* Traces how much is donated and in use (MM_PROFILER_VERBOSE). */
+typedef struct mmp_reserve_stats {
+    unsigned regions;
+    size_t region_bytes;
+    uint64_t guard, plugged, held, capped;
+    uintptr_t exec_lo, exec_hi;
+    unsigned for_reach, for_use;
+} mmp_reserve_stats;
+
+/* Sets r up: the guard above the runtime's executable range (runtime_object:
+ * any object whose vtable lies in libcoreclr, e.g. ICorProfilerInfo), then a
+ * first region.  Nothing when region_bytes is 0. */
+void mmp_reserve_init(mmp_reserve *r, size_t region_bytes, const void *runtime_object);
+/* An image is about to be mapped: adds a region if no region kept so far
+ * can serve it (in its reach and half free), within MMP_RESERVE_CAP. */
+void mmp_reserve_need(mmp_reserve *r);
+/* A consistent copy of the counters. */
+void mmp_reserve_stats_get(mmp_reserve *r, mmp_reserve_stats *out);
+/* Traces how much is reserved, donated and in use (MM_PROFILER_VERBOSE). */
 void mmp_reserve_trace(mmp_reserve *r, const mmp_config *cfg);
 
 /* ---- Module table (modules.c) ---- */
@@ -110,9 +140,11 @@ typedef struct mmp_target {
 
 typedef struct mmp_module mmp_module;
 
+/* An open-addressing hash table by ModuleID, at most half full. */
 typedef struct mmp_modules {
-    pthread_mutex_t lock;
-    mmp_module *head;
+    pthread_rwlock_t lock; /* JIT events read, loads and unloads write */
+    mmp_module **slots;
+    size_t cap, count;
     mm_stats closed; /* heaps of modules already unloaded, summed */
     uint64_t heaps;  /* heaps ever opened */
 } mmp_modules;
@@ -207,6 +239,10 @@ void mmp_report(mmp_profiler *p);
 void mmp_report_error(const mmp_config *cfg, const char *fmt, ...) MM_PRINTF(2, 3);
 /* "methodmalloc: ..." when MM_PROFILER_VERBOSE is set; nothing otherwise. */
 void mmp_trace(const mmp_config *cfg, const char *fmt, ...) MM_PRINTF(2, 3);
+/* "pid=N program=NAME", ending every line the profiler writes, so that the
+ * reports of a run's several processes (a build, a test runner) can be told
+ * apart. */
+const char *mmp_process_tag(void);
 /* The report destination, opened for appending; *owned says whether the
  * caller closes it (else it is stderr). */
 FILE *mmp_report_open(const mmp_config *cfg, int *owned);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "heap/space.h"
 #include "profiler.h"
 
 static const char *const reason_names[MMP_REASON_COUNT] = {
@@ -54,40 +55,45 @@ void mmp_report(mmp_profiler *p)
     f = mmp_report_open(&p->cfg, &owned);
     fprintf(f,
             MMP_REPORT_LINE "%s served=%llu bytes=%llu refused=%llu violations=%llu not_relocated=%llu "
-            "replaced=%llu jit_events=%llu repeats=%llu il_warnings=%llu modules=%llu precompiled=%s\n",
+            "replaced=%llu jit_events=%llu repeats=%llu il_warnings=%llu modules=%llu precompiled=%s %s\n",
             mmp_mode_name(p->cfg.mode), (unsigned long long)atomic_load(&c->served),
             (unsigned long long)atomic_load(&c->bytes), (unsigned long long)atomic_load(&c->refused),
             (unsigned long long)atomic_load(&c->violations), not_relocated,
             (unsigned long long)atomic_load(&c->replaced), (unsigned long long)atomic_load(&c->jit_events),
             (unsigned long long)atomic_load(&c->repeats), (unsigned long long)atomic_load(&c->il_warnings),
-            (unsigned long long)atomic_load(&c->modules), p->cfg.include_precompiled ? "jit" : "readytorun");
+            (unsigned long long)atomic_load(&c->modules), p->cfg.include_precompiled ? "jit" : "readytorun",
+            mmp_process_tag());
     fprintf(f, "methodmalloc: not_relocated by reason:");
     for (r = 0; r < MMP_REASON_COUNT; r++)
         fprintf(f, " %s=%llu", reason_names[r], (unsigned long long)atomic_load(&c->not_relocated[r]));
-    fputc('\n', f);
+    fprintf(f, " %s\n", mmp_process_tag());
     fprintf(f,
             "methodmalloc: heaps=%" PRIu64 " blocks=%" PRIu64 " requested=%" PRIu64 " allocated=%" PRIu64
             " reserved=%" PRIu64 " resident=%" PRIu64 " chunks=%" PRIu64 " lowest_rva=0x%" PRIx64
-            " highest_rva=0x%" PRIx64 "\n",
+            " highest_rva=0x%" PRIx64 " %s\n",
             nheaps, heaps.blocks, heaps.bytes_requested, heaps.bytes_allocated, heaps.bytes_reserved,
-            heaps.bytes_resident, heaps.chunks, heaps.lowest_rva, heaps.highest_rva);
-    uint64_t donated, in_use, plugged;
-    unsigned regions;
+            heaps.bytes_resident, heaps.chunks, heaps.lowest_rva, heaps.highest_rva, mmp_process_tag());
+    uint64_t donated, in_use;
+    mmp_reserve_stats rs;
     mm_donated(&donated, &in_use);
     /* Assemblies may still be loading on other threads. */
-    pthread_mutex_lock(&p->reserve.lock);
-    regions = p->reserve.count;
-    plugged = p->reserve.plugged;
-    pthread_mutex_unlock(&p->reserve.lock);
+    mmp_reserve_stats_get(&p->reserve, &rs);
+    mm_space_counters sc;
+    mm_space_counters_get(&sc);
+    fprintf(f, "methodmalloc: placement index_builds=%" PRIu64 " open_windows=%" PRIu64 " free_ranges=%" PRIu64 " %s\n",
+            sc.refreshes, sc.open_windows, sc.free_ranges, mmp_process_tag());
     fprintf(f,
-            "methodmalloc: window_reserve regions=%u region_bytes=%zu donated=%" PRIu64 " in_use=%" PRIu64
-            " plugged=%" PRIu64 "\n",
-            regions, p->reserve.region_bytes, donated, in_use, plugged);
+            "methodmalloc: window_reserve held=%" PRIu64 " cap=%" PRIu64 " guard=%" PRIu64 " regions=%u"
+            " (out_of_reach=%u used=%u) region_bytes=%zu"
+            " plugged=%" PRIu64 " capped=%" PRIu64 " donated=%" PRIu64 " in_use=%" PRIu64 " exec_range=%#" PRIxPTR
+            "-%#" PRIxPTR " %s\n",
+            rs.held, (uint64_t)MMP_RESERVE_CAP, rs.guard, rs.regions, rs.for_reach, rs.for_use, rs.region_bytes, rs.plugged, rs.capped, donated,
+            in_use, rs.exec_lo, rs.exec_hi, mmp_process_tag());
     if (p->cfg.mode == MMP_MODE_CALLS)
         mmp_calls_report(p, f);
     if (p->cfg.mode == MMP_MODE_REPLACE && atomic_load(&c->replaced) == 0)
-        fprintf(f, MMP_ERROR_LINE " method %s::%s not found in any loaded module\n", p->cfg.replace.type,
-                p->cfg.replace.method);
+        fprintf(f, MMP_ERROR_LINE " method %s::%s not found in any loaded module %s\n", p->cfg.replace.type,
+                p->cfg.replace.method, mmp_process_tag());
     if (owned)
         fclose(f);
     else

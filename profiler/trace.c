@@ -3,10 +3,58 @@
  * the report file when there is one, so that nothing reaches the program's
  * own stderr (a build tool reads its compiler's stderr for errors).
  */
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "profiler.h"
+
+static char tag[160];
+static pthread_once_t tag_once = PTHREAD_ONCE_INIT;
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* "pid=N program=NAME": NAME is the executable's file name, and for the
+ * dotnet host also its first argument that is not an option (dotnet:csc.dll,
+ * dotnet:build), so that the processes of one run tell themselves apart. */
+static void make_tag(void)
+{
+    char cmd[4096];
+    ssize_t n = 0;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, cmd, sizeof cmd - 1);
+        close(fd);
+    }
+    if (n <= 0)
+        n = 0;
+    cmd[n] = 0;
+    const char *argv0 = n ? base_name(cmd) : "?", *arg = NULL;
+    if (strcmp(argv0, "dotnet") == 0)
+        for (const char *a = cmd + strlen(cmd) + 1; a < cmd + n; a += strlen(a) + 1)
+            if (*a && *a != '-') {
+                arg = base_name(a);
+                break;
+            }
+    snprintf(tag, sizeof tag, "pid=%ld program=%.60s%s%.60s", (long)getpid(), argv0, arg ? ":" : "", arg ? arg : "");
+    /* One word: spaces in a name would split the key=value pairs. */
+    for (char *c = tag; *c; c++)
+        if (*c == ' ' && c > tag + 4 && strncmp(c, " program=", 9) != 0)
+            *c = '_';
+}
+
+const char *mmp_process_tag(void)
+{
+    pthread_once(&tag_once, make_tag);
+    return tag;
+}
 
 FILE *mmp_report_open(const mmp_config *cfg, int *owned)
 {
@@ -20,14 +68,14 @@ FILE *mmp_report_open(const mmp_config *cfg, int *owned)
     return f ? f : stderr;
 }
 
-static void write_line(const mmp_config *cfg, const char *tag, const char *fmt, va_list ap)
+static void write_line(const mmp_config *cfg, const char *kind, const char *fmt, va_list ap)
 {
     int owned;
     FILE *f = mmp_report_open(cfg, &owned);
     /* One fprintf per line: lines from several threads do not interleave. */
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
-    fprintf(f, "methodmalloc: %s%s\n", tag, line);
+    fprintf(f, "methodmalloc: %s%s %s\n", kind, line, mmp_process_tag());
     if (owned)
         fclose(f);
     else

@@ -64,6 +64,33 @@ for s in generics linq; do
   run "$s" relocate-precompiled --relocate --include-precompiled
   run "$s" runtime-precompiled --runtime --include-precompiled
 done
+# A program that loads and unloads a module 300 times (collectible
+# AssemblyLoadContext): the reserve does not grow with the loads (a few
+# regions as the kernel's pile moves; one or two per load before: 41.9 GB).
+dotnet "$samples/unload/unload.dll" >"$work/unload.plain" || fail "unload: the plain run failed"
+run unload relocate --relocate
+reserve_line=$(grep -m1 '^methodmalloc: window_reserve' "$work/unload.relocate.err")
+held=$(grep -o ' held=[0-9]*' <<<"$reserve_line" | cut -d= -f2)
+regions=$(grep -o ' regions=[0-9]*' <<<"$reserve_line" | cut -d= -f2)
+modules=$(value modules "$work/unload.relocate.err")
+[ "$modules" -ge 300 ] || fail "unload: only $modules modules loaded"
+[ "$regions" -le 8 ] && [ "$held" -le $((256 << 20)) ] \
+  || fail "unload: the reserve grew with the loads: $regions regions, $held bytes held for $modules modules"
+echo "unload: $modules modules loaded and unloaded, reserve $regions regions, $held bytes"
+# No reserve (MM_PROFILER_RESERVE_MB=0), or an address-space limit: fewer
+# places, so perhaps refusals, counted; never a failed or different program.
+degraded() {
+  local what=$1; shift
+  "$@" "$mmrun" --relocate --include-precompiled -- dotnet "$samples/linq/linq.dll" >"$work/deg.out" 2>"$work/deg.err" \
+    || { cat "$work/deg.err" >&2; fail "$what: the program failed"; }
+  cmp -s "$work/linq.plain" "$work/deg.out" || fail "$what: output differs from the plain run"
+  grep -q '^methodmalloc: mode=' "$work/deg.err" || fail "$what: no report"
+  [ "$(value violations "$work/deg.err")" -eq 0 ] || fail "$what: blocks outside the window"
+  echo "$what: same output, refused=$(value refused "$work/deg.err")"
+}
+degraded "no reserve" env MM_PROFILER_RESERVE_MB=0
+degraded "RLIMIT_AS 16 GiB" bash -c 'ulimit -v 16777216 && exec "$@"' limited
+
 [ "$total_served" -ge 5000 ] || fail "only $total_served bodies served in relocate mode, expected thousands"
 echo "relocate mode served $total_served bodies in all"
 
@@ -144,3 +171,7 @@ grep -q 'MM_PROFILER_RESERVE_MB=abc' "$work/e.err" || fail "the bad MM_PROFILER_
 # Another profiler's path left in the environment does not replace ours.
 CORECLR_PROFILER_PATH_64=/nonexistent.so expect_error 0 'mode=relocate' -- dotnet "$samples/answer/answer.dll"
 echo "mmrun error paths: ok"
+
+# The heavy case of issue 8: a real build, MSBuild and the compiler, about
+# 39,000 bodies with ReadyToRun off, no refusal, the reserve within its cap.
+"$here/heavy_build.sh" "$mmrun"

@@ -6,11 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Where a module's chunks may lie: [lo, hi), or anywhere when !bounded. */
-struct mm_window {
-    uintptr_t lo, hi;
-    int bounded;
-};
+#include "space.h"
 
 /* Allocated in blocks of at least 64 bytes (MM_CHUNK_STRUCT_SIZE): the
  * cursors of two chunks, which two lanes bump at once, are then never in one
@@ -30,18 +26,21 @@ struct mm_chunk {
     void *map;           /* the mapping, as the OS layer returned it */
     size_t map_size;
     int donated;         /* taken from mm_donate'd space, given back there */
+    int in_window;       /* placed by the space (space.c), given back through it */
     struct mm_chunk *next;
 };
 
 #define MM_CHUNK_STRUCT_SIZE (sizeof(struct mm_chunk) > 64 ? sizeof(struct mm_chunk) : 64)
 
 /* Reserves a chunk inside the window for at least `need` bytes, preferably
- * `want` (>= need): when the window has no room for `want`, smaller sizes are
- * tried, halving, down to what `need` takes.  Each size is tried right after
- * `hint` (where the module's previous chunk ended), then in donated space,
- * then at the lowest free place in the window.  The chunk's struct comes from malloc, its memory
- * from the OS layer.  Returns NULL when nothing fits or memory is short. */
-struct mm_chunk *mm_chunk_reserve(const struct mm_window *w, size_t need, size_t want, uintptr_t hint);
+ * `want` (>= need), smaller where the window has no room for `want` or the
+ * room is contested (space.c chooses the place and the size).  A window-less
+ * chunk goes anywhere.  The chunk's struct comes from malloc, its memory
+ * from the space or the OS layer.  Returns the chunk, or NULL with *err:
+ * MM_SPACE_REBUILD (only unless may_rebuild: rebuild the space's index
+ * outside any lock, then ask again), or why nothing fits. */
+struct mm_chunk *mm_chunk_reserve(struct mm_window *w, size_t need, size_t want, uintptr_t hint, int may_rebuild,
+                                  int *err);
 
 /* Bytes handed out from the chunk, padding included. */
 uint64_t mm_chunk_used(const struct mm_chunk *c);

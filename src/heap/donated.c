@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "os/os.h"
+#include "space.h"
 
 struct range {
     uintptr_t lo, hi;
@@ -119,7 +120,9 @@ HRESULT mm_donate(void *addr, size_t size)
         donated_free += size;
     }
     mm_lock_release(&lock);
-    if (!ok)
+    if (ok)
+        mm_space_note_room(); /* windows found full may have room now */
+    else
         free(d);
     return ok ? S_OK : overlaps ? E_INVALIDARG : E_OUTOFMEMORY;
 }
@@ -222,3 +225,14 @@ __attribute__((destructor)) static void free_bookkeeping(void)
     mm_lock_release(&lock);
 }
 #endif
+
+uint64_t mm_donated_free_in(uintptr_t lo, uintptr_t hi)
+{
+    uint64_t n = 0;
+    mm_lock_acquire(&lock);
+    for (struct range *r = free_list; r && r->lo < hi; r = r->next)
+        if (r->hi > lo)
+            n += (r->hi < hi ? r->hi : hi) - (r->lo > lo ? r->lo : lo);
+    mm_lock_release(&lock);
+    return n;
+}

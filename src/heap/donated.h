@@ -22,4 +22,8 @@ int mm_donated_give_back(void *p, size_t size);
 void mm_donated_lock(void);
 void mm_donated_unlock(void);
 
+/* Bytes of donated space free in [lo, hi) now (for the profiler's reserve,
+ * which adds space only where there is too little).  Thread-safe. */
+uint64_t mm_donated_free_in(uintptr_t lo, uintptr_t hi);
+
 #endif

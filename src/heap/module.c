@@ -53,6 +53,9 @@ struct mm_module {
     uint64_t refused;
     uint64_t reserved; /* bytes of all chunks */
     uint64_t cap;      /* what a module without a window may reserve in all */
+    /* The window had no room for full_need bytes while the space's
+     * generation was full_gen: refused at once until room may have appeared. */
+    uint64_t full_gen, full_need;
     bool counting; /* MM_COUNT_BLOCKS: the counting vtable is in use */
     bool closed;
     /* Before the first chunk and after close: full, so Alloc goes to the slow path. */
@@ -208,61 +211,86 @@ static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
         mm_lane_key_set(lane * sizeof(struct mm_lane));
     }
     struct mm_lane *l = my_lane(m);
-    mm_lock_acquire(&m->lock);
-    if (m->closed || cb == 0)
-        return refuse(m);
-    /* Another thread may have refilled the lane while this one waited, or
-     * this thread has just moved to a lane of its own. */
-    void *block;
-    if (bump(atomic_load_explicit(&l->current, memory_order_relaxed), cb, need, m->counting, &block)) {
-        mm_lock_release(&m->lock);
-        return block;
-    }
-    /* The lane's chunk cannot hold the block: a chunk of its own for a
-     * large block, else the lane's next, larger chunk. */
-    bool dedicated = need > l->next_size / MM_DEDICATED_DIVISOR;
-    uint64_t want = dedicated ? need : l->next_size;
-    if (!m->window.bounded) {
-        /* No window bounds it, so the cap does (a page multiple). */
-        uint64_t room = m->cap - m->reserved;
-        if (need > room)
+    /* Rounds in which the space asked for its index to be rebuilt, which is
+     * done with the module's lock released; past a few, it rebuilds itself. */
+    for (int round = 0;; round++) {
+        mm_lock_acquire(&m->lock);
+        if (m->closed || cb == 0)
             return refuse(m);
-        if (want > room)
-            want = room;
+        /* Another thread may have refilled the lane while this one waited, or
+         * this thread has just moved to a lane of its own. */
+        void *block;
+        if (bump(atomic_load_explicit(&l->current, memory_order_relaxed), cb, need, m->counting, &block)) {
+            mm_lock_release(&m->lock);
+            return block;
+        }
+        /* The lane's chunk cannot hold the block: a chunk of its own for a
+         * large block, else the lane's next, larger chunk. */
+        bool dedicated = need > l->next_size / MM_DEDICATED_DIVISOR;
+        uint64_t want = dedicated ? need : l->next_size;
+        if (!m->window.bounded) {
+            /* No window bounds it, so the cap does (a page multiple). */
+            uint64_t room = m->cap - m->reserved;
+            if (need > room)
+                return refuse(m);
+            if (want > room)
+                want = room;
+        }
+        uintptr_t hint = m->chunks ? m->chunks->end : 0;
+        /* Read before the search: room that appears during it changes the
+         * generation again, so it is never missed. */
+        uint64_t gen = mm_space_generation();
+        if (m->window.bounded && m->full_gen == gen && need >= m->full_need)
+            return refuse(m);
+        int err;
+        struct mm_chunk *fresh =
+            mm_chunk_reserve(&m->window, (size_t)need, (size_t)want, hint, round >= MM_REBUILD_ROUNDS, &err);
+        if (!fresh && err == MM_SPACE_REBUILD) {
+            /* Reading the OS's mappings takes time: not while this module's
+             * other threads wait for its lock. */
+            mm_lock_release(&m->lock);
+            (void)mm_space_rebuild();
+            continue;
+        }
+        if (!fresh) {
+            /* Keep the smallest size known not to fit at this generation. */
+            if (m->full_gen != gen || need < m->full_need)
+                m->full_need = need;
+            m->full_gen = gen;
+            return refuse(m);
+        }
+        m->reserved += fresh->map_size;
+        atomic_store_explicit(&fresh->cur, (uintptr_t)fresh->map + (uintptr_t)need, memory_order_relaxed);
+        if (m->counting)
+            atomic_store_explicit(&fresh->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
+        fresh->next = m->chunks;
+        m->chunks = fresh;
+        if (!dedicated) {
+            if (l->next_size < MM_CHUNK_MAX)
+                l->next_size *= 2;
+            atomic_store_explicit(&l->current, fresh, memory_order_release);
+        }
+        mm_lock_release(&m->lock);
+        return fresh->map;
     }
-    uintptr_t hint = m->chunks ? m->chunks->end : 0;
-    struct mm_chunk *fresh = mm_chunk_reserve(&m->window, (size_t)need, (size_t)want, hint);
-    if (!fresh)
-        return refuse(m);
-    m->reserved += fresh->map_size;
-    atomic_store_explicit(&fresh->cur, (uintptr_t)fresh->map + (uintptr_t)need, memory_order_relaxed);
-    if (m->counting)
-        atomic_store_explicit(&fresh->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
-    fresh->next = m->chunks;
-    m->chunks = fresh;
-    if (!dedicated) {
-        if (l->next_size < MM_CHUNK_MAX)
-            l->next_size *= 2;
-        atomic_store_explicit(&l->current, fresh, memory_order_release);
-    }
-    mm_lock_release(&m->lock);
-    return fresh->map;
 }
 
 /* fork(): the forking thread takes every lock the library has, in the order
- * the slow path takes them (open list, module, donated space), so the child
+ * the slow path takes them (open list, module, space, donated space), so the child
  * starts with none held by a thread it does not have. */
 static void before_fork(void)
 {
     mm_lock_acquire(&open_lock);
     for (mm_module *m = open_modules; m; m = m->next_open)
         mm_lock_acquire(&m->lock);
+    mm_space_lock();
     mm_donated_lock();
 }
 
 static void after_fork(void)
 {
     mm_donated_unlock();
+    mm_space_unlock();
     for (mm_module *m = open_modules; m; m = m->next_open)
         mm_lock_release(&m->lock);
     mm_lock_release(&open_lock);
@@ -331,6 +359,12 @@ HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
         m->window.lo = b > UINTPTR_MAX - page ? UINTPTR_MAX : (b / page + 1) * page;
         uintptr_t hi = b > UINTPTR_MAX - c.max_rva ? UINTPTR_MAX : b + c.max_rva;
         m->window.hi = hi / page * page;
+        /* Other heaps place their chunks knowing this window is open. */
+        if (m->window.hi > m->window.lo && mm_space_open(&m->window) != 0) {
+            mm_lock_destroy(&m->lock);
+            free(m);
+            return E_OUTOFMEMORY;
+        }
     }
     m->cap = c.max_rva / mm_os_page_size() * mm_os_page_size();
     atomic_init(&m->empty.cur, 0);
@@ -402,6 +436,7 @@ void mm_module_close(mm_module *m)
     struct mm_chunk *c = m->chunks;
     m->chunks = NULL;
     mm_lock_release(&m->lock);
+    mm_space_close(&m->window);
     while (c) {
         struct mm_chunk *next = c->next;
         mm_chunk_release(c);

@@ -24,4 +24,9 @@
  * not contend for one cursor.  A power of two. */
 #define MM_LANES 4
 
+/* How many times one slow path rebuilds the space's index with the module's
+ * lock released before the space may rebuild it under the lock (another
+ * mapper keeps taking the places the index finds). */
+#define MM_REBUILD_ROUNDS 4
+
 #endif

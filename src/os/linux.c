@@ -176,6 +176,29 @@ int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uint
     return 0;
 }
 
+int mm_os_mapping_at(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
+{
+    struct maps m = {.fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)};
+    if (m.fd < 0)
+        return MM_OS_ENOMEM;
+    int result = MM_OS_ENOROOM;
+    for (ssize_t len; (len = next_line(&m)) >= 0;) {
+        uintptr_t start, end;
+        if (!parse_range(m.buf, m.buf + len, &start, &end))
+            continue;
+        if (start > a)
+            break;
+        if (a < end) {
+            *lo = start;
+            *hi = end;
+            result = 0;
+            break;
+        }
+    }
+    close(m.fd);
+    return result;
+}
+
 int mm_os_reserve_anywhere(size_t size, size_t align, mm_os_access access, void **out)
 {
     size_t page = mm_os_page_size();

@@ -64,6 +64,12 @@ int mm_os_reserve_anywhere(size_t size, size_t align, mm_os_access access, void 
  * runs.  Returns 0 or MM_OS_ENOMEM when the system cannot say. */
 int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
 
+/* The mapping that holds address a, as the system keeps it (one line of
+ * /proc/self/maps; one VirtualQuery allocation on Windows): [*lo, *hi).
+ * MM_OS_ENOROOM when nothing is mapped at a, MM_OS_ENOMEM when the system
+ * cannot say. */
+int mm_os_mapping_at(uintptr_t a, uintptr_t *lo, uintptr_t *hi);
+
 /* Releases a range that a reservation returned, whole. */
 int mm_os_release(void *p, size_t size);
 

@@ -70,6 +70,18 @@ int mm_os_reserve_at(uintptr_t a, size_t size, mm_os_access access, void **out)
     return 0;
 }
 
+int mm_os_mapping_at(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    if (VirtualQuery((void *)a, &mbi, sizeof mbi) != sizeof mbi)
+        return MM_OS_ENOMEM;
+    if (mbi.State == MEM_FREE)
+        return MM_OS_ENOROOM;
+    *lo = (uintptr_t)mbi.AllocationBase;
+    *hi = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+    return 0;
+}
+
 int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
 {
     uintptr_t low = mm_os_user_bottom(), top = mm_os_user_top();

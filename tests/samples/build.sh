@@ -20,6 +20,6 @@ if ! dotnet build "$here/samples.slnx" -c Release -nologo -v quiet -p:MmSamplesO
   echo "samples: dotnet build failed (whole log: $log)" >&2
   exit 1
 fi
-for s in answer async calls exceptions generics linq parallel; do
+for s in answer async calls exceptions generics linq parallel unload; do
   [ -f "$out/$s/$s.dll" ] || { echo "samples: $out/$s/$s.dll was not built" >&2; exit 1; }
 done

@@ -1,0 +1,596 @@
+/* The address space as the heaps share it (see space.h).
+ *
+ * The index is a snapshot of the OS's free ranges, sorted by address, with a
+ * tree of their sizes on top (each node holds the largest size below it), so
+ * that "the lowest free range at or after here that holds s bytes" is one
+ * walk up and down the tree.  Placing a chunk shrinks its range in place;
+ * what a chunk leaves on its smaller side, and what heaps give back, goes to
+ * a short list of extra free ranges.  The snapshot is only rebuilt when the
+ * OS says a place the index thought free is taken (another library mapped
+ * it), or when a window looks full for the first time since its last
+ * success; space that other libraries unmap is learnt at the next rebuild.
+ *
+ * One lock guards it all; it is taken inside a module's lock, and takes the
+ * donated-space lock inside it. */
+#include "space.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "donated.h"
+#include "options.h"
+#include "os/os.h"
+
+struct range {
+    uintptr_t lo, hi;
+};
+
+static mm_lock lock = MM_LOCK_INIT;
+static _Atomic uint64_t generation = 1;
+static uint64_t refreshes;
+
+/* Open bounded windows, sorted by hi. */
+static struct mm_window **wins;
+static size_t nwins, capwins;
+
+/* The index: free ranges by address, and the size tree over them (leaves
+ * from `leaves` on, padding leaves 0). */
+static struct range *gaps;
+static size_t ngaps, leaves;
+static size_t *maxsz;
+static int indexed;
+
+/* Free ranges known outside the index, unsorted; bounded: what does not fit
+ * is forgotten until the next rebuild. */
+#define EXTRA_MAX 1024
+static struct range extra[EXTRA_MAX];
+static size_t nextra;
+
+/* How many places the OS may refuse for reasons other than "taken" (a
+ * floor such as mmap_min_addr) before a reservation gives up. */
+#define REFUSALS_MAX 16
+/* How many times one reservation may find the index stale and rebuild it. */
+#define ROUNDS_MAX 8
+
+static uintptr_t min_u(uintptr_t a, uintptr_t b)
+{
+    return a < b ? a : b;
+}
+
+static uintptr_t max_u(uintptr_t a, uintptr_t b)
+{
+    return a > b ? a : b;
+}
+
+/* ---- the index ---- */
+
+static void tree_set(size_t i)
+{
+    size_t k = leaves + i;
+    maxsz[k] = gaps[i].hi - gaps[i].lo;
+    for (k /= 2; k; k /= 2)
+        maxsz[k] = max_u(maxsz[2 * k], maxsz[2 * k + 1]);
+}
+
+/* The lowest index >= from whose range holds s bytes; ngaps if none. */
+static size_t tree_first(size_t from, size_t s)
+{
+    if (from >= ngaps)
+        return ngaps;
+    size_t k = leaves + from;
+    if (maxsz[k] < s) {
+        /* Up until a right sibling holds s, then down its leftmost such leaf. */
+        for (;;) {
+            if (k == 1)
+                return ngaps;
+            if (!(k & 1) && maxsz[k + 1] >= s) {
+                k++;
+                break;
+            }
+            k /= 2;
+        }
+        while (k < leaves)
+            k = maxsz[2 * k] >= s ? 2 * k : 2 * k + 1;
+    }
+    return k - leaves < ngaps ? k - leaves : ngaps;
+}
+
+/* The first index whose range ends above x. */
+static size_t first_ending_above(uintptr_t x)
+{
+    size_t lo = 0, hi = ngaps;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (gaps[mid].hi > x)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+struct builder {
+    struct range *v;
+    size_t n, cap;
+    int oom;
+};
+
+static int collect(void *ctx, uintptr_t lo, uintptr_t hi)
+{
+    struct builder *b = ctx;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        struct range *v = realloc(b->v, cap * sizeof *v);
+        if (!v) {
+            b->oom = 1;
+            return 1;
+        }
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = (struct range){lo, hi};
+    return 0;
+}
+
+/* Rebuilds the index from the OS.  The caller holds the lock. */
+static int rebuild(void)
+{
+    struct builder b = {0};
+    size_t page = mm_os_page_size();
+    if (mm_os_free_ranges(page, UINTPTR_MAX, collect, &b) != 0 || b.oom) {
+        free(b.v);
+        return MM_OS_ENOMEM;
+    }
+    size_t n = b.n ? b.n : 1, l = 1;
+    while (l < n)
+        l *= 2;
+    size_t *tree = calloc(2 * l, sizeof *tree);
+    if (!tree) {
+        free(b.v);
+        return MM_OS_ENOMEM;
+    }
+    free(gaps);
+    free(maxsz);
+    gaps = b.v;
+    ngaps = b.n;
+    leaves = l;
+    maxsz = tree;
+    for (size_t i = 0; i < ngaps; i++)
+        maxsz[leaves + i] = gaps[i].hi - gaps[i].lo;
+    for (size_t k = leaves - 1; k; k--)
+        maxsz[k] = max_u(maxsz[2 * k], maxsz[2 * k + 1]);
+    nextra = 0;
+    indexed = 1;
+    refreshes++;
+    atomic_fetch_add_explicit(&generation, 1, memory_order_relaxed);
+    return 0;
+}
+
+static void extra_add(uintptr_t lo, uintptr_t hi)
+{
+    if (lo < hi && nextra < EXTRA_MAX)
+        extra[nextra++] = (struct range){lo, hi};
+}
+
+/* [x, x + s) was just reserved inside index range i: the larger side stays
+ * in the index, the smaller one goes to the extra list. */
+static void carve_index(size_t i, uintptr_t x, size_t s)
+{
+    struct range *g = &gaps[i];
+    uintptr_t end = x + s;
+    if (x - g->lo >= g->hi - end) {
+        extra_add(end, g->hi);
+        g->hi = x;
+    } else {
+        extra_add(g->lo, x);
+        g->lo = end;
+    }
+    tree_set(i);
+}
+
+static void carve_extra(size_t i, uintptr_t x, size_t s)
+{
+    struct range r = extra[i];
+    extra[i] = extra[--nextra];
+    extra_add(r.lo, x);
+    extra_add(x + s, r.hi);
+}
+
+/* Whatever the index or the extra list thinks free in [x, x + s) is not:
+ * after a reservation there by some other way than the index found it. */
+static void forget(uintptr_t x, size_t s)
+{
+    size_t i = first_ending_above(x);
+    if (i < ngaps && gaps[i].lo < x + s) {
+        if (gaps[i].lo <= x && x + s <= gaps[i].hi)
+            carve_index(i, x, s);
+        else {
+            /* Partly: shrink to the part outside, whichever side is larger. */
+            uintptr_t below = gaps[i].lo < x ? x - gaps[i].lo : 0;
+            uintptr_t above = gaps[i].hi > x + s ? gaps[i].hi - (x + s) : 0;
+            if (below >= above)
+                gaps[i].hi = gaps[i].lo + below;
+            else
+                gaps[i].lo = gaps[i].hi - above;
+            tree_set(i);
+        }
+    }
+    for (size_t j = 0; j < nextra;) {
+        struct range r = extra[j];
+        if (r.lo < x + s && x < r.hi) {
+            extra[j] = extra[--nextra];
+            extra_add(r.lo, min_u(r.hi, x));
+            extra_add(max_u(r.lo, x + s), r.hi);
+            continue;
+        }
+        j++;
+    }
+}
+
+/* Something of ours, [lo, hi), is free again: back next to its index
+ * neighbour when it touches one, else to the extra list. */
+static void note_free(uintptr_t lo, uintptr_t hi)
+{
+    if (!indexed)
+        return;
+    size_t i = first_ending_above(lo ? lo - 1 : 0);
+    if (i < ngaps && gaps[i].hi == lo) {
+        gaps[i].hi = hi;
+        tree_set(i);
+    } else if (i < ngaps && gaps[i].lo == hi) {
+        gaps[i].lo = lo;
+        tree_set(i);
+    } else
+        extra_add(lo, hi);
+}
+
+/* ---- windows ---- */
+
+int mm_space_open(struct mm_window *w)
+{
+    if (!w->bounded)
+        return 0;
+    mm_lock_acquire(&lock);
+    if (nwins == capwins) {
+        size_t cap = capwins ? capwins * 2 : 64;
+        struct mm_window **v = realloc(wins, cap * sizeof *v);
+        if (!v) {
+            mm_lock_release(&lock);
+            return MM_OS_ENOMEM;
+        }
+        wins = v;
+        capwins = cap;
+    }
+    size_t i = nwins;
+    while (i > 0 && wins[i - 1]->hi > w->hi) {
+        wins[i] = wins[i - 1];
+        i--;
+    }
+    wins[i] = w;
+    nwins++;
+    w->registered = 1;
+    mm_lock_release(&lock);
+    return 0;
+}
+
+void mm_space_close(struct mm_window *w)
+{
+    if (!w->registered)
+        return;
+    mm_lock_acquire(&lock);
+    for (size_t i = 0; i < nwins; i++) {
+        if (wins[i] == w) {
+            memmove(&wins[i], &wins[i + 1], (nwins - i - 1) * sizeof *wins);
+            nwins--;
+            break;
+        }
+    }
+    w->registered = 0;
+    mm_lock_release(&lock);
+}
+
+/* A stretch of a window and how many other open windows that end lower
+ * (and so have less room above) also cover it. */
+struct seg {
+    uintptr_t lo, hi;
+    size_t count;
+};
+
+struct event {
+    uintptr_t at;
+    int delta;
+};
+
+static int by_address(const void *a, const void *b)
+{
+    const struct event *x = a, *y = b;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static int by_contest(const void *a, const void *b)
+{
+    const struct seg *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? -1 : 1;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Splits w into stretches by contest, least contested first, then lowest.
+ * A window w2 contests w where it covers it if it ends lower (the part of
+ * w above w2's end is room w2 can never use, so w takes that first), or ends
+ * at the same place and starts higher (it lies inside w).  On a memory
+ * shortage the whole window is one stretch.  The caller holds the lock and
+ * frees *out unless it is `one`. */
+static size_t stretches(const struct mm_window *w, struct seg *one, struct seg **out)
+{
+    *one = (struct seg){w->lo, w->hi, 0};
+    *out = one;
+    size_t first = 0, lo = 0, hi = nwins;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (wins[mid]->hi > w->lo)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    first = lo;
+    size_t k = 0;
+    for (size_t i = first; i < nwins && wins[i]->hi <= w->hi; i++)
+        k++;
+    if (k == 0)
+        return 1;
+    struct event *ev = malloc(2 * k * sizeof *ev);
+    struct seg *segs = malloc((2 * k + 1) * sizeof *segs);
+    if (!ev || !segs) {
+        free(ev);
+        free(segs);
+        return 1;
+    }
+    size_t n = 0;
+    for (size_t i = first; i < nwins && wins[i]->hi <= w->hi; i++) {
+        const struct mm_window *u = wins[i];
+        if (u == w || (u->hi == w->hi && u->lo <= w->lo))
+            continue;
+        ev[n++] = (struct event){max_u(u->lo, w->lo), +1};
+        ev[n++] = (struct event){u->hi, -1};
+    }
+    qsort(ev, n, sizeof *ev, by_address);
+    size_t ns = 0, count = 0;
+    uintptr_t at = w->lo;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].at > at) {
+            segs[ns++] = (struct seg){at, ev[i].at, count};
+            at = ev[i].at;
+        }
+        count += (size_t)ev[i].delta;
+    }
+    if (at < w->hi)
+        segs[ns++] = (struct seg){at, w->hi, count};
+    free(ev);
+    if (ns == 0) {
+        free(segs);
+        return 1;
+    }
+    qsort(segs, ns, sizeof *segs, by_contest);
+    *out = segs;
+    return ns;
+}
+
+/* ---- placing ---- */
+
+#define STALE (-1)
+/* Only contested room is left by the index: worth asking the OS once
+ * whether room nobody else needs was freed meanwhile. */
+#define CONTESTED (-2)
+
+/* Tries [x, x + s) found free in the index (idx >= 0) or the extra list
+ * (idx < 0, entry -idx - 1).  Returns 0, STALE when it turned out taken, or
+ * the OS's other error (the place is then forgotten). */
+static int take_at(uintptr_t x, size_t s, long idx, void **p)
+{
+    int r = mm_os_reserve_at(x, s, MM_OS_READWRITE, p);
+    if (r == 0) {
+        if (idx >= 0)
+            carve_index((size_t)idx, x, s);
+        else
+            carve_extra((size_t)(-idx - 1), x, s);
+        return 0;
+    }
+    if (r == MM_OS_ETAKEN)
+        return STALE;
+    /* The OS will not map there (below mmap_min_addr, or out of memory):
+     * forget the place so the search moves on. */
+    forget(x, s);
+    return r;
+}
+
+/* The lowest free place in [a, b) for s bytes aligned to al: from the index
+ * (*idx its range) or the extra list (*idx = -entry - 1). */
+static int find(uintptr_t a, uintptr_t b, size_t s, size_t al, uintptr_t *at, long *idx)
+{
+    int found = 0;
+    for (size_t i = first_ending_above(a); i < ngaps && gaps[i].lo < b; i = tree_first(i + 1, s)) {
+        uintptr_t lo = max_u(gaps[i].lo, a), hi = min_u(gaps[i].hi, b), x = mm_align_up(lo, al);
+        if (x >= lo && x < hi && hi - x >= s) {
+            *at = x;
+            *idx = (long)i;
+            found = 1;
+            break;
+        }
+    }
+    for (size_t j = 0; j < nextra; j++) {
+        uintptr_t lo = max_u(extra[j].lo, a), hi = min_u(extra[j].hi, b), x = mm_align_up(lo, al);
+        if (x >= lo && x < hi && hi - x >= s && (!found || x < *at)) {
+            *at = x;
+            *idx = -(long)j - 1;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+static size_t smaller(size_t size, size_t least)
+{
+    size_t half = mm_align_up(size / 2, mm_os_page_size());
+    return half > least ? half : least;
+}
+
+/* One pass over the stretches, least contested first.  Returns 0, STALE,
+ * MM_OS_ENOROOM or MM_OS_ENOMEM. */
+static int place(const struct mm_window *w, const struct seg *segs, size_t nsegs, size_t least, size_t want,
+                 uintptr_t hint, struct mm_place *out)
+{
+    size_t gran = mm_os_granularity();
+    int refused = 0, last_error = MM_OS_ENOROOM;
+    for (size_t k = 0; k < nsegs; k++) {
+        const struct seg *sg = &segs[k];
+        if (sg->hi - sg->lo < least)
+            continue;
+        if (sg->count && !w->contest_checked)
+            return CONTESTED;
+        /* Contested room is some other window's too: take a small chunk. */
+        size_t cap = want;
+        if (sg->count && cap > MM_CHUNK_FIRST)
+            cap = least > MM_CHUNK_FIRST ? least : MM_CHUNK_FIRST;
+        for (size_t size = cap;; size = smaller(size, least)) {
+            void *p = NULL;
+            uintptr_t x;
+            long idx;
+            if (size > sg->hi - sg->lo)
+                goto next_size;
+            if (hint && hint % gran == 0 && hint >= sg->lo && hint < sg->hi && sg->hi - hint >= size
+                && mm_os_reserve_at(hint, size, MM_OS_READWRITE, &p) == 0) {
+                forget(hint, size);
+                *out = (struct mm_place){p, size, 0, 0};
+                return 0;
+            }
+            /* Huge-page boundaries only where the room is nobody else's. */
+            if (!sg->count && size >= MM_HUGE_PAGE && size % MM_HUGE_PAGE == 0
+                && find(sg->lo, sg->hi, size, MM_HUGE_PAGE, &x, &idx)) {
+                int r = take_at(x, size, idx, &p);
+                if (r == 0) {
+                    mm_os_advise_huge(p, size);
+                    *out = (struct mm_place){p, size, 0, 1};
+                    return 0;
+                }
+                if (r == STALE)
+                    return STALE;
+                last_error = r;
+                if (++refused >= REFUSALS_MAX)
+                    return last_error;
+            }
+            while (find(sg->lo, sg->hi, size, gran, &x, &idx)) {
+                int r = take_at(x, size, idx, &p);
+                if (r == 0) {
+                    *out = (struct mm_place){p, size, 0, 0};
+                    return 0;
+                }
+                if (r == STALE)
+                    return STALE;
+                last_error = r;
+                if (++refused >= REFUSALS_MAX)
+                    return last_error;
+            }
+            if ((p = mm_donated_take(sg->lo, sg->hi, size, mm_os_page_size()))) {
+                *out = (struct mm_place){p, size, 1, 0};
+                return 0;
+            }
+        next_size:
+            if (size == least)
+                break;
+        }
+    }
+    return refused ? last_error : MM_OS_ENOROOM;
+}
+
+int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, int may_rebuild,
+                     struct mm_place *out)
+{
+    if (!w->bounded || least == 0 || least > want || w->hi <= w->lo || w->hi - w->lo < least)
+        return MM_OS_ENOROOM;
+    mm_lock_acquire(&lock);
+    int r = indexed ? 0 : may_rebuild ? rebuild() : MM_SPACE_REBUILD;
+    struct seg one, *segs = &one;
+    size_t nsegs = r ? 0 : stretches(w, &one, &segs);
+    for (int round = 1; r == 0; round++) {
+        r = place(w, segs, nsegs, least, want, hint, out);
+        if (r == 0) {
+            w->full_refreshed = 0;
+            break;
+        }
+        if (round == ROUNDS_MAX)
+            break;
+        if (r == STALE) {
+            /* another mapper took a place the index had */
+        } else if (r == CONTESTED)
+            w->contest_checked = 1;
+        else if (r == MM_OS_ENOROOM && !w->full_refreshed)
+            w->full_refreshed = 1; /* full by the index: ask the OS once before saying so */
+        else
+            break;
+        /* The caller rebuilds outside its own lock and asks again. */
+        r = may_rebuild ? rebuild() : MM_SPACE_REBUILD;
+    }
+    if (r == STALE || r == CONTESTED)
+        r = MM_OS_ENOROOM;
+    if (segs != &one)
+        free(segs);
+    mm_lock_release(&lock);
+    return r;
+}
+
+int mm_space_rebuild(void)
+{
+    mm_lock_acquire(&lock);
+    int r = rebuild();
+    mm_lock_release(&lock);
+    return r;
+}
+
+int mm_space_release(const struct mm_place *pl)
+{
+    if (pl->donated) {
+        int e = mm_donated_give_back(pl->p, pl->size);
+        mm_space_note_room();
+        return e;
+    }
+    /* A range the OS could not unmap is still taken: not room. */
+    int e = mm_os_release(pl->p, pl->size);
+    if (e != 0)
+        return e;
+    mm_lock_acquire(&lock);
+    note_free((uintptr_t)pl->p, (uintptr_t)pl->p + pl->size);
+    mm_lock_release(&lock);
+    mm_space_note_room();
+    return 0;
+}
+
+void mm_space_lock(void)
+{
+    mm_lock_acquire(&lock);
+}
+
+void mm_space_unlock(void)
+{
+    mm_lock_release(&lock);
+}
+
+uint64_t mm_space_generation(void)
+{
+    return atomic_load_explicit(&generation, memory_order_acquire);
+}
+
+void mm_space_note_room(void)
+{
+    atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+}
+
+void mm_space_counters_get(mm_space_counters *out)
+{
+    mm_lock_acquire(&lock);
+    out->refreshes = refreshes;
+    out->open_windows = nwins;
+    out->free_ranges = ngaps + nextra;
+    mm_lock_release(&lock);
+}

@@ -1,0 +1,98 @@
+/* The address space as the heaps share it: every open window, an index of
+ * the free room, and where a chunk goes.
+ *
+ * Free room above a module's base is scarce and shared: windows overlap
+ * (CoreCLR packs its images next to one another), and the module lowest in
+ * a pile of images has the least room, all of it inside its neighbours'
+ * windows too.  So a chunk is placed where it hurts the fewest other open
+ * windows: first where no open window that ends lower covers it, only then
+ * in contested space, and there only in small chunks.
+ *
+ * The free room comes from an in-library index, a snapshot of the OS's free
+ * ranges taken once and refreshed only when the OS contradicts it (a place
+ * the index thought free was taken) or when a window looks full for the
+ * first time; placing a chunk therefore costs a few binary searches and one
+ * mapping call, whatever the number of mappings in the process. */
+#ifndef MM_SPACE_H
+#define MM_SPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where a module's chunks may lie: [lo, hi), or anywhere when !bounded.
+ * Bounded windows are registered with mm_space_open while their module is
+ * open; the fields below `bounded` belong to this file. */
+struct mm_window {
+    uintptr_t lo, hi;
+    int bounded;
+    int registered;
+    /* The window looked full and the index was rebuilt to make sure; not
+     * again until a placement in it succeeds. */
+    int full_refreshed;
+    /* The index was rebuilt once before taking contested room for it. */
+    int contest_checked;
+};
+
+/* A placed chunk. */
+struct mm_place {
+    void *p;
+    size_t size;
+    int donated; /* taken from mm_donate'd space: give it back there */
+    int huge;    /* aligned to MM_HUGE_PAGE and advised for huge pages */
+};
+
+/* Registers a bounded window (its module opened): 0 or MM_OS_ENOMEM.
+ * Unbounded windows need no registration.  Thread-safe. */
+int mm_space_open(struct mm_window *w);
+
+/* Forgets the window (its module closed).  Thread-safe. */
+void mm_space_close(struct mm_window *w);
+
+/* Reserves read-write memory for a chunk inside the window: `want` bytes
+ * where the window has room for them, else less, down to `least` (both page
+ * multiples, least <= want).  Tried right after `hint` (where the module's
+ * last chunk ended) when that place is among the least contested, then in
+ * the free room of the least contested places, lowest first, OS space before
+ * donated space.  Never over an existing mapping.  Returns 0, MM_OS_ENOROOM
+ * (no room for `least` anywhere in the window), MM_OS_ENOMEM, or, unless
+ * may_rebuild, MM_SPACE_REBUILD: the index must be rebuilt from the OS first
+ * (mm_space_rebuild), which the caller does outside its own lock before it
+ * asks again; with may_rebuild the rebuild happens here.  Thread-safe. */
+#define MM_SPACE_REBUILD 100
+int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, int may_rebuild,
+                     struct mm_place *out);
+
+/* Rebuilds the index from the OS (one read of its list of mappings): 0 or
+ * MM_OS_ENOMEM.  Thread-safe. */
+int mm_space_rebuild(void);
+
+/* Gives a chunk's memory back: unmapped, or returned to donated space
+ * (mm_donated_give_back: always free again, its pages discarded when they
+ * cannot be decommitted).  Returns 0, or the OS layer's error; an unmap the
+ * system refused leaves the range mapped, and it is not counted as room.
+ * Thread-safe. */
+int mm_space_release(const struct mm_place *pl);
+
+/* Hold and drop the space's lock (around fork; taken after the modules'
+ * locks and before the donated-space lock, as the slow path takes them). */
+void mm_space_lock(void);
+void mm_space_unlock(void);
+
+/* A number that changes whenever room may have appeared in some window
+ * (memory released or donated, the index refreshed): a window found full
+ * need not be searched again while it stays the same. */
+uint64_t mm_space_generation(void);
+
+/* Called by donated.c when space is donated. */
+void mm_space_note_room(void);
+
+/* For tests and benchmarks: how often the index was rebuilt from the OS,
+ * and how many windows are open. */
+typedef struct mm_space_counters {
+    uint64_t refreshes;
+    uint64_t open_windows;
+    uint64_t free_ranges; /* in the index now */
+} mm_space_counters;
+void mm_space_counters_get(mm_space_counters *out);
+
+#endif /* MM_SPACE_H */

@@ -1,0 +1,252 @@
+/* Shared windows (issue 8): where a heap places its chunks when windows
+ * overlap, as CoreCLR's images do; the index of free space going stale under
+ * other mappers; refusals that cost no scan. */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "heap/space.h"
+#include "methodmalloc.h"
+#include "testutil.h"
+
+static bool inside(const void *p, size_t cb, const void *base, uint32_t max_rva)
+{
+    return p && (uintptr_t)p > (uintptr_t)base && (uintptr_t)p + cb - (uintptr_t)base <= max_rva;
+}
+
+static bool within(const void *p, size_t cb, const char *lo, size_t size)
+{
+    return p && (const char *)p >= lo && (const char *)p + cb <= lo + size;
+}
+
+static uint64_t refreshes(void)
+{
+    mm_space_counters c;
+    mm_space_counters_get(&c);
+    return c.refreshes;
+}
+
+/* A region of the test's own, no access, with holes punched where asked. */
+static char *covered(size_t size)
+{
+    char *r = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    REQUIRE(r != MAP_FAILED);
+    return r;
+}
+
+static void punch(char *at, size_t size)
+{
+    REQUIRE(munmap(at, size) == 0);
+}
+
+/* Two windows share a hole; the higher one also has a hole of its own above
+ * the lower one's end.  The higher module allocates first and must leave the
+ * shared hole, the lower module's only room, alone. */
+static void test_only_room_left(void)
+{
+    size_t size = 32 << 20;
+    char *r = covered(size);
+    char *shared = r + (12 << 20), *own = r + (20 << 20);
+    punch(shared, 64 << 10);
+    punch(own, 64 << 10);
+    mm_module *lower, *higher;
+    IMethodMalloc *lo = open_alloc(r + (1 << 20), 16 << 20, &lower);  /* (r+1M, r+17M] */
+    IMethodMalloc *hi = open_alloc(r + (9 << 20), 16 << 20, &higher); /* (r+9M, r+25M] */
+    char *b = hi->lpVtbl->Alloc(hi, 100);
+    CHECKF(within(b, 100, own, 64 << 10), "the higher module took %p, not its own hole %p (shared hole %p)",
+           (void *)b, (void *)own, (void *)shared);
+    char *a = lo->lpVtbl->Alloc(lo, 100);
+    CHECKF(within(a, 100, shared, 64 << 10), "the lower module got %p, not the shared hole %p", (void *)a,
+           (void *)shared);
+    if (a && b) {
+        memset(a, 1, 100);
+        memset(b, 2, 100);
+    }
+    done(lower, lo);
+    done(higher, hi);
+    munmap(r, size);
+}
+
+/* When contested room is all a window has, it gets a small chunk of it and
+ * leaves the rest to the window that has nothing else. */
+static void test_contested_room_small(void)
+{
+    size_t size = 32 << 20;
+    char *r = covered(size);
+    char *shared = r + (12 << 20);
+    punch(shared, 1 << 20);
+    mm_module *lower, *higher;
+    IMethodMalloc *lo = open_alloc(r + (1 << 20), 16 << 20, &lower);
+    IMethodMalloc *hi = open_alloc(r + (9 << 20), 16 << 20, &higher);
+    /* The higher module's lane would grow to 1 MiB chunks after a few. */
+    size_t got = 0;
+    for (int i = 0; i < 200; i++)
+        got += within(hi->lpVtbl->Alloc(hi, 1000), 1000, shared, 1 << 20);
+    mm_stats st;
+    mm_module_stats(higher, &st);
+    CHECKF(got == 200 && st.bytes_reserved <= (256 << 10), "contested: %zu blocks, %llu bytes reserved", got,
+           (unsigned long long)st.bytes_reserved);
+    char *a = lo->lpVtbl->Alloc(lo, 100000);
+    CHECKF(within(a, 100000, shared, 1 << 20), "the lower module found no room left: %p", (void *)a);
+    done(lower, lo);
+    done(higher, hi);
+    munmap(r, size);
+}
+
+/* CoreCLR's layout in small: images packed one after another, each window
+ * the same length, so each window reaches only a little past the one below
+ * it, and the lowest module's only room is what every other window covers
+ * too.  Allocating from the highest module down, each heap must take the
+ * room above its neighbour's window, and every module gets its block. */
+static void test_packed_images(void)
+{
+    enum { N = 100 };
+    const size_t step = 64 << 10, window = 8 << 20;
+    char *r = covered(N * step + window + (1 << 20));
+    punch(r + N * step, window + (1 << 20)); /* free above the images */
+    mm_module *m[N];
+    IMethodMalloc *mal[N];
+    for (int i = 0; i < N; i++)
+        mal[i] = open_alloc(r + i * step, (uint32_t)window, &m[i]);
+    int ok = 0;
+    for (int i = N - 1; i >= 0; i--) {
+        char *p = mal[i]->lpVtbl->Alloc(mal[i], 100);
+        if (inside(p, 100, r + i * step, (uint32_t)window)) {
+            memset(p, i, 100);
+            ok++;
+        }
+    }
+    CHECKF(ok == N, "%d of %d packed modules got a block", ok, N);
+    for (int i = 0; i < N; i++)
+        done(m[i], mal[i]);
+    munmap(r, N * step + window + (1 << 20));
+}
+
+/* Someone maps where the index saw room: the heap learns it from the OS,
+ * places elsewhere, and never over that mapping. */
+static void test_stale_index(void)
+{
+    const void *image = make_image(64 << 10, 64 << 20);
+    mm_module *m;
+    IMethodMalloc *mal = open_alloc(image, 32 << 20, &m);
+    char *first = mal->lpVtbl->Alloc(mal, 100);
+    REQUIRE(inside(first, 100, image, 32 << 20));
+    mm_stats st;
+    mm_module_stats(m, &st);
+    /* Right after the chunk: where its next chunk would go. */
+    char *next = first + st.bytes_reserved;
+    char *theirs = mmap(next, 4 << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    REQUIRE(theirs == next);
+    uint64_t before = refreshes();
+    char *p = mal->lpVtbl->Alloc(mal, 200000);
+    CHECK(inside(p, 200000, image, 32 << 20) && !(p < theirs + (4 << 20) && p + 200000 > theirs));
+    if (p)
+        memset(p, 5, 200000);
+    CHECK(refreshes() >= before);
+    done(m, mal);
+    munmap(theirs, 4 << 20);
+    munmap((void *)image, 64 << 10);
+}
+
+/* A full window refuses without asking the OS again, however often; room
+ * given back by another module of the same window is found without a scan. */
+static void test_cheap_refusal(void)
+{
+    size_t size = 16 << 20;
+    char *r = covered(size);
+    char *hole = r + (4 << 20);
+    punch(hole, 64 << 10);
+    mm_module *m1, *m2;
+    IMethodMalloc *a = open_alloc(r, (uint32_t)size, &m1), *b = open_alloc(r, (uint32_t)size, &m2);
+    CHECK(within(a->lpVtbl->Alloc(a, 100), 100, hole, 64 << 10));
+    uint64_t before = refreshes();
+    int refused = 0;
+    for (int i = 0; i < 1000; i++)
+        refused += b->lpVtbl->Alloc(b, 100) == NULL;
+    uint64_t after = refreshes();
+    CHECKF(refused == 1000 && after - before <= 1, "%d refusals cost %llu rebuilds of the index", refused,
+           (unsigned long long)(after - before));
+    done(m1, a); /* the hole is free again */
+    char *p = b->lpVtbl->Alloc(b, 100);
+    CHECKF(within(p, 100, hole, 64 << 10), "after the other module closed: %p", (void *)p);
+    CHECK(refreshes() == after);
+    mm_stats st;
+    mm_module_stats(m2, &st);
+    CHECK(st.refused == 1000);
+    done(m2, b);
+    munmap(r, size);
+}
+
+/* Other threads map and unmap pages at random places of the same free area
+ * while heaps place chunks in it: no block outside its window, none lost,
+ * none overwritten. */
+struct racer {
+    char *area;
+    size_t size;
+    atomic_bool stop;
+    unsigned seed;
+    size_t maps;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    while (!atomic_load(&r->stop)) {
+        r->seed = r->seed * 1103515245u + 12345u;
+        char *at = r->area + (r->seed % (r->size / page / 4)) * page * 4;
+        void *q = mmap(at, page * 2, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if (q == at) {
+            r->maps++;
+            munmap(q, page * 2);
+        } else if (q != MAP_FAILED)
+            munmap(q, page * 2);
+    }
+    return NULL;
+}
+
+static void test_race_with_other_mappers(void)
+{
+    size_t size = 128 << 20;
+    const void *image = make_image(64 << 10, size);
+    struct racer rc[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        rc[i] = (struct racer){(char *)image + (64 << 10), size, false, 17u * (unsigned)i + 1, 0};
+        REQUIRE(pthread_create(&t[i], NULL, race, &rc[i]) == 0);
+    }
+    size_t bad = 0, got = 0;
+    for (int round = 0; round < 50; round++) {
+        mm_module *m;
+        IMethodMalloc *mal = open_alloc(image, (uint32_t)size, &m);
+        char *blocks[64];
+        for (int i = 0; i < 64; i++) {
+            blocks[i] = mal->lpVtbl->Alloc(mal, 3000 + 100 * (ULONG)i);
+            if (!blocks[i])
+                continue;
+            got++;
+            bad += !inside(blocks[i], 3000 + 100 * (size_t)i, image, (uint32_t)size);
+            memset(blocks[i], round + 1, 3000 + 100 * (size_t)i);
+        }
+        for (int i = 0; i < 64; i++)
+            bad += blocks[i] && (blocks[i][0] != round + 1 || blocks[i][2999] != round + 1);
+        done(m, mal);
+    }
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&rc[i].stop, true);
+        pthread_join(t[i], NULL);
+    }
+    CHECKF(bad == 0 && got == 50 * 64, "%zu blocks, %zu bad, while others mapped %zu times", got, bad,
+           rc[0].maps + rc[1].maps);
+    munmap((void *)image, 64 << 10);
+}
+
+int main(void)
+{
+    test_only_room_left();
+    test_contested_room_small();
+    test_packed_images();
+    test_stale_index();
+    test_cheap_refusal();
+    test_race_with_other_mappers();
+    return check_done();
+}
