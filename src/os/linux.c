@@ -40,15 +40,17 @@ uintptr_t mm_os_user_bottom(void)
     static _Atomic uintptr_t bottom;
     uintptr_t b = atomic_load_explicit(&bottom, memory_order_relaxed);
     if (!b) {
-        /* The kernel refuses mappings below it (EPERM); when it cannot be
-         * read, 64 KiB, the usual value, is assumed. */
+        /* The kernel refuses mappings below it (EPERM).  Never below 64 KiB,
+         * the usual value: qemu-user keeps that much for itself whatever
+         * the host's setting says, and no module's window needs it. */
         unsigned long v = 65536;
         char text[32] = {0};
         int fd = open("/proc/sys/vm/mmap_min_addr", O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {
             ssize_t n = read(fd, text, sizeof text - 1);
-            if (n > 0)
-                v = strtoul(text, NULL, 10);
+            unsigned long host = n > 0 ? strtoul(text, NULL, 10) : 0;
+            if (host > v)
+                v = host;
             close(fd);
         }
         b = mm_align_up(v > mm_os_page_size() ? v : mm_os_page_size(), mm_os_page_size());
