@@ -75,6 +75,7 @@ include mk/mmil.mk
 include mk/fuzz.mk
 include mk/profiler.mk
 include mk/platforms.mk
+include mk/harness.mk
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 PIC_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)

@@ -1,0 +1,19 @@
+# The hardening harnesses (tests/fault.h, issue 11): fault injection over a
+# scripted workload, a seeded multi-thread sequence fuzzer, fork and
+# exhaustion.  Linux only: they fork, and the fault injection wraps the
+# library's calls at link time (ld's --wrap), so they are not UNIT_TESTS
+# (valgrind.sh runs those without arguments); each run is a line below.
+ifeq ($(OS),linux)
+FAULT_WRAPS   := mm_os_reserve_at mm_os_reserve_in mm_os_reserve_anywhere mm_os_commit mm_os_decommit \
+                 mm_os_release mm_os_free_ranges mm_lock_init malloc calloc free
+FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAPS),-Wl,--wrap=$(f))
+FAULT_TESTS   := tests/test_faults.c
+HARNESS_TESTS := $(FAULT_TESTS)
+
+tests: $(HARNESS_TESTS:%.c=$(BUILD)/%)
+$(FAULT_TESTS:%.c=$(BUILD)/%): TEST_LDLIBS += $(FAULT_LDFLAGS)
+
+SCRIPT_TESTS     += faults faults-asan
+test.faults      := $(BUILD)/tests/test_faults --stride 2
+test.faults-asan := $(BUILD)/asan/tests/test_faults --stride 4
+endif
