@@ -8,12 +8,16 @@ FAULT_WRAPS   := mm_os_reserve_at mm_os_reserve_in mm_os_reserve_anywhere mm_os_
                  mm_os_release mm_os_free_ranges mm_lock_init malloc calloc free
 FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAPS),-Wl,--wrap=$(f))
 FAULT_TESTS   := tests/test_faults.c
-HARNESS_TESTS := $(FAULT_TESTS)
+HARNESS_TESTS := $(FAULT_TESTS) tests/test_fuzz.c
 
 tests: $(HARNESS_TESTS:%.c=$(BUILD)/%)
+tsan-tests: $(BUILD)/tests/test_fuzz
 $(FAULT_TESTS:%.c=$(BUILD)/%): TEST_LDLIBS += $(FAULT_LDFLAGS)
 
-SCRIPT_TESTS     += faults faults-asan
+SCRIPT_TESTS     += faults faults-asan fuzz fuzz-asan fuzz-tsan
 test.faults      := $(BUILD)/tests/test_faults --stride 2
-test.faults-asan := $(BUILD)/asan/tests/test_faults --stride 4
+test.faults-asan := $(BUILD)/asan/tests/test_faults --stride 8
+test.fuzz        := $(BUILD)/tests/test_fuzz --seed 1 --ops 20000
+test.fuzz-asan   := $(BUILD)/asan/tests/test_fuzz --seed 2 --ops 5000
+test.fuzz-tsan   := $(BUILD)/tsan/tests/test_fuzz --seed 3 --ops 600
 endif
