@@ -30,7 +30,9 @@ enum fault_point {
     FP_COMMIT,
     FP_DECOMMIT,
     FP_RELEASE,
+    FP_DISCARD,
     FP_FREE_RANGES,
+    FP_ATFORK,
     FP_LOCK_INIT,
     FP_MALLOC,
     FP_CALLOC,
@@ -38,8 +40,9 @@ enum fault_point {
 };
 
 static const char *const fault_names[FP_COUNT] = {
-    "mm_os_reserve_at", "mm_os_reserve_in", "mm_os_reserve_anywhere", "mm_os_commit",   "mm_os_decommit",
-    "mm_os_release",    "mm_os_free_ranges", "mm_lock_init",          "malloc",         "calloc",
+    "mm_os_reserve_at", "mm_os_reserve_in",  "mm_os_reserve_anywhere", "mm_os_commit", "mm_os_decommit",
+    "mm_os_release",    "mm_os_discard",     "mm_os_free_ranges",      "mm_os_atfork", "mm_lock_init",
+    "malloc",           "calloc",
 };
 
 /* The armed fault: calls number `nth` (1-based) of `point`, and with
@@ -50,11 +53,13 @@ struct fault {
     uint64_t nth;
     bool onward;
     int error;
+    enum fault_point also; /* FP_COUNT, or a point whose every call fails too */
 };
 
 static struct fault fault_armed;
 static _Atomic uint64_t fault_calls[FP_COUNT]; /* calls seen since fault_reset */
 static _Atomic uint64_t fault_injected;        /* calls failed since fault_reset */
+static _Atomic uint64_t fault_injected_at[FP_COUNT];
 static _Atomic long fault_live;                /* library mallocs not yet freed */
 static _Thread_local int fault_lib;            /* inside a call into the library */
 
@@ -66,9 +71,11 @@ static inline void fault_reset(void)
 {
     for (int i = 0; i < FP_COUNT; i++)
         atomic_store(&fault_calls[i], 0);
+    for (int i = 0; i < FP_COUNT; i++)
+        atomic_store(&fault_injected_at[i], 0);
     atomic_store(&fault_injected, 0);
     atomic_store(&fault_live, 0);
-    fault_armed = (struct fault){FP_COUNT, 0, false, 0};
+    fault_armed = (struct fault){FP_COUNT, 0, false, 0, FP_COUNT};
 }
 
 /* Counts a call to `point`; true if it must fail. */
@@ -78,10 +85,13 @@ static inline bool fault_hit(enum fault_point point)
     if (fault_hook)
         fault_hook(point);
     const struct fault *f = &fault_armed;
-    if (f->point != point || f->nth == 0 || n < f->nth || (n > f->nth && !f->onward))
-        return false;
-    atomic_fetch_add(&fault_injected, 1);
-    return true;
+    bool fails = f->nth != 0
+              && (f->also == point || (f->point == point && n >= f->nth && (n == f->nth || f->onward)));
+    if (fails) {
+        atomic_fetch_add(&fault_injected, 1);
+        atomic_fetch_add(&fault_injected_at[point], 1);
+    }
+    return fails;
 }
 
 /* A call into the library, with its mallocs counted and faultable. */
@@ -94,6 +104,8 @@ int __real_mm_os_commit(void *p, size_t size);
 int __real_mm_os_decommit(void *p, size_t size);
 int __real_mm_os_release(void *p, size_t size);
 int __real_mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *, uintptr_t, uintptr_t), void *ctx);
+int __real_mm_os_discard(void *p, size_t size);
+int __real_mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 int __real_mm_lock_init(mm_lock *l);
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t n, size_t size);
@@ -133,6 +145,18 @@ int __wrap_mm_os_release(void *p, size_t size);
 int __wrap_mm_os_release(void *p, size_t size)
 {
     return fault_hit(FP_RELEASE) ? fault_armed.error : __real_mm_os_release(p, size);
+}
+
+int __wrap_mm_os_discard(void *p, size_t size);
+int __wrap_mm_os_discard(void *p, size_t size)
+{
+    return fault_hit(FP_DISCARD) ? fault_armed.error : __real_mm_os_discard(p, size);
+}
+
+int __wrap_mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+int __wrap_mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    return fault_hit(FP_ATFORK) ? fault_armed.error : __real_mm_os_atfork(prepare, parent, child);
 }
 
 int __wrap_mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *, uintptr_t, uintptr_t), void *ctx);

@@ -315,8 +315,24 @@ static void workload(void)
         LIB(mm_module_close(mods[i].m));
     }
     check_closed(first, nblocks, "workload");
+    /* Every chunk the system would not unmap or decommit is counted. */
+    uint64_t kept;
+    mm_release_failures(&kept, NULL);
+    uint64_t failed = atomic_load(&fault_injected_at[FP_RELEASE]) + atomic_load(&fault_injected_at[FP_DECOMMIT]);
+    EXPECT(kept == failed, "mm_release_failures counts %llu chunks; %llu releases and decommits failed",
+           (unsigned long long)kept, (unsigned long long)failed);
     uint64_t in_use;
     mm_donated(NULL, &in_use);
+    /* The header: a closed module's donated range is free again, no access. */
+    snapshot();
+    uint64_t accessible = 0;
+    for (size_t i = 0; i < nmaps; i++) {
+        uintptr_t lo = (uintptr_t)region, hi = lo + REGION;
+        if (maps[i].perms[0] != '-' && maps[i].lo < hi && lo < maps[i].hi)
+            accessible += (maps[i].hi < hi ? maps[i].hi : hi) - (maps[i].lo > lo ? maps[i].lo : lo);
+    }
+    EXPECT(accessible <= in_use, "%llu bytes of donated space accessible, %llu counted in use",
+           (unsigned long long)accessible, (unsigned long long)in_use);
     EXPECT(in_use == in_use0, "donated in use %llu after every module closed, %llu before", (unsigned long long)in_use,
            (unsigned long long)in_use0);
     shared->injected = atomic_load(&fault_injected);
@@ -353,8 +369,9 @@ static void child(const struct fault *f)
 static bool run(const struct fault *f)
 {
     if (f)
-        snprintf(run_name, sizeof run_name, "%s call %llu%s fails (%d)", fault_names[f->point],
-                 (unsigned long long)f->nth, f->onward ? " and on" : "", f->error);
+        snprintf(run_name, sizeof run_name, "%s call %llu%s fails (%d)%s%s", fault_names[f->point],
+                 (unsigned long long)f->nth, f->onward ? " and on" : "", f->error,
+                 f->also < FP_COUNT ? ", every " : "", f->also < FP_COUNT ? fault_names[f->also] : "");
     else
         snprintf(run_name, sizeof run_name, "no fault");
     fflush(NULL);
@@ -413,7 +430,7 @@ int main(int argc, char **argv)
     /* A primitive the allocator calls must be reached; free_ranges is only
      * called from inside the OS layer today (see fault.h). */
     for (int i = 0; i < FP_COUNT; i++)
-        if (i != FP_FREE_RANGES)
+        if (i != FP_FREE_RANGES && i != FP_DISCARD)
             CHECKF(counted.calls[i] > 0, "the workload never calls %s", fault_names[i]);
 
     uint64_t runs = 0, injected = 0, failed_runs = 0;
@@ -428,8 +445,14 @@ int main(int argc, char **argv)
             errors[1] = MM_OS_ENOROOM;
         for (uint64_t n = 1; n <= counted.calls[i]; n += stride)
             for (int onward = 0; onward < 2; onward++)
-                for (int e = 0; e < 2 && errors[e]; e++) {
-                    struct fault f = {(enum fault_point)i, n, onward, errors[e]};
+                for (int e = 0; e < 3; e++) {
+                    /* The third variant: a release that fails and then the
+                     * discard of its pages too. */
+                    bool discard = e == 2 && (i == FP_RELEASE || i == FP_DECOMMIT);
+                    if (!discard && (e == 2 || !errors[e]))
+                        continue;
+                    struct fault f = {(enum fault_point)i, n, onward, errors[discard ? 0 : e],
+                                      discard ? FP_DISCARD : FP_COUNT};
                     shared->injected = 0;
                     if (!run(&f))
                         failed_runs++;

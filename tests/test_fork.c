@@ -156,6 +156,31 @@ static void *churn(void *arg)
 
 static int anchor;
 
+/* pthread_atfork can fail (ENOMEM): the library must still end up with its
+ * handlers, or say so; here, in a process of its own, the first
+ * registration fails and the module-lock case runs again. */
+static void atfork_failing_once(const void *exe)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        parent = getpid();
+        check_failures = check_count = 0;
+        fault_armed = (struct fault){FP_ATFORK, 1, false, MM_OS_ENOMEM, FP_COUNT};
+        mm_module *m;
+        IMethodMalloc *mal = open_alloc(exe, MM_DEFAULT_MAX_RVA, &m);
+        mm_module *m2;
+        IMethodMalloc *mal2 = open_alloc(exe, MM_DEFAULT_MAX_RVA, &m2); /* a second open may retry */
+        fork_while_held("module lock, the first pthread_atfork failed", FP_RESERVE_IN, mal, 100, mal, exe);
+        done(m2, mal2);
+        fflush(NULL);
+        _exit(check_failures ? 1 : 0);
+    }
+    const char *err = wait_child(pid);
+    CHECKF(err == NULL, "first pthread_atfork failing: %s", err);
+}
+
 int main(void)
 {
     parent = getpid();
@@ -165,6 +190,7 @@ int main(void)
     region = mmap(NULL, REGION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     REQUIRE(region != MAP_FAILED);
     REQUIRE(mm_donate(region + REGION / 4, REGION / 2) == S_OK);
+    atfork_failing_once(exe);
 
     mm_module *m;
     IMethodMalloc *mal = open_alloc(exe, MM_DEFAULT_MAX_RVA, &m);
