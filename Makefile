@@ -4,11 +4,13 @@
 #   make test           every test; the runner's last line is "N passed, N failed"
 #   make bench          the benchmarks, printing ratios against alternatives
 #   make demo           the main job: a .NET program on methodmalloc bodies
-#   make install PREFIX=dir, make fuzz-long FUZZ_SECONDS=n, make clean
+#   make install PREFIX=dir, make fuzz-long FUZZ_SECONDS=n, make soak SOAK_SECONDS=n, make clean
 #
 # Variables: CC; OS=linux|windows (default: what CC compiles for, so
 # `make CC=x86_64-w64-mingw32-gcc lib` builds for Windows); BUILD, the output
-# folder (default build); PREFIX.  Each component says what it adds (library
+# folder (default build); PREFIX; MM_DEBUG=1, the debug mode that makes
+# valgrind report writes past a block (src/heap/debug.h; needs valgrind's
+# headers; give it a BUILD of its own).  Under ASan that mode is always on.  Each component says what it adds (library
 # sources, tests, tools, benchmarks, demo steps) in mk/COMPONENT.mk.
 
 VERSION   := $(shell sed -n 's/^\#define MM_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$$/\2/p' include/methodmalloc.h | paste -sd.)
@@ -27,6 +29,9 @@ endif
 OS ?= $(if $(findstring mingw,$(TARGET)),windows,linux)
 
 CPPFLAGS += -Iinclude -Isrc
+ifeq ($(MM_DEBUG),1)
+CPPFLAGS += -DMM_DEBUG=1
+endif
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -pedantic $(OPTFLAGS) $(SANFLAGS)
 ifeq ($(OS),windows)
 EXE      := .exe

@@ -234,6 +234,14 @@ MM_API HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module 
  *     found full, refusing costs no search until memory is released by a
  *     module or donated;
  *   - a refused request changes nothing that other threads' requests see.
+ * Debug mode, for finding a profiler that writes past its blocks: when the
+ * library is built with AddressSanitizer (-fsanitize=address), or with
+ * `make MM_DEBUG=1` and the program runs under valgrind's memcheck, every
+ * byte of a chunk that is not inside a block is poisoned, 16 of them after
+ * each block, so the first read or write past cb is reported where it
+ * happens, with its stack.  Blocks then take those 16 bytes more and are
+ * aligned to at least 8 (bytes_allocated counts both).  Release builds have
+ * no trace of it.
  * Its QueryInterface answers IID_IUnknown and IID_IMethodMalloc with S_OK and
  * an AddRef, any other IID with E_NOINTERFACE and *ppv = NULL, a NULL riid
  * with E_INVALIDARG and *ppv = NULL, and a NULL ppv with E_POINTER.  Its AddRef and Release return the new count.
@@ -245,7 +253,7 @@ typedef struct mm_stats {
     int counted;              /* opened with MM_COUNT_BLOCKS: the next two are set */
     uint64_t blocks;          /* successful Allocs (0 unless counted) */
     uint64_t bytes_requested; /* sum of their cb (0 unless counted) */
-    uint64_t bytes_allocated; /* bytes handed out, alignment padding included */
+    uint64_t bytes_allocated; /* bytes handed out, alignment padding (and debug red zones) included */
     uint64_t bytes_reserved;  /* address space mapped inside the window */
     uint64_t bytes_resident;  /* of that, pages in physical memory now */
     uint64_t chunks;          /* mappings that make up bytes_reserved */

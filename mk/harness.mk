@@ -8,13 +8,13 @@ FAULT_WRAPS   := mm_os_reserve_at mm_os_reserve_in mm_os_reserve_anywhere mm_os_
                  mm_os_release mm_os_discard mm_os_free_ranges mm_os_atfork mm_lock_init malloc calloc free
 FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAPS),-Wl,--wrap=$(f))
 FAULT_TESTS   := tests/test_faults.c tests/test_fork.c
-HARNESS_TESTS := $(FAULT_TESTS) tests/test_fuzz.c tests/test_exhaust.c
+HARNESS_TESTS := $(FAULT_TESTS) tests/test_fuzz.c tests/test_exhaust.c tests/test_debug.c
 
 tests: $(HARNESS_TESTS:%.c=$(BUILD)/%)
 tsan-tests: $(BUILD)/tests/test_fuzz
 $(FAULT_TESTS:%.c=$(BUILD)/%): TEST_LDLIBS += $(FAULT_LDFLAGS)
 
-SCRIPT_TESTS     += faults faults-asan fuzz fuzz-asan fuzz-tsan fork fork-asan exhaust
+SCRIPT_TESTS     += faults faults-asan fuzz fuzz-asan fuzz-tsan fork fork-asan exhaust debug-asan debug-valgrind
 test.faults      := $(BUILD)/tests/test_faults --stride 3
 test.faults-asan := $(BUILD)/asan/tests/test_faults --stride 8
 test.fuzz        := $(BUILD)/tests/test_fuzz --seed 1 --ops 20000
@@ -23,4 +23,8 @@ test.fuzz-tsan   := $(BUILD)/tsan/tests/test_fuzz --seed 3 --ops 600
 test.fork        := $(BUILD)/tests/test_fork
 test.fork-asan   := $(BUILD)/asan/tests/test_fork
 test.exhaust     := $(BUILD)/tests/test_exhaust
+# The debug mode: ASan's build has it; valgrind's needs MM_DEBUG=1.
+test.debug-asan     := $(BUILD)/asan/tests/test_debug
+test.debug-valgrind := $(MAKE) --no-print-directory MM_DEBUG=1 BUILD=$(BUILD)/mmdebug $(BUILD)/mmdebug/tests/test_debug \
+                       && $(BUILD)/mmdebug/tests/test_debug
 endif

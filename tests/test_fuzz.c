@@ -223,7 +223,7 @@ static void check_quiet(struct slot *s)
         FAIL("quiet stats: blocks %llu, requested %llu, refused %llu; Allocs gave %llu blocks, %llu bytes, %llu NULL",
              (unsigned long long)st.blocks, (unsigned long long)st.bytes_requested, (unsigned long long)st.refused,
              (unsigned long long)s->got, (unsigned long long)s->requested, (unsigned long long)s->nulls);
-    uint64_t padded_max = s->requested + s->got * (s->cfg.alignment - 1);
+    uint64_t padded_max = s->requested + s->got * block_padding_max(s->cfg.alignment);
     if (st.bytes_allocated < s->requested || st.bytes_allocated > padded_max)
         FAIL("quiet stats: allocated %llu for %llu bytes in %llu blocks", (unsigned long long)st.bytes_allocated,
              (unsigned long long)s->requested, (unsigned long long)s->got);

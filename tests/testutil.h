@@ -6,7 +6,22 @@
 #include "platform.h"
 
 #include "check.h"
+#include "heap/debug.h"
 #include "methodmalloc.h"
+
+/* The bytes a block of cb takes from its chunk: cb rounded up to the
+ * alignment, and in the debug mode (under ASan, or MM_DEBUG) the red zone
+ * after it and at least 8-byte alignment (src/heap/debug.h). */
+static inline uint64_t block_bytes(uint32_t cb, uint32_t alignment)
+{
+    return (((uint64_t)cb - 1 + MM_REDZONE) | (alignment - 1) | MM_DEBUG_MIN_MASK) + 1;
+}
+
+/* The most padding block_bytes adds to one block. */
+static inline uint64_t block_padding_max(uint32_t alignment)
+{
+    return MM_REDZONE + ((alignment - 1) | MM_DEBUG_MIN_MASK);
+}
 
 /* The base address of the object (executable or shared library) holding addr. */
 static inline const void *object_base(const void *addr)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "debug.h"
 #include "options.h"
 #include "os/os.h"
 
@@ -47,6 +48,7 @@ struct mm_chunk *mm_chunk_reserve(struct mm_window *w, size_t need, size_t want,
         free(c);
         return NULL;
     }
+    mm_debug_poison(pl.p, pl.size);
     atomic_init(&c->cur, (uintptr_t)pl.p);
     atomic_init(&c->counts, 0);
     c->end = (uintptr_t)pl.p + pl.size;
@@ -68,6 +70,9 @@ static _Atomic uint64_t kept_chunks, kept_bytes;
 
 void mm_chunk_release(struct mm_chunk *c)
 {
+    /* Before the range can be anyone else's (donated space is free to take
+     * the moment it is given back). */
+    mm_debug_forget(c->map, c->map_size);
     struct mm_place pl = {c->map, c->map_size, c->donated, 0};
     /* Donated space is given back whatever happens (what cannot be
      * decommitted is discarded); an unmap the system refuses leaves the
@@ -79,6 +84,7 @@ void mm_chunk_release(struct mm_chunk *c)
          * readable: drop the pages, so that they read as zeros. */
         if (mm_os_discard(c->map, c->map_size) != 0)
             memset(c->map, 0, c->map_size);
+        mm_debug_poison(c->map, c->map_size); /* still ours, nobody's bytes */
     }
     if (e) {
         atomic_fetch_add_explicit(&kept_chunks, 1, memory_order_relaxed);

@@ -23,6 +23,7 @@
 
 #include "chunk.h"
 #include "common.h"
+#include "debug.h"
 #include "donated.h"
 #include "iids.h"
 #include "options.h"
@@ -154,6 +155,7 @@ static inline FAST_ATOMICS bool bump(struct mm_chunk *c, ULONG cb, uint64_t need
     if (counting)
         atomic_fetch_add_explicit(&c->counts, (uint64_t)cb << 32 | 1, memory_order_relaxed);
     *at = (void *)p;
+    mm_debug_block(*at, cb);
     return true;
 }
 
@@ -164,8 +166,13 @@ static inline FAST_ATOMICS void *alloc(IMethodMalloc *iface, ULONG cb, bool coun
     mm_module *m = impl_from_IMethodMalloc(iface);
     struct mm_chunk *c = atomic_load_explicit(&my_lane(m)->current, memory_order_acquire);
     /* Rounds cb up to the alignment; cb == 0 wraps to a 4 GiB request, which
-     * no chunk can hold, so the fit check refuses it. */
+     * no chunk can hold, so the fit check refuses it.  The debug mode adds
+     * its red zone (debug.h). */
+#if MM_REDZONE
+    uint64_t need = (((uint64_t)(uint32_t)(cb - 1) + MM_REDZONE) | m->mask) + 1;
+#else
     uint64_t need = ((uint32_t)(cb - 1) | m->mask) + 1;
+#endif
     void *block;
     if (MM_LIKELY(bump(c, cb, need, counting, &block)))
         return block;
@@ -271,6 +278,7 @@ static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
             atomic_store_explicit(&l->current, fresh, memory_order_release);
         }
         mm_lock_release(&m->lock);
+        mm_debug_block(fresh->map, cb);
         return fresh->map;
     }
 }
@@ -348,7 +356,7 @@ HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
     m->counting = (c.flags & MM_COUNT_BLOCKS) != 0;
     m->IMethodMalloc_iface.lpVtbl = m->counting ? &MethodMalloc_counting_vtbl : &MethodMalloc_vtbl;
     atomic_init(&m->ref, 1);
-    m->mask = c.alignment - 1;
+    m->mask = (c.alignment - 1) | MM_DEBUG_MIN_MASK;
     m->base = (uintptr_t)base;
     if (base) {
         /* Blocks start above the base and end at base + max_rva at most; chunks
