@@ -14,9 +14,11 @@
  *
  * Usage: test_faults [--stride K] [--only NAME]: with a stride, only every
  * Kth N of each primitive is tried (the sanitizer builds run a subset). */
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "fault.h"
 #include "methodmalloc.h"
@@ -393,6 +395,66 @@ static bool run(const struct fault *f)
     return false;
 }
 
+/* ---- a failed decommit racing with the next take of the same range ---- */
+
+static _Atomic int paused, go;
+
+static void pause_in_discard(enum fault_point point)
+{
+    if (point != FP_DISCARD || atomic_exchange(&paused, 1))
+        return;
+    struct timespec t = {0, 10000000};
+    for (int i = 0; i < 200 && !atomic_load(&go); i++)
+        nanosleep(&t, NULL);
+}
+
+struct closing {
+    mm_module *m;
+    IMethodMalloc *mal;
+};
+
+static void *close_module(void *arg)
+{
+    struct closing *c = arg;
+    c->mal->lpVtbl->Release(c->mal);
+    mm_module_close(c->m);
+    return NULL;
+}
+
+/* A donated chunk whose decommit fails at close: while the closing thread
+ * is between giving the range back and dropping its pages, another module
+ * takes the range and writes a body there.  That body must survive. */
+static void give_back_race(void)
+{
+    alarm(DEADLINE);
+    check_failures = 0;
+    fault_reset();
+    fault_armed = (struct fault){FP_DECOMMIT, 1, false, MM_OS_ENOMEM, FP_COUNT};
+    fault_hook = pause_in_discard;
+    mm_module *a, *b;
+    IMethodMalloc *amal = open_alloc(region, 48 << 20, &a), *bmal = open_alloc(region, 48 << 20, &b);
+    REQUIRE(amal->lpVtbl->Alloc(amal, 100));
+    struct closing c = {a, amal};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, close_module, &c) == 0);
+    struct timespec tick = {0, 1000000};
+    for (int i = 0; i < 2000 && !atomic_load(&paused); i++)
+        nanosleep(&tick, NULL);
+    unsigned char *p = bmal->lpVtbl->Alloc(bmal, 100);
+    REQUIRE(p);
+    memset(p, 0xAB, 100);
+    atomic_store(&go, 1);
+    pthread_join(t, NULL);
+    size_t lost = 0;
+    for (int i = 0; i < 100; i++)
+        lost += p[i] != 0xAB;
+    snprintf(run_name, sizeof run_name, "decommit fails while the range is taken again");
+    EXPECT(atomic_load(&paused) == 1, "the closing thread never dropped the pages of its chunk");
+    EXPECT(lost == 0, "%zu of 100 bytes of another module's live block wiped by the closing module", lost);
+    done(b, bmal);
+    exit(check_failures ? 1 : 0);
+}
+
 static int anchor;
 
 int main(int argc, char **argv)
@@ -418,6 +480,15 @@ int main(int argc, char **argv)
     region = mmap(NULL, REGION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     REQUIRE(region != MAP_FAILED);
     REQUIRE(mm_donate(region + D1, D1_SIZE) == S_OK);
+
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0)
+        give_back_race();
+    int status;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the give-back race: child status %#x", (unsigned)status);
 
     /* The reference run counts the calls there are to fail. */
     REQUIRE(run(NULL));
