@@ -28,3 +28,22 @@ test.debug-asan     := $(BUILD)/asan/tests/test_debug
 test.debug-valgrind := $(MAKE) --no-print-directory MM_DEBUG=1 BUILD=$(BUILD)/mmdebug $(BUILD)/mmdebug/tests/test_debug \
                        && $(BUILD)/mmdebug/tests/test_debug
 endif
+
+# make soak SOAK_SECONDS=n: the harnesses at length.  Every fault of the
+# workload (plain and ASan), the fuzzer for n seconds in each build with a
+# seed of the day (printed, to replay with --seed), fork repeated.
+SOAK_SECONDS ?= 600
+.PHONY: soak
+ifeq ($(OS),linux)
+soak:
+	$(MAKE) all tests
+	$(MAKE) BUILD=$(BUILD)/asan $(ASAN) tests
+	$(MAKE) BUILD=$(BUILD)/tsan SANFLAGS=-fsanitize=thread OPTFLAGS="-O1 -g" tsan-tests
+	$(BUILD)/tests/test_faults
+	$(BUILD)/asan/tests/test_faults
+	seed=$$(date +%s); \
+	$(BUILD)/tests/test_fuzz --seed $$seed --seconds $(SOAK_SECONDS) && \
+	$(BUILD)/asan/tests/test_fuzz --seed $$((seed + 1)) --seconds $(SOAK_SECONDS) && \
+	$(BUILD)/tsan/tests/test_fuzz --seed $$((seed + 2)) --seconds $(SOAK_SECONDS)
+	for i in 1 2 3 4 5; do $(BUILD)/tests/test_fork || exit 1; done
+endif
