@@ -116,9 +116,13 @@ static uint32_t random_size(uint64_t *r, const struct slot *s)
         return 65537 + (uint32_t)(rng_next(r) % 400000);
     if (k < 990 || !s->base) /* a module without a window would serve a huge request */
         return 0;
+    /* Huge, and never able to fit: a 2 GiB block served in a 4 GiB window
+     * would take the whole of a smaller window sharing its base. */
     static const uint32_t huge[] = {0xFFFFFFFFu, 0xFFFFFFF9u, 0x80000000u, 0x7FFFFFFFu};
     uint32_t cb = huge[rng_next(r) % 4];
-    return cb <= s->cfg.max_rva / 2 ? s->cfg.max_rva + 1u : cb;
+    if (cb <= s->cfg.max_rva)
+        cb = s->cfg.max_rva == 0xFFFFFFFFu ? 0xFFFFFFFFu : s->cfg.max_rva + 1u;
+    return cb;
 }
 
 static void op_alloc(struct slot *s, uint64_t *r)
