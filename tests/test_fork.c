@@ -16,7 +16,7 @@
 #include "methodmalloc.h"
 #include "testutil.h"
 
-enum { DEADLINE = 3, RANDOM_FORKS = 60 };
+enum { DEADLINE = 10, RANDOM_FORKS = 60 }; /* seconds: generous, a loaded machine must not look like a hang */
 
 static pid_t parent;
 static _Atomic int hold_point = -1; /* the primitive to pause in, or -1 */
