@@ -102,7 +102,7 @@ static size_t readable_from(size_t first)
     size_t n = 0;
     for (size_t i = first; i < nrec; i++) {
         const struct mapping *m = mapping_of(recs[i].p);
-        n += m && m->accessible && *(volatile unsigned char *)recs[i].p == 0x5A;
+        n += m && m->accessible && peek_byte(recs[i].p) == 0x5A;
     }
     return n;
 }
@@ -255,7 +255,7 @@ static void map_count_limit(void)
         if (recs[i].from != a1mal && recs[i].from != d1mal && recs[i].from != emal)
             continue;
         const struct mapping *m = mapping_of(recs[i].p);
-        readable += m && m->accessible && *(volatile unsigned char *)recs[i].p == 0x5A;
+        readable += m && m->accessible && peek_byte(recs[i].p) == 0x5A;
         closed++;
     }
     uint64_t in_use;

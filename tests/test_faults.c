@@ -231,7 +231,7 @@ static void check_closed(size_t first, size_t last, const char *what)
     size_t readable = 0;
     for (size_t i = first; i < last; i++) {
         const struct mapping *mp = mapping_of(blocks[i].p);
-        if (mp && mp->perms[0] == 'r' && *(volatile uint8_t *)blocks[i].p == blocks[i].stamp)
+        if (mp && mp->perms[0] == 'r' && peek_byte(blocks[i].p) == blocks[i].stamp)
             readable++;
     }
     EXPECT(readable == 0, "%s: %zu of %zu blocks still readable with their data after close", what, readable,

@@ -59,6 +59,25 @@ static inline const void *make_image(size_t image, size_t room)
     return pl_make_image((image + g - 1) / g * g, room);
 }
 
+#if !defined(_WIN32)
+/* The byte at a as memory holds it, or -1: read through /proc/self/mem,
+ * so that checking a closed module's memory is not itself an access the
+ * debug mode reports (a chunk kept mapped after close stays poisoned). */
+static inline int peek_byte(uintptr_t a)
+{
+    static int fd = -1;
+    static pid_t owner; /* an fd opened before a fork reads the parent's memory */
+    if (fd < 0 || owner != getpid()) {
+        if (fd >= 0)
+            close(fd);
+        fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+        owner = getpid();
+    }
+    unsigned char b;
+    return fd >= 0 && pread(fd, &b, 1, (off_t)a) == 1 ? b : -1;
+}
+#endif
+
 static inline void free_image(const void *image, size_t size)
 {
     size_t g = pl_granule();
