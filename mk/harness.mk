@@ -31,7 +31,8 @@ endif
 
 # make soak SOAK_SECONDS=n: the harnesses at length.  Every fault of the
 # workload (plain and ASan), the fuzzer for n seconds in each build with a
-# seed of the day (printed, to replay with --seed), fork repeated.
+# seed of the day (printed, to replay with --seed), fork repeated.  All run
+# even when one fails; the target fails if any did.
 SOAK_SECONDS ?= 600
 .PHONY: soak
 ifeq ($(OS),linux)
@@ -39,11 +40,12 @@ soak:
 	$(MAKE) all tests
 	$(MAKE) BUILD=$(BUILD)/asan $(ASAN) tests
 	$(MAKE) BUILD=$(BUILD)/tsan SANFLAGS=-fsanitize=thread OPTFLAGS="-O1 -g" tsan-tests
-	$(BUILD)/tests/test_faults
-	$(BUILD)/asan/tests/test_faults
-	seed=$$(date +%s); \
-	$(BUILD)/tests/test_fuzz --seed $$seed --seconds $(SOAK_SECONDS) && \
-	$(BUILD)/asan/tests/test_fuzz --seed $$((seed + 1)) --seconds $(SOAK_SECONDS) && \
-	$(BUILD)/tsan/tests/test_fuzz --seed $$((seed + 2)) --seconds $(SOAK_SECONDS)
-	for i in 1 2 3 4 5; do $(BUILD)/tests/test_fork || exit 1; done
+	rc=0; seed=$$(date +%s); \
+	$(BUILD)/tests/test_faults || rc=1; \
+	$(BUILD)/asan/tests/test_faults || rc=1; \
+	$(BUILD)/tests/test_fuzz --seed $$seed --seconds $(SOAK_SECONDS) || rc=1; \
+	$(BUILD)/asan/tests/test_fuzz --seed $$((seed + 1)) --seconds $(SOAK_SECONDS) || rc=1; \
+	$(BUILD)/tsan/tests/test_fuzz --seed $$((seed + 2)) --seconds $(SOAK_SECONDS) || rc=1; \
+	for i in 1 2 3 4 5; do $(BUILD)/tests/test_fork || rc=1; done; \
+	exit $$rc
 endif
