@@ -9,7 +9,7 @@
  * mm_os_free_ranges and mm_os_reserve_at) is not seen, so those faults reach
  * the allocator through the primitive it did call.
  *
- * malloc, calloc and free are counted only while fault_lib is set (the test
+ * malloc, calloc, realloc and free are counted only while fault_lib is set (the test
  * sets it around its calls into the library), so the test's own allocations
  * and libc's are neither failed nor counted. */
 #ifndef MM_TESTS_FAULT_H
@@ -36,13 +36,14 @@ enum fault_point {
     FP_LOCK_INIT,
     FP_MALLOC,
     FP_CALLOC,
+    FP_REALLOC,
     FP_COUNT
 };
 
 static const char *const fault_names[FP_COUNT] = {
     "mm_os_reserve_at", "mm_os_reserve_in",  "mm_os_reserve_anywhere", "mm_os_commit", "mm_os_decommit",
     "mm_os_release",    "mm_os_discard",     "mm_os_free_ranges",      "mm_os_atfork", "mm_lock_init",
-    "malloc",           "calloc",
+    "malloc",           "calloc",            "realloc",
 };
 
 /* The armed fault: calls number `nth` (1-based) of `point`, and with
@@ -109,6 +110,7 @@ int __real_mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*chil
 int __real_mm_lock_init(mm_lock *l);
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
 void __real_free(void *p);
 
 int __wrap_mm_os_reserve_at(uintptr_t a, size_t size, mm_os_access access, void **out);
@@ -195,6 +197,19 @@ void *__wrap_calloc(size_t n, size_t size)
     if (p)
         atomic_fetch_add(&fault_live, 1);
     return p;
+}
+
+void *__wrap_realloc(void *p, size_t size);
+void *__wrap_realloc(void *p, size_t size)
+{
+    if (!fault_lib)
+        return __real_realloc(p, size);
+    if (fault_hit(FP_REALLOC))
+        return NULL; /* p stays the caller's, as when realloc fails */
+    void *q = __real_realloc(p, size);
+    if (q && !p)
+        atomic_fetch_add(&fault_live, 1);
+    return q;
 }
 
 void __wrap_free(void *p);

@@ -77,7 +77,7 @@ static bool snap_cb(uintptr_t lo, uintptr_t hi, const char *perms, void *arg)
 static void snapshot(void)
 {
     nmaps = 0;
-    maps_each(snap_cb, NULL);
+    pl_maps_each(snap_cb, NULL);
 }
 
 static const struct mapping *mapping_of(uintptr_t a)

@@ -172,7 +172,7 @@ static void atfork_failing_once(const void *exe)
         IMethodMalloc *mal = open_alloc(exe, MM_DEFAULT_MAX_RVA, &m);
         mm_module *m2;
         IMethodMalloc *mal2 = open_alloc(exe, MM_DEFAULT_MAX_RVA, &m2); /* a second open may retry */
-        fork_while_held("module lock, the first pthread_atfork failed", FP_RESERVE_IN, mal, 100, mal, exe);
+        fork_while_held("module lock, the first pthread_atfork failed", FP_RESERVE_AT, mal, 100, mal, exe);
         done(m2, mal2);
         fflush(NULL);
         _exit(check_failures ? 1 : 0);
@@ -194,8 +194,11 @@ int main(void)
 
     mm_module *m;
     IMethodMalloc *mal = open_alloc(exe, MM_DEFAULT_MAX_RVA, &m);
-    /* The module's lock: held while its first chunk is reserved. */
-    fork_while_held("module lock", FP_RESERVE_IN, mal, 100, mal, exe);
+    /* The address-space index's lock: held while it reads the free ranges
+     * (the first placement builds the index). */
+    fork_while_held("address-space index lock", FP_FREE_RANGES, mal, 100, mal, exe);
+    /* The module's lock (and the index's): held while a chunk is reserved. */
+    fork_while_held("module lock", FP_RESERVE_AT, mal, 300000, mal, exe);
     /* The donated-space lock: held while a donated chunk is committed. */
     mm_module *d;
     IMethodMalloc *dmal = open_alloc(region, 32 << 20, &d);
@@ -227,6 +230,6 @@ int main(void)
     CHECKF(hung == 0 && wrong == 0, "%d of %d children forked during slow paths hung, %d failed otherwise", hung,
            RANDOM_FORKS, wrong);
     done(m, mal);
-    printf("%d forks at random moments, 2 with a lock held\n", RANDOM_FORKS);
+    printf("%d forks at random moments, 3 with a lock held\n", RANDOM_FORKS);
     return check_done();
 }
