@@ -299,7 +299,7 @@ MM_API void mm_donated(uint64_t *total, uint64_t *in_use);
  * closed (with vm.max_map_count used up, unmapping part of a mapping fails).
  * Their pages were discarded before anything else could use them, so they
  * hold no body any more; their address space stays mapped (a donated range
- * goes back to donated space all the same).  Process-wide, since the library was loaded.
+ * is then neither free nor in use for mm_donated: it is never taken again).  Process-wide, since the library was loaded.
  * Thread-safe. */
 MM_API void mm_release_failures(uint64_t *chunks, uint64_t *bytes);
 

@@ -20,6 +20,7 @@ static mm_lock lock = MM_LOCK_INIT;
 static struct range *free_list; /* sorted by address, never adjacent */
 static struct range *donations; /* every donation as given, to refuse overlaps */
 static uint64_t donated_total, donated_free;
+static uint64_t donated_kept; /* neither free nor in use: the system would not decommit them */
 static struct range *spares; /* nodes set aside: at least one per range out */
 static size_t spare_count, ranges_out;
 
@@ -133,7 +134,7 @@ void mm_donated(uint64_t *total, uint64_t *in_use)
     if (total)
         *total = donated_total;
     if (in_use)
-        *in_use = donated_total - donated_free;
+        *in_use = donated_total - donated_free - donated_kept;
     mm_lock_release(&lock);
 }
 
@@ -183,17 +184,22 @@ void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
 
 int mm_donated_give_back(void *p, size_t size)
 {
-    /* A range the system would not decommit is still free to take again
-     * (taking commits it afresh), once its contents are gone: dropped here,
-     * before another module can take it and write into it. */
+    /* A range the system would not decommit stays accessible: its contents
+     * are dropped, and it is kept out of the free list (and out of in_use:
+     * mm_release_failures counts it), so that free donated space is never
+     * accessible memory. */
     int e = mm_os_decommit(p, size);
     if (e && mm_os_discard(p, size) != 0)
         memset(p, 0, size);
     mm_lock_acquire(&lock);
-    /* Cannot fail: the range was taken from the list, and its take set a
-     * node aside. */
-    (void)insert((uintptr_t)p, (uintptr_t)p + size, true);
-    donated_free += size;
+    if (!e) {
+        /* Cannot fail: the range was taken from the list, and its take set
+         * a node aside. */
+        (void)insert((uintptr_t)p, (uintptr_t)p + size, true);
+        donated_free += size;
+    } else {
+        donated_kept += size;
+    }
     ranges_out--;
     struct range *extra = trim_spares();
     mm_lock_release(&lock);

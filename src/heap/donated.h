@@ -15,7 +15,8 @@ void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align);
 /* Decommits a range mm_donated_take gave and makes it free again; it never
  * loses the range.  Returns 0, or the OS layer's error when the system would
  * not decommit it: its pages are then discarded (they read as zeros) and
- * the range is free all the same. */
+ * the range stays out of the free list and out of mm_donated's in_use
+ * (mm_release_failures counts it). */
 int mm_donated_give_back(void *p, size_t size);
 
 /* Hold and drop the donated-space lock (around fork). */

@@ -260,10 +260,14 @@ static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
             continue;
         }
         if (!fresh) {
-            /* Keep the smallest size known not to fit at this generation. */
-            if (m->full_gen != gen || need < m->full_need)
-                m->full_need = need;
-            m->full_gen = gen;
+            /* Keep the smallest size known not to fit at this generation;
+             * a failure of the system (memory for bookkeeping, a refused
+             * map) proves nothing about room and is not remembered. */
+            if (err == MM_OS_ENOROOM) {
+                if (m->full_gen != gen || need < m->full_need)
+                    m->full_need = need;
+                m->full_gen = gen;
+            }
             return refuse(m);
         }
         m->reserved += fresh->map_size;
@@ -306,10 +310,12 @@ static void after_fork(void)
 
 static void register_open(mm_module *m)
 {
-    static atomic_int fork_handlers;
-    if (!atomic_exchange(&fork_handlers, 1))
-        (void)mm_os_atfork(before_fork, after_fork, after_fork);
+    /* Registered once, under the lock so that two opens never register
+     * twice; a failed registration is tried again at the next open. */
+    static bool fork_handlers;
     mm_lock_acquire(&open_lock);
+    if (!fork_handlers)
+        fork_handlers = mm_os_atfork(before_fork, after_fork, after_fork) == 0;
     m->next_open = open_modules;
     if (open_modules)
         open_modules->prev_open = m;
