@@ -436,6 +436,29 @@ static size_t smaller(size_t size, size_t least)
     return half > least ? half : least;
 }
 
+/* take_found's answer when the place was refused and the search goes on. */
+#define TRY_ON (-3)
+
+/* Takes a place find() gave: 0 with *out filled, STALE, the OS's error
+ * once REFUSALS_MAX places were refused, else TRY_ON (counted in *refused,
+ * the error kept in *last_error). */
+static int take_found(uintptr_t x, size_t size, long idx, int huge, struct mm_place *out, int *refused,
+                      int *last_error)
+{
+    void *p = NULL;
+    int r = take_at(x, size, idx, &p);
+    if (r == 0) {
+        if (huge)
+            mm_os_advise_huge(p, size);
+        *out = (struct mm_place){p, size, 0, huge};
+        return 0;
+    }
+    if (r == STALE)
+        return STALE;
+    *last_error = r;
+    return ++*refused >= REFUSALS_MAX ? r : TRY_ON;
+}
+
 /* One pass over the stretches, least contested first.  Returns 0, STALE,
  * MM_OS_ENOROOM or MM_OS_ENOMEM. */
 static int place(const struct mm_window *w, const struct seg *segs, size_t nsegs, size_t least, size_t want,
@@ -468,29 +491,14 @@ static int place(const struct mm_window *w, const struct seg *segs, size_t nsegs
             /* Huge-page boundaries only where the room is nobody else's. */
             if (!sg->count && size >= MM_HUGE_PAGE && size % MM_HUGE_PAGE == 0
                 && find(sg->lo, sg->hi, size, MM_HUGE_PAGE, &x, &idx)) {
-                int r = take_at(x, size, idx, &p);
-                if (r == 0) {
-                    mm_os_advise_huge(p, size);
-                    *out = (struct mm_place){p, size, 0, 1};
-                    return 0;
-                }
-                if (r == STALE)
-                    return STALE;
-                last_error = r;
-                if (++refused >= REFUSALS_MAX)
-                    return last_error;
+                int r = take_found(x, size, idx, 1, out, &refused, &last_error);
+                if (r != TRY_ON)
+                    return r;
             }
             while (find(sg->lo, sg->hi, size, gran, &x, &idx)) {
-                int r = take_at(x, size, idx, &p);
-                if (r == 0) {
-                    *out = (struct mm_place){p, size, 0, 0};
-                    return 0;
-                }
-                if (r == STALE)
-                    return STALE;
-                last_error = r;
-                if (++refused >= REFUSALS_MAX)
-                    return last_error;
+                int r = take_found(x, size, idx, 0, out, &refused, &last_error);
+                if (r != TRY_ON)
+                    return r;
             }
             if ((p = mm_donated_take(sg->lo, sg->hi, size, mm_os_page_size()))) {
                 *out = (struct mm_place){p, size, 1, 0};
