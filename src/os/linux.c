@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -119,25 +120,27 @@ static bool parse_range(const char *s, const char *stop, uintptr_t *start, uintp
 }
 
 /* Reads /proc/self/maps one line at a time into buf; returns the length of
- * the next whole line (without '\n'), or -1 at the end. */
+ * the next whole line (without '\n', at buf + start), or -1 at the end. */
 struct maps {
     int fd;
     char buf[8192];
-    size_t have, used;
+    size_t have, used, start;
     bool eof;
 };
 
 static ssize_t next_line(struct maps *m)
 {
-    memmove(m->buf, m->buf + m->used, m->have - m->used);
-    m->have -= m->used;
-    m->used = 0;
     for (;;) {
-        char *nl = memchr(m->buf, '\n', m->have);
+        char *nl = memchr(m->buf + m->used, '\n', m->have - m->used);
         if (nl) {
+            m->start = m->used;
             m->used = (size_t)(nl - m->buf) + 1;
-            return nl - m->buf;
+            return nl - (m->buf + m->start);
         }
+        /* Only a partial line is left: move it to the front, read more. */
+        memmove(m->buf, m->buf + m->used, m->have - m->used);
+        m->have -= m->used;
+        m->used = 0;
         if (m->have == sizeof m->buf)
             m->have = 0; /* a line longer than the buffer: no range to learn from it */
         if (m->eof)
@@ -152,22 +155,77 @@ static ssize_t next_line(struct maps *m)
     }
 }
 
+/* The next mapping at or above a: [*start, *end), or *start = *end = top when
+ * there is none.  From PROCMAP_QUERY (Linux 6.11), one lookup in the kernel's
+ * tree, where the kernel has it; else from the next lines of the list.  The
+ * query's layout is the kernel's ABI (uapi/linux/fs.h). */
+struct mm_procmap_query {
+    uint64_t size, query_flags, query_addr, vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+    uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+    uint64_t vma_name_addr, build_id_addr;
+};
+#define MM_PROCMAP_QUERY 0xC0686611u /* _IOWR('f', 17, struct procmap_query) */
+#define MM_QUERY_COVERING_OR_NEXT 0x10
+
+/* 1: the kernel answers queries; 0: not known yet; -1: it does not. */
+static _Atomic int query_state;
+
+/* 0 with the mapping, MM_OS_ENOROOM when there is none at or above a,
+ * MM_OS_EINVAL when the kernel has no query (use the list). */
+static int query_next(int fd, uintptr_t a, uintptr_t *start, uintptr_t *end)
+{
+    if (atomic_load_explicit(&query_state, memory_order_relaxed) < 0)
+        return MM_OS_EINVAL;
+    struct mm_procmap_query q = {.size = sizeof q, .query_flags = MM_QUERY_COVERING_OR_NEXT, .query_addr = a};
+    if (ioctl(fd, MM_PROCMAP_QUERY, &q) == 0) {
+        atomic_store_explicit(&query_state, 1, memory_order_relaxed);
+        *start = (uintptr_t)q.vma_start;
+        *end = (uintptr_t)q.vma_end;
+        return 0;
+    }
+    if (errno == ENOENT)
+        return MM_OS_ENOROOM;
+    /* ENOTTY before 6.11, and under emulators that do not pass the query on
+     * (qemu-user fakes the list for its guest: the host's answer would be
+     * wrong).  Decided on the first answer only: a kernel that answered once
+     * answers, and a later failure (EINTR, memory) falls back this once. */
+    int expected = 0;
+    atomic_compare_exchange_strong_explicit(&query_state, &expected, -1, memory_order_relaxed,
+                                            memory_order_relaxed);
+    return MM_OS_EINVAL;
+}
+
 int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
 {
     struct maps m = {.fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)};
     if (m.fd < 0)
         return MM_OS_ENOMEM;
-    uintptr_t prev_end = 0, top = mm_os_user_top();
+    uintptr_t top = mm_os_user_top();
     if (to > top)
         to = top;
     if (from < mm_os_user_bottom())
         from = mm_os_user_bottom();
+    /* With the query the walk starts at `from`, and mappings below it cost
+     * nothing; the list is read from its first line, and its lines below
+     * prev_end (below `from`, or walked by the query before it failed)
+     * show no range. */
+    uintptr_t prev_end = from;
+    bool query = true;
     for (bool done = false; !done && prev_end < to;) {
         uintptr_t start = top, end = top;
-        ssize_t len = next_line(&m);
-        if (len >= 0 && !parse_range(m.buf, m.buf + len, &start, &end))
-            continue;
-        done = len < 0;
+        if (query) {
+            int q = query_next(m.fd, prev_end, &start, &end);
+            if (q == MM_OS_EINVAL) {
+                query = false;
+                continue;
+            }
+            done = q == MM_OS_ENOROOM;
+        } else {
+            ssize_t len = next_line(&m);
+            if (len >= 0 && !parse_range(m.buf + m.start, m.buf + m.start + len, &start, &end))
+                continue;
+            done = len < 0;
+        }
         uintptr_t lo = prev_end > from ? prev_end : from, hi = start < to ? start : to;
         if (lo < hi && visit(ctx, lo, hi))
             break;
@@ -183,19 +241,26 @@ int mm_os_mapping_at(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
     struct maps m = {.fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)};
     if (m.fd < 0)
         return MM_OS_ENOMEM;
-    int result = MM_OS_ENOROOM;
-    for (ssize_t len; (len = next_line(&m)) >= 0;) {
-        uintptr_t start, end;
-        if (!parse_range(m.buf, m.buf + len, &start, &end))
-            continue;
-        if (start > a)
-            break;
-        if (a < end) {
-            *lo = start;
-            *hi = end;
-            result = 0;
-            break;
+    uintptr_t start, end;
+    int result = query_next(m.fd, a, &start, &end);
+    if (result == 0 && start > a)
+        result = MM_OS_ENOROOM;
+    if (result == MM_OS_EINVAL) {
+        result = MM_OS_ENOROOM;
+        for (ssize_t len; (len = next_line(&m)) >= 0;) {
+            if (!parse_range(m.buf + m.start, m.buf + m.start + len, &start, &end))
+                continue;
+            if (start > a)
+                break;
+            if (a < end) {
+                result = 0;
+                break;
+            }
         }
+    }
+    if (result == 0) {
+        *lo = start;
+        *hi = end;
     }
     close(m.fd);
     return result;
