@@ -80,8 +80,10 @@ void mmp_report(mmp_profiler *p)
     mmp_reserve_stats_get(&p->reserve, &rs);
     mm_space_counters sc;
     mm_space_counters_get(&sc);
-    fprintf(f, "methodmalloc: placement index_builds=%" PRIu64 " open_windows=%" PRIu64 " free_ranges=%" PRIu64 " %s\n",
-            sc.refreshes, sc.open_windows, sc.free_ranges, mmp_process_tag());
+    fprintf(f,
+            "methodmalloc: placement windows_learnt=%" PRIu64 " index_refreshes=%" PRIu64 " known=%" PRIu64
+            " open_windows=%" PRIu64 " free_ranges=%" PRIu64 " %s\n",
+            sc.learns, sc.refreshes, sc.known_bytes, sc.open_windows, sc.free_ranges, mmp_process_tag());
     fprintf(f,
             "methodmalloc: window_reserve held=%" PRIu64 " cap=%" PRIu64 " guard=%" PRIu64 " regions=%u"
             " (out_of_reach=%u used=%u) region_bytes=%zu"

@@ -63,9 +63,11 @@ while read -r line; do
   served=$(key "$line" served) refused=$(key "$line" refused) violations=$(key "$line" violations)
   no_room=$(key "$reasons" alloc_refused) held=$(key "$reserve" held) cap=$(key "$reserve" cap)
   regions=$(key "$reserve" regions) modules=$(key "$line" modules)
-  builds=$(grep "^methodmalloc: placement .*pid=$pid " "$work/report" | grep -o ' index_builds=[0-9]*' | cut -d= -f2)
-  printf '%-14s pid=%-7s modules=%-4s served=%-6s refused=%s violations=%s held=%s regions=%s index_builds=%s\n' \
-    "$program" "$pid" "$modules" "$served" "$refused" "$violations" "$held" "$regions" "$builds"
+  placement=$(grep "^methodmalloc: placement .*pid=$pid " "$work/report" || true)
+  [ -n "$placement" ] || fail "pid $pid: no placement line in the report"
+  learnt=$(key "$placement" windows_learnt) refreshes=$(key "$placement" index_refreshes)
+  printf '%-14s pid=%-7s modules=%-4s served=%-6s refused=%s violations=%s held=%s regions=%s learnt=%s refreshes=%s\n' \
+    "$program" "$pid" "$modules" "$served" "$refused" "$violations" "$held" "$regions" "$learnt" "$refreshes"
   [ "$refused" -eq 0 ] || { cat "$work/report" >&2; fail "$program (pid $pid): $refused allocations refused"; }
   [ "$no_room" -eq 0 ] || fail "$program (pid $pid): $no_room methods not relocated for want of room"
   [ "$violations" -eq 0 ] || fail "$program (pid $pid): $violations blocks outside their window"

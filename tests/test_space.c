@@ -18,11 +18,19 @@ static bool within(const void *p, size_t cb, const char *lo, size_t size)
     return p && (const char *)p >= lo && (const char *)p + cb <= lo + size;
 }
 
+/* How often the index read the OS, for whatever reason. */
 static uint64_t refreshes(void)
 {
     mm_space_counters c;
     mm_space_counters_get(&c);
-    return c.refreshes;
+    return c.learns + c.refreshes;
+}
+
+static uint64_t known_bytes(void)
+{
+    mm_space_counters c;
+    mm_space_counters_get(&c);
+    return c.known_bytes;
 }
 
 /* A region of the test's own, no access, with holes punched where asked. */
@@ -36,6 +44,101 @@ static char *covered(size_t size)
 static void punch(char *at, size_t size)
 {
     REQUIRE(munmap(at, size) == 0);
+}
+
+/* The index learns a window from the OS when the first chunk is placed in
+ * it, and only what it did not know: nothing outside the windows, nothing
+ * twice.  A free range met from two windows is one range, so a block as
+ * large as the whole range fits without asking the OS again.  Runs first:
+ * nothing is known before it. */
+static void test_learns_windows_only(void)
+{
+    const size_t MiB = 1 << 20, page = (size_t)sysconf(_SC_PAGESIZE), big = 1536 << 10;
+    REQUIRE(known_bytes() == 0);
+    char *r = covered(64 * MiB);
+    punch(r + 4 * MiB, 2 * MiB);
+    punch(r + 15 * MiB, 2 * MiB); /* across the first window's end */
+    punch(r + 20 * MiB, 2 * MiB);
+    mm_module *a, *b;
+    IMethodMalloc *ma = open_alloc(r, 16 * MiB, &a); /* [r + page, r + 16M) */
+    uint64_t before = refreshes();
+    CHECK(within(ma->lpVtbl->Alloc(ma, big), big, r + 4 * MiB, 2 * MiB));
+    CHECKF(refreshes() == before + 1 && known_bytes() == 16 * MiB - page,
+           "the first window: %llu reads, %llu bytes known", (unsigned long long)(refreshes() - before),
+           (unsigned long long)known_bytes());
+    /* The next window starts where the first ends: only its own part is read. */
+    IMethodMalloc *mb = open_alloc(r + 16 * MiB - page, 16 * MiB, &b); /* [r + 16M, r + 32M - page) */
+    CHECK(within(mb->lpVtbl->Alloc(mb, big), big, r + 20 * MiB, 2 * MiB));
+    CHECKF(refreshes() == before + 2 && known_bytes() == 32 * MiB - 2 * page,
+           "the second window: %llu reads, %llu bytes known", (unsigned long long)(refreshes() - before),
+           (unsigned long long)known_bytes());
+    /* A window inside what is known (and contested by none, so that no
+     * read is due before taking contested room): nothing read, and the hole
+     * across the two windows' border is one range. */
+    done(a, ma);
+    mm_module *c;
+    IMethodMalloc *mc = open_alloc(r + 14 * MiB, 4 * MiB, &c);
+    char *p = mc->lpVtbl->Alloc(mc, big);
+    CHECKF(within(p, big, r + 15 * MiB, 2 * MiB), "a block across the two windows' border: %p (hole %p)", (void *)p,
+           (void *)(r + 15 * MiB));
+    CHECKF(refreshes() == before + 2 && known_bytes() == 32 * MiB - 2 * page, "the third window: %llu reads",
+           (unsigned long long)(refreshes() - before));
+    done(b, mb);
+    done(c, mc);
+    munmap(r, 64 * MiB);
+}
+
+/* Two chunks in a 2 MiB hole, the first given back first; then, after
+ * `read_between` has the index read anew while only the second is there
+ * (free room on both sides of it in the index), the second.  Every piece
+ * must be one free range again: a block of the whole hole's size fits
+ * without asking the OS. */
+static void give_back_two(bool read_between)
+{
+    const size_t MiB = 1 << 20;
+    char *r = covered(16 * MiB);
+    punch(r + 4 * MiB, 2 * MiB);
+    mm_module *a, *b, *c;
+    IMethodMalloc *ma = open_alloc(r, 8 * MiB, &a), *mb = open_alloc(r, 8 * MiB, &b);
+    CHECK(within(ma->lpVtbl->Alloc(ma, 100), 100, r + 4 * MiB, 64 << 10));
+    CHECK(within(mb->lpVtbl->Alloc(mb, 600 << 10), 600 << 10, r + 4 * MiB, 2 * MiB));
+    done(a, ma);
+    struct mm_window w = {.lo = (uintptr_t)r + 4 * MiB, .hi = (uintptr_t)r + 6 * MiB, .bounded = 1};
+    if (read_between)
+        CHECK(mm_space_rebuild(&w) == 0);
+    done(b, mb);
+    uint64_t before = refreshes();
+    IMethodMalloc *mc = open_alloc(r, 8 * MiB, &c);
+    char *p = mc->lpVtbl->Alloc(mc, 2 * MiB - 4096);
+    CHECKF(within(p, 2 * MiB - 4096, r + 4 * MiB, 2 * MiB), "the whole hole after both closed: %p", (void *)p);
+    CHECKF(refreshes() == before, "%s: %llu reads of the OS", read_between ? "read between" : "not read",
+           (unsigned long long)(refreshes() - before));
+    done(c, mc);
+    munmap(r, 16 * MiB);
+}
+
+static void test_given_back_joins(void)
+{
+    give_back_two(false);
+    give_back_two(true);
+}
+
+/* A free range across the border of two stretches (contested below, not
+ * above) holds a block neither part holds alone: the window's last resort. */
+static void test_room_across_stretches(void)
+{
+    const size_t MiB = 1 << 20;
+    char *r = covered(32 * MiB);
+    punch(r + 16 * MiB, 2 * MiB); /* the lower window ends at r + 17M */
+    mm_module *lower, *higher;
+    IMethodMalloc *lo = open_alloc(r + 1 * MiB, 16 * MiB, &lower);
+    IMethodMalloc *hi = open_alloc(r + 9 * MiB, 16 * MiB, &higher);
+    char *p = hi->lpVtbl->Alloc(hi, 1536 << 10);
+    CHECKF(within(p, 1536 << 10, r + 16 * MiB, 2 * MiB), "the higher module got %p, the hole is at %p", (void *)p,
+           (void *)(r + 16 * MiB));
+    done(lower, lo);
+    done(higher, hi);
+    munmap(r, 32 * MiB);
 }
 
 /* Two windows share a hole; the higher one also has a hole of its own above
@@ -242,6 +345,9 @@ static void test_race_with_other_mappers(void)
 
 int main(void)
 {
+    test_learns_windows_only();
+    test_given_back_joins();
+    test_room_across_stretches();
     test_only_room_left();
     test_contested_room_small();
     test_packed_images();

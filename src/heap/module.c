@@ -256,7 +256,7 @@ static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
             /* Reading the OS's mappings takes time: not while this module's
              * other threads wait for its lock. */
             mm_lock_release(&m->lock);
-            (void)mm_space_rebuild();
+            (void)mm_space_rebuild(&m->window);
             continue;
         }
         if (!fresh) {

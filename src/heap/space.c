@@ -1,14 +1,19 @@
 /* The address space as the heaps share it (see space.h).
  *
- * The index is a snapshot of the OS's free ranges, sorted by address, with a
- * tree of their sizes on top (each node holds the largest size below it), so
- * that "the lowest free range at or after here that holds s bytes" is one
- * walk up and down the tree.  Placing a chunk shrinks its range in place;
+ * The index is a snapshot of the OS's free ranges inside the known stretches
+ * of the address space (the windows placed in so far), sorted by address,
+ * with a tree of their sizes on top (each node holds the largest size below
+ * it), so that "the lowest free range at or after here that holds s bytes"
+ * is one walk up and down the tree.  A window is learnt from the OS the
+ * first time a chunk is placed in it, and only its part not known yet is
+ * read: mappings outside every window are never looked at (on Linux 6.11
+ * and later; before that the OS layer has to read its whole list of
+ * mappings to reach a window).  Placing a chunk shrinks its range in place;
  * what a chunk leaves on its smaller side, and what heaps give back, goes to
- * a short list of extra free ranges.  The snapshot is only rebuilt when the
- * OS says a place the index thought free is taken (another library mapped
- * it), or when a window looks full for the first time since its last
- * success; space that other libraries unmap is learnt at the next rebuild.
+ * a short list of extra free ranges.  The known stretches are read anew
+ * only when the OS says a place the index thought free is taken (another
+ * library mapped it), or when a window looks full for the first time since
+ * its last success; space that other libraries unmap is learnt then.
  *
  * One lock guards it all; it is taken inside a module's lock, and takes the
  * donated-space lock inside it. */
@@ -28,7 +33,7 @@ struct range {
 
 static mm_lock lock = MM_LOCK_INIT;
 static _Atomic uint64_t generation = 1;
-static uint64_t refreshes;
+static uint64_t learns, refreshes;
 
 /* Open bounded windows, sorted by hi. */
 static struct mm_window **wins;
@@ -39,7 +44,10 @@ static size_t nwins, capwins;
 static struct range *gaps;
 static size_t ngaps, leaves;
 static size_t *maxsz;
-static int indexed;
+/* What the index knows: stretches of the address space, sorted, neither
+ * overlapping nor touching.  Only free ranges inside them are indexed. */
+static struct range *known;
+static size_t nknown, capknown;
 
 /* Free ranges known outside the index, unsorted; bounded: what does not fit
  * is forgotten until the next rebuild. */
@@ -133,37 +141,140 @@ static int collect(void *ctx, uintptr_t lo, uintptr_t hi)
     return 0;
 }
 
-/* Rebuilds the index from the OS.  The caller holds the lock. */
-static int rebuild(void)
+/* Adds the free ranges of [lo, hi) to b, from the OS: 0 or MM_OS_ENOMEM. */
+static int walk(struct builder *b, uintptr_t lo, uintptr_t hi)
 {
-    struct builder b = {0};
-    size_t page = mm_os_page_size();
-    if (mm_os_free_ranges(page, UINTPTR_MAX, collect, &b) != 0 || b.oom) {
-        free(b.v);
-        return MM_OS_ENOMEM;
+    return mm_os_free_ranges(lo, hi, collect, b) != 0 || b->oom ? MM_OS_ENOMEM : 0;
+}
+
+/* The first known stretch that ends above x. */
+static size_t first_known_above(uintptr_t x)
+{
+    size_t lo = 0, hi = nknown;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (known[mid].hi > x)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
-    size_t n = b.n ? b.n : 1, l = 1;
-    while (l < n)
+    return lo;
+}
+
+static int is_known(uintptr_t lo, uintptr_t hi)
+{
+    size_t i = first_known_above(lo);
+    return i < nknown && known[i].lo <= lo && hi <= known[i].hi;
+}
+
+static int by_start(const void *a, const void *b)
+{
+    const struct range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Makes v[0, n), sorted and disjoint, the index; ranges that touch (the
+ * same free range met from two known stretches) become one.  Takes v, even
+ * when it fails for memory (then the index is as it was). */
+static int install(struct range *v, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && v[k - 1].hi == v[i].lo)
+            v[k - 1].hi = v[i].hi;
+        else
+            v[k++] = v[i];
+    }
+    size_t l = 1;
+    while (l < k)
         l *= 2;
     size_t *tree = calloc(2 * l, sizeof *tree);
     if (!tree) {
-        free(b.v);
+        free(v);
         return MM_OS_ENOMEM;
     }
     free(gaps);
     free(maxsz);
-    gaps = b.v;
-    ngaps = b.n;
+    gaps = v;
+    ngaps = k;
     leaves = l;
     maxsz = tree;
     for (size_t i = 0; i < ngaps; i++)
         maxsz[leaves + i] = gaps[i].hi - gaps[i].lo;
-    for (size_t k = leaves - 1; k; k--)
-        maxsz[k] = max_u(maxsz[2 * k], maxsz[2 * k + 1]);
-    nextra = 0;
-    indexed = 1;
-    refreshes++;
+    for (size_t j = leaves - 1; j; j--)
+        maxsz[j] = max_u(maxsz[2 * j], maxsz[2 * j + 1]);
     atomic_fetch_add_explicit(&generation, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* Reads the known stretches anew from the OS.  The caller holds the lock. */
+static int refresh(void)
+{
+    struct builder b = {0};
+    for (size_t i = 0; i < nknown; i++) {
+        if (walk(&b, known[i].lo, known[i].hi) != 0) {
+            free(b.v);
+            return MM_OS_ENOMEM;
+        }
+    }
+    int r = install(b.v, b.n);
+    if (r == 0) {
+        nextra = 0;
+        refreshes++;
+    }
+    return r;
+}
+
+/* Learns the part of [lo, hi) the index does not know yet from the OS: only
+ * that part is read, so what lies outside every window costs nothing.  The
+ * caller holds the lock. */
+static int learn(uintptr_t lo, uintptr_t hi)
+{
+    if (nknown == capknown) {
+        size_t cap = capknown ? capknown * 2 : 16;
+        struct range *v = realloc(known, cap * sizeof *v);
+        if (!v)
+            return MM_OS_ENOMEM;
+        known = v;
+        capknown = cap;
+    }
+    struct builder b = {0};
+    uintptr_t at = lo;
+    for (size_t i = first_known_above(lo); at < hi; i++) {
+        uintptr_t stop = i < nknown && known[i].lo < hi ? known[i].lo : hi;
+        if (at < stop && walk(&b, at, stop) != 0) {
+            free(b.v);
+            return MM_OS_ENOMEM;
+        }
+        if (i >= nknown || known[i].lo >= hi)
+            break;
+        at = known[i].hi;
+    }
+    for (size_t i = 0; i < ngaps; i++)
+        if (collect(&b, gaps[i].lo, gaps[i].hi) != 0) {
+            free(b.v);
+            return MM_OS_ENOMEM;
+        }
+    qsort(b.v, b.n, sizeof *b.v, by_start);
+    int r = install(b.v, b.n);
+    if (r != 0)
+        return r;
+    learns++;
+    /* [lo, hi) joins the known stretches it meets or touches. */
+    size_t i = first_known_above(lo ? lo - 1 : 0), j = i;
+    uintptr_t nlo = lo, nhi = hi;
+    for (; j < nknown && known[j].lo <= hi; j++) {
+        nlo = min_u(nlo, known[j].lo);
+        nhi = max_u(nhi, known[j].hi);
+    }
+    if (j == i) {
+        memmove(&known[i + 1], &known[i], (nknown - i) * sizeof *known);
+        nknown++;
+    } else {
+        memmove(&known[i + 1], &known[j], (nknown - j) * sizeof *known);
+        nknown -= j - i - 1;
+    }
+    known[i] = (struct range){nlo, nhi};
     return 0;
 }
 
@@ -228,19 +339,38 @@ static void forget(uintptr_t x, size_t s)
     }
 }
 
-/* Something of ours, [lo, hi), is free again: back next to its index
- * neighbour when it touches one, else to the extra list. */
+/* Something of ours, [lo, hi), is free again: joined by the extra ranges it
+ * touches, then back into the index when it touches an indexed neighbour
+ * (both, when it fills the space between two: the upper one is left empty
+ * in its place), else to the extra list. */
 static void note_free(uintptr_t lo, uintptr_t hi)
 {
-    if (!indexed)
+    if (!is_known(lo, hi))
         return;
+    for (size_t j = 0; j < nextra;) {
+        if (extra[j].hi == lo || extra[j].lo == hi) {
+            lo = min_u(lo, extra[j].lo);
+            hi = max_u(hi, extra[j].hi);
+            extra[j] = extra[--nextra];
+            j = 0; /* grown: it may touch one already passed */
+        } else
+            j++;
+    }
     size_t i = first_ending_above(lo ? lo - 1 : 0);
-    if (i < ngaps && gaps[i].hi == lo) {
+    int below = i < ngaps && gaps[i].hi == lo;
+    size_t up = below ? i + 1 : i;
+    int above = up < ngaps && gaps[up].lo == hi;
+    if (below && above) {
+        gaps[i].hi = gaps[up].hi;
+        gaps[up].lo = gaps[up].hi;
+        tree_set(i);
+        tree_set(up);
+    } else if (below) {
         gaps[i].hi = hi;
         tree_set(i);
-    } else if (i < ngaps && gaps[i].lo == hi) {
-        gaps[i].lo = lo;
-        tree_set(i);
+    } else if (above) {
+        gaps[up].lo = lo;
+        tree_set(up);
     } else
         extra_add(lo, hi);
 }
@@ -319,8 +449,9 @@ static int by_contest(const void *a, const void *b)
 /* Splits w into stretches by contest, least contested first, then lowest.
  * A window w2 contests w where it covers it if it ends lower (the part of
  * w above w2's end is room w2 can never use, so w takes that first), or ends
- * at the same place and starts higher (it lies inside w).  On a memory
- * shortage the whole window is one stretch.  The caller holds the lock and
+ * at the same place and starts higher (it lies inside w).  The whole window
+ * comes last, as the most contested stretch.  On a memory shortage the whole
+ * window is one stretch.  The caller holds the lock and
  * frees *out unless it is `one`. */
 static size_t stretches(const struct mm_window *w, struct seg *one, struct seg **out)
 {
@@ -341,7 +472,7 @@ static size_t stretches(const struct mm_window *w, struct seg *one, struct seg *
     if (k == 0)
         return 1;
     struct event *ev = malloc(2 * k * sizeof *ev);
-    struct seg *segs = malloc((2 * k + 1) * sizeof *segs);
+    struct seg *segs = malloc((2 * k + 2) * sizeof *segs);
     if (!ev || !segs) {
         free(ev);
         free(segs);
@@ -372,6 +503,10 @@ static size_t stretches(const struct mm_window *w, struct seg *one, struct seg *
         free(segs);
         return 1;
     }
+    /* Last, the whole window: a free range across the stretches' borders
+     * may hold what no stretch alone does. */
+    if (ns > 1)
+        segs[ns++] = (struct seg){w->lo, w->hi, SIZE_MAX};
     qsort(segs, ns, sizeof *segs, by_contest);
     *out = segs;
     return ns;
@@ -518,7 +653,7 @@ int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t h
     if (!w->bounded || least == 0 || least > want || w->hi <= w->lo || w->hi - w->lo < least)
         return MM_OS_ENOROOM;
     mm_lock_acquire(&lock);
-    int r = indexed ? 0 : may_rebuild ? rebuild() : MM_SPACE_REBUILD;
+    int r = is_known(w->lo, w->hi) ? 0 : may_rebuild ? learn(w->lo, w->hi) : MM_SPACE_REBUILD;
     struct seg one, *segs = &one;
     size_t nsegs = r ? 0 : stretches(w, &one, &segs);
     for (int round = 1; r == 0; round++) {
@@ -537,8 +672,8 @@ int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t h
             w->full_refreshed = 1; /* full by the index: ask the OS once before saying so */
         else
             break;
-        /* The caller rebuilds outside its own lock and asks again. */
-        r = may_rebuild ? rebuild() : MM_SPACE_REBUILD;
+        /* The caller refreshes outside its own lock and asks again. */
+        r = may_rebuild ? refresh() : MM_SPACE_REBUILD;
     }
     if (r == STALE || r == CONTESTED)
         r = MM_OS_ENOROOM;
@@ -548,10 +683,10 @@ int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t h
     return r;
 }
 
-int mm_space_rebuild(void)
+int mm_space_rebuild(const struct mm_window *w)
 {
     mm_lock_acquire(&lock);
-    int r = rebuild();
+    int r = is_known(w->lo, w->hi) ? refresh() : learn(w->lo, w->hi);
     mm_lock_release(&lock);
     return r;
 }
@@ -597,8 +732,12 @@ void mm_space_note_room(void)
 void mm_space_counters_get(mm_space_counters *out)
 {
     mm_lock_acquire(&lock);
+    out->learns = learns;
     out->refreshes = refreshes;
     out->open_windows = nwins;
     out->free_ranges = ngaps + nextra;
+    out->known_bytes = 0;
+    for (size_t i = 0; i < nknown; i++)
+        out->known_bytes += known[i].hi - known[i].lo;
     mm_lock_release(&lock);
 }

@@ -9,10 +9,12 @@
  * in contested space, and there only in small chunks.
  *
  * The free room comes from an in-library index, a snapshot of the OS's free
- * ranges taken once and refreshed only when the OS contradicts it (a place
- * the index thought free was taken) or when a window looks full for the
- * first time; placing a chunk therefore costs a few binary searches and one
- * mapping call, whatever the number of mappings in the process. */
+ * ranges inside the windows, each window read from the OS once, when the
+ * first chunk is placed in it, and read again only when the OS contradicts
+ * the index (a place it thought free was taken) or when a window looks full
+ * for the first time; placing a chunk therefore costs a few binary searches
+ * and one mapping call, whatever the number of mappings in the process, and
+ * a window's first chunk costs one walk of the mappings inside it. */
 #ifndef MM_SPACE_H
 #define MM_SPACE_H
 
@@ -62,9 +64,10 @@ void mm_space_close(struct mm_window *w);
 int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, int may_rebuild,
                      struct mm_place *out);
 
-/* Rebuilds the index from the OS (one read of its list of mappings): 0 or
- * MM_OS_ENOMEM.  Thread-safe. */
-int mm_space_rebuild(void);
+/* What mm_space_reserve asked for with MM_SPACE_REBUILD: learns w's part of
+ * the address space from the OS when the index does not know all of it yet,
+ * else reads every known part anew.  0 or MM_OS_ENOMEM.  Thread-safe. */
+int mm_space_rebuild(const struct mm_window *w);
 
 /* Gives a chunk's memory back: unmapped, or returned to donated space
  * (mm_donated_give_back: always free again, its pages discarded when they
@@ -86,12 +89,15 @@ uint64_t mm_space_generation(void);
 /* Called by donated.c when space is donated. */
 void mm_space_note_room(void);
 
-/* For tests and benchmarks: how often the index was rebuilt from the OS,
- * and how many windows are open. */
+/* For tests, benchmarks and reports: how often the index read the OS (the
+ * new part of a window, or everything known anew), what it knows, and how
+ * many windows are open. */
 typedef struct mm_space_counters {
-    uint64_t refreshes;
+    uint64_t learns;    /* windows' new parts read */
+    uint64_t refreshes; /* everything known read anew */
     uint64_t open_windows;
     uint64_t free_ranges; /* in the index now */
+    uint64_t known_bytes; /* of address space the index has learnt */
 } mm_space_counters;
 void mm_space_counters_get(mm_space_counters *out);
 
