@@ -104,18 +104,24 @@ static size_t tree_first(size_t from, size_t s)
     return k - leaves < ngaps ? k - leaves : ngaps;
 }
 
-/* The first index whose range ends above x. */
-static size_t first_ending_above(uintptr_t x)
+/* The first of v[0, n) (sorted, disjoint) that ends above x; n if none. */
+static size_t ending_above(const struct range *v, size_t n, uintptr_t x)
 {
-    size_t lo = 0, hi = ngaps;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (gaps[mid].hi > x)
+        if (v[mid].hi > x)
             hi = mid;
         else
             lo = mid + 1;
     }
     return lo;
+}
+
+/* The first index whose range ends above x. */
+static size_t first_ending_above(uintptr_t x)
+{
+    return ending_above(gaps, ngaps, x);
 }
 
 struct builder {
@@ -150,15 +156,7 @@ static int walk(struct builder *b, uintptr_t lo, uintptr_t hi)
 /* The first known stretch that ends above x. */
 static size_t first_known_above(uintptr_t x)
 {
-    size_t lo = 0, hi = nknown;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (known[mid].hi > x)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
+    return ending_above(known, nknown, x);
 }
 
 static int is_known(uintptr_t lo, uintptr_t hi)
