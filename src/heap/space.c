@@ -253,7 +253,8 @@ static int learn(uintptr_t lo, uintptr_t hi)
             free(b.v);
             return MM_OS_ENOMEM;
         }
-    qsort(b.v, b.n, sizeof *b.v, by_start);
+    if (b.n > 1)
+        qsort(b.v, b.n, sizeof *b.v, by_start);
     int r = install(b.v, b.n);
     if (r != 0)
         return r;
