@@ -8,8 +8,11 @@ PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.so
 MMRUN         := $(BUILD)/profiler/mmrun
 SAMPLES_DIR   := $(BUILD)/samples
 
-SCRIPT_TESTS  += profiler
+SCRIPT_TESTS  += profiler real-programs
 test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
+# Issue 8 on programs we did not write: an ASP.NET Core app and dotnet test
+# (about 45 s).
+test.real-programs := tests/real_programs.sh $(MMRUN)
 BENCHES       += runtime modules heavy
 bench.runtime := bench/runtime_bench.sh $(MMRUN) $(SAMPLES_DIR)
 bench.modules := $(BUILD)/bench/bench_modules
