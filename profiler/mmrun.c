@@ -267,6 +267,14 @@ static int setup_profiler(const struct options *o, char *profiler_path, char *re
     return 0;
 }
 
+static volatile sig_atomic_t child;
+
+static void forward(int sig)
+{
+    if (child > 0)
+        kill((pid_t)child, sig);
+}
+
 /* Runs argv[0..] and waits for it.  Returns its exit status (128 + signal
  * when killed), or -1 after saying why it could not. */
 static int run_program(char **argv, int stats)
@@ -275,18 +283,34 @@ static int run_program(char **argv, int stats)
     struct rusage ru;
     int status;
     pid_t pid;
+    sigset_t stop, old;
 
+    /* SIGTERM and SIGHUP sent to mmrun (a service manager stopping it, a
+     * closed terminal) are the program's: passed on, and mmrun still waits
+     * for it and prints the report.  Held until the handler is in place. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop, &old);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid = fork();
     if (pid < 0) {
         fprintf(stderr, "mmrun: fork: %s\n", strerror(errno));
+        sigprocmask(SIG_SETMASK, &old, NULL);
         return -1;
     }
     if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
         execvp(argv[0], argv);
         fprintf(stderr, "mmrun: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    child = pid;
+    struct sigaction sa = {.sa_handler = forward};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     /* The terminal's Ctrl-C reaches the program (same process group); mmrun
      * waits for it to end and still prints the report. */
     signal(SIGINT, SIG_IGN);

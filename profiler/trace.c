@@ -23,7 +23,9 @@ static const char *base_name(const char *path)
 
 /* "pid=N program=NAME": NAME is the executable's file name, and for the
  * dotnet host also its first argument that is not an option (dotnet:csc.dll,
- * dotnet:build), so that the processes of one run tell themselves apart. */
+ * dotnet:build), or for `dotnet exec` the assembly it runs, after options
+ * that take values (dotnet:testhost.dll), so that the processes of one run
+ * tell themselves apart. */
 static void make_tag(void)
 {
     char cmd[4096];
@@ -37,12 +39,18 @@ static void make_tag(void)
         n = 0;
     cmd[n] = 0;
     const char *argv0 = n ? base_name(cmd) : "?", *arg = NULL;
-    if (strcmp(argv0, "dotnet") == 0)
-        for (const char *a = cmd + strlen(cmd) + 1; a < cmd + n; a += strlen(a) + 1)
-            if (*a && *a != '-') {
+    if (strcmp(argv0, "dotnet") == 0) {
+        int exec = 0;
+        for (const char *a = cmd + strlen(cmd) + 1; a < cmd + n; a += strlen(a) + 1) {
+            size_t len = strlen(a);
+            if (exec ? len > 4 && strcmp(a + len - 4, ".dll") == 0 : *a && *a != '-') {
                 arg = base_name(a);
-                break;
+                if (exec || strcmp(a, "exec") != 0)
+                    break;
+                exec = 1;
             }
+        }
+    }
     snprintf(tag, sizeof tag, "pid=%ld program=%.60s%s%.60s", (long)getpid(), argv0, arg ? ":" : "", arg ? arg : "");
     /* One word: spaces in a name would split the key=value pairs. */
     for (char *c = tag; *c; c++)

@@ -72,7 +72,7 @@ key() { grep -o " $2=[0-9]*" <<<"$1" | head -n1 | cut -d= -f2; }
 # check_reports REPORT WHAT PROCESSES FLOOR: every process's report lines in
 # REPORT (the program's own lines, MM_PROFILER_VERBOSE on), exactly
 # PROCESSES of them, each held to the rules above and FLOOR bodies served.
-# Names each process by the program it ran (role_of, when defined).
+# Names each process by its report tag (program=...).
 check_reports() {
   local report=$1 what=$2 want=$3 floor=$4 reports line pid program reserve reasons placement
   local served refused violations no_room held cap regions modules name
@@ -90,8 +90,7 @@ check_reports() {
     no_room=$(key "$reasons" alloc_refused) held=$(key "$reserve" held) cap=$(key "$reserve" cap)
     regions=$(key "$reserve" regions) modules=$(key "$line" modules)
     name=$program
-    if declare -F role_of >/dev/null; then name=$(role_of "$report" "$pid" "$program"); fi
-    printf '%-16s pid=%-7s modules=%-4s served=%-6s refused=%s violations=%s alloc_refused=%s held=%s regions=%s\n' \
+    printf '%-26s pid=%-7s modules=%-4s served=%-6s refused=%s violations=%s alloc_refused=%s held=%s regions=%s\n' \
       "$name" "$pid" "$modules" "$served" "$refused" "$violations" "$no_room" "$held" "$regions"
     [ "$refused" -eq 0 ] || { cat "$report" >&2; fail "$what: $name (pid $pid): $refused allocations refused"; }
     [ "$no_room" -eq 0 ] || fail "$what: $name (pid $pid): $no_room methods not relocated for want of room"
@@ -158,12 +157,9 @@ serve() {
     code=$(http_get "$port" "${pages[$i]}" "$work/$run.$i")
     echo "${pages[$i]} $code" >>"$work/$run.codes"
   done
-  # The server is dotnet itself, or mmrun, which waits for its child dotnet
-  # and then prints the report: the signal goes to dotnet.
-  local app=$server
-  [ $# -eq 0 ] || app=$(pgrep -P "$server" | head -n1 || true)
-  [ -n "$app" ] || fail "web app ($run): no dotnet process under mmrun (pid $server)"
-  kill -TERM "$app"
+  # The server is dotnet itself, or mmrun, which must pass the signal on to
+  # its dotnet, wait for it and print the report, as under a service manager.
+  kill -TERM "$server"
   deadline=$(($(now_ms) + 60000))
   while kill -0 "$server" 2>/dev/null; do
     [ "$(now_ms)" -lt "$deadline" ] || { cat "$log" "$err" >&2; fail "web app ($run): still running 60 s after SIGTERM"; }
@@ -285,19 +281,11 @@ grep -Eq "Failed: +0, Passed: +$tests_expected, Skipped: +0, Total: +$tests_expe
   || { cat "$work/test.plain" >&2; fail "the plain dotnet test did not pass all $tests_expected tests"; }
 normalize_test() { sed -E 's/Duration: [0-9.]+ [a-z]+/Duration: T/' "$1"; }
 diff <(normalize_test "$work/test.plain") <(normalize_test "$work/test.reloc") >&2 || fail "dotnet test: results or output differ from the plain run"
-# role_of REPORT PID PROGRAM: which process of the run PID was, from the
-# modules it loaded (vstest.console and testhost are both `dotnet exec`).
-role_of() {
-  if grep -q "^methodmalloc: module .*/testhost\.dll .*pid=$2 " "$1"; then echo testhost
-  elif grep -q "^methodmalloc: module .*/vstest\.console\.dll .*pid=$2 " "$1"; then echo vstest.console
-  else echo "$3"; fi
-}
 check_reports "$work/test.report" "dotnet test" 3 3000
-names=$(grep '^methodmalloc: mode=' "$work/test.report" | while read -r line; do
-  pid=$(grep -o 'pid=[0-9]*' <<<"$line" | cut -d= -f2)
-  role_of "$work/test.report" "$pid" "$(grep -o 'program=[^ ]*' <<<"$line" | cut -d= -f2)"
-done | sort | tr '\n' ' ')
-[ "$names" = "dotnet:test testhost vstest.console " ] || fail "dotnet test: expected the processes dotnet:test, vstest.console and testhost, got: $names"
-testhost=$(sed -n 's|^methodmalloc: module .*/testhost\.dll .*pid=\([0-9]*\) .*|\1|p' "$work/test.report")
+# Each process names itself (`dotnet exec` by the assembly it runs).
+names=$(grep '^methodmalloc: mode=' "$work/test.report" | grep -o 'program=[^ ]*' | cut -d= -f2 | sort | tr '\n' ' ')
+[ "$names" = "dotnet:test dotnet:testhost.dll dotnet:vstest.console.dll " ] \
+  || fail "dotnet test: expected the processes dotnet:test, dotnet:vstest.console.dll and dotnet:testhost.dll, got: $names"
+testhost=$(grep '^methodmalloc: mode=.* program=dotnet:testhost\.dll' "$work/test.report" | grep -o 'pid=[0-9]*' | cut -d= -f2)
 grep -q "^methodmalloc: module .*/tst\.dll .*pid=$testhost " "$work/test.report" || fail "dotnet test: the tests (tst.dll) did not run in testhost under the profiler"
 echo "dotnet test: $tests_expected tests passed as in the plain run; plain_ms=$((t1 - t0)) relocate_ms=$((t2 - t1))"
