@@ -194,6 +194,69 @@ static inline void pl_maps_each(bool (*fn)(uintptr_t lo, uintptr_t hi, const cha
     fclose(f);
 }
 
+/* A copy of /proc/self/maps for many questions about one moment, in storage
+ * the caller gives (a test that has used up the map count cannot count on
+ * malloc). */
+struct pl_mapping {
+    uintptr_t lo, hi;
+    char perms[4];
+};
+struct pl_maps {
+    struct pl_mapping *v;
+    size_t n, cap;
+};
+
+static inline bool pl_maps_add(uintptr_t lo, uintptr_t hi, const char *perms, void *arg)
+{
+    struct pl_maps *m = arg;
+    if (m->n < m->cap) {
+        struct pl_mapping *p = &m->v[m->n++];
+        p->lo = lo;
+        p->hi = hi;
+        memcpy(p->perms, perms, 3);
+        p->perms[3] = '\0';
+    }
+    return true;
+}
+
+static inline void pl_maps_take(struct pl_maps *m)
+{
+    m->n = 0;
+    pl_maps_each(pl_maps_add, m);
+}
+
+/* The mapping that holds a, or NULL. */
+static inline const struct pl_mapping *pl_maps_find(const struct pl_maps *m, uintptr_t a)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a < m->v[mid].lo)
+            hi = mid;
+        else if (a >= m->v[mid].hi)
+            lo = mid + 1;
+        else
+            return &m->v[mid];
+    }
+    return NULL;
+}
+
+/* Readable or writable. */
+static inline bool pl_mapping_accessible(const struct pl_mapping *p)
+{
+    return p->perms[0] == 'r' || p->perms[1] == 'w';
+}
+
+/* How many bytes of [lo, hi) are accessible. */
+static inline uint64_t pl_maps_accessible(const struct pl_maps *m, uintptr_t lo, uintptr_t hi)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (pl_mapping_accessible(&m->v[i]) && m->v[i].lo < hi && lo < m->v[i].hi)
+            n += (m->v[i].hi < hi ? m->v[i].hi : hi) - (m->v[i].lo > lo ? m->v[i].lo : lo);
+    return n;
+}
+
 struct pl_query {
     uintptr_t lo, hi, covered_to;
     const char *want;

@@ -59,61 +59,18 @@ static size_t fill(IMethodMalloc *mal, const void *base, uint32_t max_rva, size_
 
 /* /proc/self/maps, read once per question (it has some 65,000 lines while
  * the map count is exhausted). */
-struct mapping {
-    uintptr_t lo, hi;
-    bool accessible;
-};
-static struct mapping maps[80000];
-static size_t nmaps;
-
-static bool snap_cb(uintptr_t lo, uintptr_t hi, const char *perms, void *arg)
-{
-    (void)arg;
-    if (nmaps < sizeof maps / sizeof maps[0])
-        maps[nmaps++] = (struct mapping){lo, hi, perms[0] == 'r' || perms[1] == 'w'};
-    return true;
-}
-
-static void snapshot(void)
-{
-    nmaps = 0;
-    pl_maps_each(snap_cb, NULL);
-}
-
-static const struct mapping *mapping_of(uintptr_t a)
-{
-    size_t lo = 0, hi = nmaps;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (a < maps[mid].lo)
-            hi = mid;
-        else if (a >= maps[mid].hi)
-            lo = mid + 1;
-        else
-            return &maps[mid];
-    }
-    return NULL;
-}
+static struct pl_mapping map_storage[80000];
+static struct pl_maps maps = {map_storage, 0, sizeof map_storage / sizeof map_storage[0]};
 
 /* How many recorded blocks from `first` on are readable with their data. */
 static size_t readable_from(size_t first)
 {
-    snapshot();
+    pl_maps_take(&maps);
     size_t n = 0;
     for (size_t i = first; i < nrec; i++) {
-        const struct mapping *m = mapping_of(recs[i].p);
-        n += m && m->accessible && peek_byte(recs[i].p) == 0x5A;
+        const struct pl_mapping *m = pl_maps_find(&maps, recs[i].p);
+        n += m && pl_mapping_accessible(m) && peek_byte(recs[i].p) == 0x5A;
     }
-    return n;
-}
-
-/* Bytes of [lo, hi) that are accessible (per the last snapshot). */
-static uint64_t accessible_in(uintptr_t lo, uintptr_t hi)
-{
-    uint64_t n = 0;
-    for (size_t i = 0; i < nmaps; i++)
-        if (maps[i].accessible && maps[i].lo < hi && lo < maps[i].hi)
-            n += (maps[i].hi < hi ? maps[i].hi : hi) - (maps[i].lo > lo ? maps[i].lo : lo);
     return n;
 }
 
@@ -249,13 +206,13 @@ static void map_count_limit(void)
      * a2's and d2's: splits the kernel now refuses. */
     done(a1, a1mal);
     done(d1, d1mal);
-    snapshot();
+    pl_maps_take(&maps);
     size_t readable = 0, closed = 0;
     for (size_t i = 0; i < nrec; i++) {
         if (recs[i].from != a1mal && recs[i].from != d1mal && recs[i].from != emal)
             continue;
-        const struct mapping *m = mapping_of(recs[i].p);
-        readable += m && m->accessible && peek_byte(recs[i].p) == 0x5A;
+        const struct pl_mapping *m = pl_maps_find(&maps, recs[i].p);
+        readable += m && pl_mapping_accessible(m) && peek_byte(recs[i].p) == 0x5A;
         closed++;
     }
     uint64_t in_use, kept;
@@ -263,7 +220,7 @@ static void map_count_limit(void)
     mm_release_failures(NULL, &kept);
     /* Donated space mm_donated counts as free must have no access; what the
      * system would not decommit is kept, discarded, and counted as such. */
-    uint64_t accessible = accessible_in((uintptr_t)region + REGION / 4, (uintptr_t)region + REGION / 4 * 3);
+    uint64_t accessible = pl_maps_accessible(&maps, (uintptr_t)region + REGION / 4, (uintptr_t)region + REGION / 4 * 3);
     munmap(filler, filler_size);
     while (nlast)
         munmap(last[--nlast], 4096);

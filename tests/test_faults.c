@@ -88,45 +88,8 @@ static void fail(const char *fmt, ...)
 
 /* ---- /proc/self/maps, read once per question ---- */
 
-struct mapping {
-    uintptr_t lo, hi;
-    char perms[8];
-};
-static struct mapping maps[16384];
-static size_t nmaps;
-
-static bool snap_cb(uintptr_t lo, uintptr_t hi, const char *perms, void *arg)
-{
-    (void)arg;
-    if (nmaps < sizeof maps / sizeof maps[0]) {
-        maps[nmaps].lo = lo;
-        maps[nmaps].hi = hi;
-        memcpy(maps[nmaps].perms, perms, 5);
-        nmaps++;
-    }
-    return true;
-}
-
-static void snapshot(void)
-{
-    nmaps = 0;
-    pl_maps_each(snap_cb, NULL);
-}
-
-static const struct mapping *mapping_of(uintptr_t a)
-{
-    size_t lo = 0, hi = nmaps;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (a < maps[mid].lo)
-            hi = mid;
-        else if (a >= maps[mid].hi)
-            lo = mid + 1;
-        else
-            return &maps[mid];
-    }
-    return NULL;
-}
+static struct pl_mapping map_storage[16384];
+static struct pl_maps maps = {map_storage, 0, sizeof map_storage / sizeof map_storage[0]};
 
 /* ---- the workload ---- */
 
@@ -232,11 +195,11 @@ static void check_stats(struct mod *d)
 /* After close: no block of the module is readable with its data. */
 static void check_closed(size_t first, size_t last, const char *what)
 {
-    snapshot();
+    pl_maps_take(&maps);
     size_t readable = 0;
     for (size_t i = first; i < last; i++) {
-        const struct mapping *mp = mapping_of(blocks[i].p);
-        if (mp && mp->perms[0] == 'r' && peek_byte(blocks[i].p) == blocks[i].stamp)
+        const struct pl_mapping *mp = pl_maps_find(&maps, blocks[i].p);
+        if (mp && pl_mapping_accessible(mp) && peek_byte(blocks[i].p) == blocks[i].stamp)
             readable++;
     }
     EXPECT(readable == 0, "%s: %zu of %zu blocks still readable with their data after close", what, readable,
@@ -333,13 +296,8 @@ static void workload(void)
     /* The header: a closed module's donated range is free again, no access,
      * unless the system would not decommit it: then it is kept (counted by
      * mm_release_failures), discarded, and never taken again. */
-    snapshot();
-    uint64_t accessible = 0;
-    for (size_t i = 0; i < nmaps; i++) {
-        uintptr_t lo = (uintptr_t)region, hi = lo + REGION;
-        if (maps[i].perms[0] != '-' && maps[i].lo < hi && lo < maps[i].hi)
-            accessible += (maps[i].hi < hi ? maps[i].hi : hi) - (maps[i].lo > lo ? maps[i].lo : lo);
-    }
+    pl_maps_take(&maps);
+    uint64_t accessible = pl_maps_accessible(&maps, (uintptr_t)region, (uintptr_t)region + REGION);
     EXPECT(accessible <= in_use + kept_bytes, "%llu bytes of donated space accessible, %llu counted in use, %llu kept",
            (unsigned long long)accessible, (unsigned long long)in_use, (unsigned long long)kept_bytes);
     EXPECT(in_use == in_use0, "donated in use %llu after every module closed, %llu before", (unsigned long long)in_use,
