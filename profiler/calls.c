@@ -244,9 +244,8 @@ void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
             mmp_not_relocated(c, why);
         return;
     }
-    if (FAILED(info->lpVtbl->SetILFunctionBody(info, mod, token, block))) {
+    if (mmp_method_set(p, mod, token, block, out_size) != 0) {
         free(rec);
-        mmp_not_relocated(c, MMP_NOT_SET_FAILED);
         return;
     }
     /* From here the compiled code adds to rec->count: it lives as long as
@@ -256,8 +255,6 @@ void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
     p->calls.head = rec;
     p->calls.n++;
     pthread_mutex_unlock(&p->calls.lock);
-    atomic_fetch_add(&c->served, 1);
-    atomic_fetch_add(&c->bytes, out_size);
 }
 
 /* Most calls first, then by name, so that the lists are stable. */

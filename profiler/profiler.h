@@ -212,10 +212,13 @@ HRESULT mmp_profiler_create(REFIID riid, void **ppv);
  * body: the method's current body and its size, checked against the
  * runtime's: 0 or -1.
  * block: size bytes from the module's allocator, inside its window unless
- * in runtime mode: the block or NULL. */
+ * in runtime mode: the block or NULL.
+ * set: hands the block of size bytes to the runtime as the method's body,
+ * counted as served: 0 or -1. */
 int mmp_method_claim(mmp_profiler *p, FunctionID fn, ModuleID *mod, mdToken *token, mmp_target *t);
 int mmp_method_body(mmp_profiler *p, ModuleID mod, mdToken token, const mmp_target *t, LPCBYTE *body, size_t *size);
 uint8_t *mmp_method_block(mmp_profiler *p, const mmp_target *t, mdToken token, size_t size);
+int mmp_method_set(mmp_profiler *p, ModuleID mod, mdToken token, const uint8_t *block, size_t size);
 /* relocate.c: JITCompilationStarted in relocate and runtime modes. */
 void mmp_relocate(mmp_profiler *p, FunctionID fn);
 /* replace.c: ModuleLoadFinished in replace mode: finds the named methods in

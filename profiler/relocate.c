@@ -97,10 +97,19 @@ uint8_t *mmp_method_block(mmp_profiler *p, const mmp_target *t, mdToken token, s
     return block;
 }
 
+int mmp_method_set(mmp_profiler *p, ModuleID mod, mdToken token, const uint8_t *block, size_t size)
+{
+    if (FAILED(p->info->lpVtbl->SetILFunctionBody(p->info, mod, token, block))) {
+        mmp_not_relocated(&p->counters, MMP_NOT_SET_FAILED);
+        return -1;
+    }
+    atomic_fetch_add(&p->counters.served, 1);
+    atomic_fetch_add(&p->counters.bytes, size);
+    return 0;
+}
+
 void mmp_relocate(mmp_profiler *p, FunctionID fn)
 {
-    ICorProfilerInfo *info = p->info;
-    mmp_counters *c = &p->counters;
     ModuleID mod;
     mdToken token;
     mmp_target t;
@@ -112,10 +121,5 @@ void mmp_relocate(mmp_profiler *p, FunctionID fn)
         || !(copy = mmp_method_block(p, &t, token, size)))
         return;
     memcpy(copy, body, size);
-    if (FAILED(info->lpVtbl->SetILFunctionBody(info, mod, token, copy))) {
-        mmp_not_relocated(c, MMP_NOT_SET_FAILED);
-        return;
-    }
-    atomic_fetch_add(&c->served, 1);
-    atomic_fetch_add(&c->bytes, size);
+    (void)mmp_method_set(p, mod, token, copy, size);
 }
