@@ -256,58 +256,6 @@ static int file_args(int *argc, char ***argv, int *skip_unmanaged)
     return 0;
 }
 
-static int run_all(int roundtrip, int argc, char **argv)
-{
-    struct counts total = {0};
-    unsigned long managed = 0, unmanaged = 0, unreadable = 0;
-    struct clauses c1 = {NULL, 0}, c2 = {NULL, 0};
-    int skip_unmanaged = 0, i;
-
-    if (file_args(&argc, &argv, &skip_unmanaged) != 0)
-        return 2;
-    for (i = 0; i < argc; i++) {
-        struct counts n = {0};
-        struct file f;
-        mm_pe pe;
-        mm_pe_method m;
-        uint32_t rid;
-        int r = open_assembly(argv[i], &f, &pe, skip_unmanaged, &unmanaged);
-        if (r < 0)
-            unreadable++;
-        if (r <= 0)
-            continue;
-        managed++;
-        for (rid = 1; rid <= pe.method_count; rid++) {
-            mm_pe_method_row(&pe, rid, &m);
-            if (!is_il_body(&m))
-                continue;
-            if (roundtrip)
-                roundtrip_body(argv[i], &pe, rid, &m, &n, &c1, &c2);
-            else
-                verify_body(argv[i], &pe, rid, &m, &n);
-        }
-        unload(&f);
-        if (roundtrip)
-            printf("%s: %lu bodies, %lu round-tripped, %lu byte-identical, %lu failed\n", argv[i], n.bodies, n.same,
-                   n.identical, n.failed);
-        else
-            printf("%s: %lu bodies, %lu tiny, %lu fat, %lu with EH, %lu invalid\n", argv[i], n.bodies, n.tiny, n.fat,
-                   n.with_eh, n.invalid);
-        total.bodies += n.bodies, total.tiny += n.tiny, total.fat += n.fat, total.with_eh += n.with_eh;
-        total.invalid += n.invalid, total.same += n.same, total.identical += n.identical, total.failed += n.failed;
-    }
-    free(c1.v);
-    free(c2.v);
-    printf("files: %lu managed, %lu not managed, %lu unreadable\n", managed, unmanaged, unreadable);
-    if (roundtrip)
-        printf("total: %lu bodies, %lu round-tripped, %lu byte-identical, %lu failed\n", total.bodies, total.same,
-               total.identical, total.failed);
-    else
-        printf("total: %lu bodies, %lu tiny, %lu fat, %lu with EH, %lu invalid\n", total.bodies, total.tiny,
-               total.fat, total.with_eh, total.invalid);
-    return unreadable || total.invalid || total.failed ? 1 : 0;
-}
-
 /* ---- dump ---- */
 
 static void dump_method(const mm_pe *pe, uint32_t rid, struct clauses *c)
@@ -797,29 +745,36 @@ fail:
     report(path, rid, m, &err);
 }
 
-static int run_rw(int rewrite, int argc, char **argv)
+/* ---- the commands over files ---- */
+
+/* What a command over files does with each IL body (md only with
+ * need_meta), and after each file. */
+struct walker {
+    int need_meta;
+    void (*body)(void *ctx, const char *path, const mm_pe *pe, const mm_meta *md, uint32_t rid,
+                 const mm_pe_method *m);
+    void (*file_done)(void *ctx, const char *path);
+    void *ctx;
+};
+
+/* Runs w over [--skip-unmanaged] FILE..., then prints how many files were
+ * managed, not managed and unreadable.  Returns the number unreadable, or
+ * -1 after saying there are no files. */
+static long walk_files(int argc, char **argv, const struct walker *w)
 {
-    struct rw_counts total = {0};
-    struct rw_scratch s;
     unsigned long managed = 0, unmanaged = 0, unreadable = 0;
     int skip_unmanaged = 0, i;
 
     if (file_args(&argc, &argv, &skip_unmanaged) != 0)
-        return 2;
-    memset(&s, 0, sizeof s);
-    if (FAILED(mm_il_method_create(&s.a)) || FAILED(mm_il_method_create(&s.b))) {
-        fprintf(stderr, "mmil: out of memory\n");
-        return 1;
-    }
+        return -1;
     for (i = 0; i < argc; i++) {
-        struct rw_counts n = {0};
         struct file f;
         mm_pe pe;
         mm_meta md;
         mm_pe_method m;
         uint32_t rid;
         int r = open_assembly(argv[i], &f, &pe, skip_unmanaged, &unmanaged);
-        if (r > 0 && open_meta(argv[i], &pe, &md) != 0) {
+        if (r > 0 && w->need_meta && open_meta(argv[i], &pe, &md) != 0) {
             unload(&f);
             r = -1;
         }
@@ -830,39 +785,134 @@ static int run_rw(int rewrite, int argc, char **argv)
         managed++;
         for (rid = 1; rid <= pe.method_count; rid++) {
             mm_pe_method_row(&pe, rid, &m);
-            if (!is_il_body(&m))
-                continue;
-            if (rewrite)
-                rewrite_body(argv[i], &pe, &md, rid, &m, &n, &s);
-            else
-                stack_body(argv[i], &pe, &md, rid, &m, &n, &s);
+            if (is_il_body(&m))
+                w->body(w->ctx, argv[i], &pe, w->need_meta ? &md : NULL, rid, &m);
         }
         unload(&f);
-        if (rewrite)
-            printf("%s: %lu bodies, %lu identical, %lu rewritten, %lu failed\n", argv[i], n.bodies, n.identical,
-                   n.rewritten, n.failed);
-        else
-            printf("%s: %lu bodies, %lu checked, %lu stack errors, %lu max_stack too small\n", argv[i], n.bodies,
-                   n.checked, n.stack_errors, n.too_small);
-        total.bodies += n.bodies, total.checked += n.checked, total.stack_errors += n.stack_errors;
-        total.too_small += n.too_small, total.identical += n.identical, total.rewritten += n.rewritten;
-        total.failed += n.failed;
+        w->file_done(w->ctx, argv[i]);
     }
-    mm_il_method_destroy(s.a);
-    mm_il_method_destroy(s.b);
-    free(s.out);
-    free(s.snaps);
-    free(s.idx);
-    free(s.list);
-    free(s.clauses);
     printf("files: %lu managed, %lu not managed, %lu unreadable\n", managed, unmanaged, unreadable);
-    if (rewrite)
-        printf("total: %lu bodies, %lu identical, %lu rewritten, %lu failed\n", total.bodies, total.identical,
-               total.rewritten, total.failed);
+    return (long)unreadable;
+}
+
+/* verify and roundtrip */
+struct all_run {
+    int roundtrip;
+    struct counts n, total;
+    struct clauses c1, c2;
+};
+
+static void all_body(void *ctx, const char *path, const mm_pe *pe, const mm_meta *md, uint32_t rid,
+                     const mm_pe_method *m)
+{
+    struct all_run *a = ctx;
+    (void)md;
+    if (a->roundtrip)
+        roundtrip_body(path, pe, rid, m, &a->n, &a->c1, &a->c2);
     else
-        printf("total: %lu bodies, %lu checked, %lu stack errors, %lu max_stack too small\n", total.bodies,
-               total.checked, total.stack_errors, total.too_small);
-    return unreadable || total.stack_errors || total.failed ? 1 : 0;
+        verify_body(path, pe, rid, m, &a->n);
+}
+
+static void all_file_done(void *ctx, const char *path)
+{
+    struct all_run *a = ctx;
+    struct counts *n = &a->n, *t = &a->total;
+    if (a->roundtrip)
+        printf("%s: %lu bodies, %lu round-tripped, %lu byte-identical, %lu failed\n", path, n->bodies, n->same,
+               n->identical, n->failed);
+    else
+        printf("%s: %lu bodies, %lu tiny, %lu fat, %lu with EH, %lu invalid\n", path, n->bodies, n->tiny, n->fat,
+               n->with_eh, n->invalid);
+    t->bodies += n->bodies, t->tiny += n->tiny, t->fat += n->fat, t->with_eh += n->with_eh;
+    t->invalid += n->invalid, t->same += n->same, t->identical += n->identical, t->failed += n->failed;
+    memset(n, 0, sizeof *n);
+}
+
+static int run_all(int roundtrip, int argc, char **argv)
+{
+    struct all_run a;
+    struct walker w = {0, all_body, all_file_done, &a};
+    long unreadable;
+
+    memset(&a, 0, sizeof a);
+    a.roundtrip = roundtrip;
+    unreadable = walk_files(argc, argv, &w);
+    free(a.c1.v);
+    free(a.c2.v);
+    if (unreadable < 0)
+        return 2;
+    if (roundtrip)
+        printf("total: %lu bodies, %lu round-tripped, %lu byte-identical, %lu failed\n", a.total.bodies,
+               a.total.same, a.total.identical, a.total.failed);
+    else
+        printf("total: %lu bodies, %lu tiny, %lu fat, %lu with EH, %lu invalid\n", a.total.bodies, a.total.tiny,
+               a.total.fat, a.total.with_eh, a.total.invalid);
+    return unreadable || a.total.invalid || a.total.failed ? 1 : 0;
+}
+
+/* stack and rewrite-test */
+struct rw_run {
+    int rewrite;
+    struct rw_counts n, total;
+    struct rw_scratch s;
+};
+
+static void rw_body(void *ctx, const char *path, const mm_pe *pe, const mm_meta *md, uint32_t rid,
+                    const mm_pe_method *m)
+{
+    struct rw_run *r = ctx;
+    if (r->rewrite)
+        rewrite_body(path, pe, md, rid, m, &r->n, &r->s);
+    else
+        stack_body(path, pe, md, rid, m, &r->n, &r->s);
+}
+
+static void rw_file_done(void *ctx, const char *path)
+{
+    struct rw_run *r = ctx;
+    struct rw_counts *n = &r->n, *t = &r->total;
+    if (r->rewrite)
+        printf("%s: %lu bodies, %lu identical, %lu rewritten, %lu failed\n", path, n->bodies, n->identical,
+               n->rewritten, n->failed);
+    else
+        printf("%s: %lu bodies, %lu checked, %lu stack errors, %lu max_stack too small\n", path, n->bodies,
+               n->checked, n->stack_errors, n->too_small);
+    t->bodies += n->bodies, t->checked += n->checked, t->stack_errors += n->stack_errors;
+    t->too_small += n->too_small, t->identical += n->identical, t->rewritten += n->rewritten;
+    t->failed += n->failed;
+    memset(n, 0, sizeof *n);
+}
+
+static int run_rw(int rewrite, int argc, char **argv)
+{
+    struct rw_run r;
+    struct walker w = {1, rw_body, rw_file_done, &r};
+    long unreadable;
+
+    memset(&r, 0, sizeof r);
+    r.rewrite = rewrite;
+    if (FAILED(mm_il_method_create(&r.s.a)) || FAILED(mm_il_method_create(&r.s.b))) {
+        mm_il_method_destroy(r.s.a);
+        fprintf(stderr, "mmil: out of memory\n");
+        return 1;
+    }
+    unreadable = walk_files(argc, argv, &w);
+    mm_il_method_destroy(r.s.a);
+    mm_il_method_destroy(r.s.b);
+    free(r.s.out);
+    free(r.s.snaps);
+    free(r.s.idx);
+    free(r.s.list);
+    free(r.s.clauses);
+    if (unreadable < 0)
+        return 2;
+    if (rewrite)
+        printf("total: %lu bodies, %lu identical, %lu rewritten, %lu failed\n", r.total.bodies, r.total.identical,
+               r.total.rewritten, r.total.failed);
+    else
+        printf("total: %lu bodies, %lu checked, %lu stack errors, %lu max_stack too small\n", r.total.bodies,
+               r.total.checked, r.total.stack_errors, r.total.too_small);
+    return unreadable || r.total.stack_errors || r.total.failed ? 1 : 0;
 }
 
 static int usage(void)
