@@ -2,6 +2,7 @@
  * byte by byte as ECMA-335 lays them out, and every malformed case we know.
  * With --seeds DIR it writes its bodies there for the fuzzer instead. */
 #include "check.h"
+#include "seed.h"
 #include "methodmalloc_il.h"
 
 #include <stdint.h>
@@ -504,16 +505,9 @@ static int write_seeds(const char *dir)
     bodies[3].clauses = cl, bodies[3].clause_count = 3, bodies[3].eh_format = MM_IL_EH_FAT;
     bodies[4].header = MM_IL_HEADER_FAT, bodies[4].flags = MM_IL_INIT_LOCALS, bodies[4].local_var_sig_tok = 0x11000003;
     for (i = 0; i < 5; i++) {
-        char path[4096];
         size_t size;
         uint8_t *p = encode(&bodies[i], &size);
-        FILE *f;
-        snprintf(path, sizeof path, "%s/body%d", dir, i);
-        f = fopen(path, "wb");
-        REQUIRE(f != NULL);
-        fputc(0, f); /* fuzz_ilbody's mode byte: a body follows */
-        fwrite(p, 1, size, f);
-        fclose(f);
+        write_seed(dir, "body", (size_t)i, p, size);
         free(p);
     }
     return check_done();

@@ -5,6 +5,7 @@
  * sized heap buffers so that ASan sees any read past them.
  * With --seeds DIR it writes its bodies there for the fuzzer instead. */
 #include "check.h"
+#include "seed.h"
 #include "methodmalloc_ilrw.h"
 
 #include <stdint.h>
@@ -958,16 +959,9 @@ static int write_seeds(const char *dir)
     } bodies[] = {{all_kinds, sizeof all_kinds, NULL}, {loop, sizeof loop, NULL}, {tail, sizeof tail, &c}};
     size_t k;
     for (k = 0; k < sizeof bodies / sizeof *bodies; k++) {
-        char path[4096];
         size_t size;
         uint8_t *p = make(bodies[k].code, bodies[k].n, bodies[k].cl, bodies[k].cl ? 1 : 0, 8, &size);
-        FILE *f;
-        snprintf(path, sizeof path, "%s/rw%zu", dir, k);
-        f = fopen(path, "wb");
-        REQUIRE(f != NULL);
-        fputc(0, f);
-        fwrite(p, 1, size, f);
-        fclose(f);
+        write_seed(dir, "rw", k, p, size);
         free(p);
     }
     return check_done();
