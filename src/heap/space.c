@@ -344,8 +344,6 @@ static void forget(uintptr_t x, size_t s)
  * in its place), else to the extra list. */
 static void note_free(uintptr_t lo, uintptr_t hi)
 {
-    if (!is_known(lo, hi))
-        return;
     for (size_t j = 0; j < nextra;) {
         if (extra[j].hi == lo || extra[j].lo == hi) {
             lo = min_u(lo, extra[j].lo);
