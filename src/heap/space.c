@@ -614,15 +614,19 @@ static int place(const struct mm_window *w, const struct seg *segs, size_t nsegs
             long idx;
             if (size > sg->hi - sg->lo)
                 goto next_size;
-            if (hint && hint % gran == 0 && hint >= sg->lo && hint < sg->hi && sg->hi - hint >= size
-                && mm_os_reserve_at(hint, size, MM_OS_READWRITE, &p) == 0) {
+            /* Huge-page boundaries only where the room is nobody else's; a
+             * huge chunk follows the last one only on such a boundary, or it
+             * would get no huge page at all. */
+            int huge = !sg->count && size >= MM_HUGE_PAGE && size % MM_HUGE_PAGE == 0;
+            if (hint && hint % (huge ? MM_HUGE_PAGE : gran) == 0 && hint >= sg->lo && hint < sg->hi
+                && sg->hi - hint >= size && mm_os_reserve_at(hint, size, MM_OS_READWRITE, &p) == 0) {
                 forget(hint, size);
-                *out = (struct mm_place){p, size, 0, 0};
+                if (huge)
+                    mm_os_advise_huge(p, size);
+                *out = (struct mm_place){p, size, 0, huge};
                 return 0;
             }
-            /* Huge-page boundaries only where the room is nobody else's. */
-            if (!sg->count && size >= MM_HUGE_PAGE && size % MM_HUGE_PAGE == 0
-                && find(sg->lo, sg->hi, size, MM_HUGE_PAGE, &x, &idx)) {
+            if (huge && find(sg->lo, sg->hi, size, MM_HUGE_PAGE, &x, &idx)) {
                 int r = take_found(x, size, idx, 1, out, &refused, &last_error);
                 if (r != TRY_ON)
                     return r;
