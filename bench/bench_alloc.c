@@ -3,7 +3,16 @@
  * IMethodMalloc vtable and called through it, on IL-body-sized requests
  * (log-uniform 12..2048 bytes, fixed seed).  Prints one table of medians and
  * ratios.  Each timed run is a fresh child process, so every allocator starts
- * from untouched memory and pays its own page faults. */
+ * from untouched memory and pays its own page faults.  Beside them, the
+ * limit: the same bytes written where a bump pointer with methodmalloc's
+ * alignment puts them, with no allocator at all, into a fresh region advised
+ * for huge pages (the page faults nobody can avoid, where the system gives
+ * huge pages) and into one faulted in beforehand (the writing alone).  The
+ * alloc + write runs of all of them take turns, round after round, so that a
+ * change in the machine's load or memory touches every column alike; ratios
+ * to the limit are medians of each round's ratio.
+ *
+ * `bench_alloc --fill` prints only the alloc + write rows. */
 #include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
@@ -12,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -85,8 +95,9 @@ static const IMethodMallocVtbl null_vtbl = {no_qi, no_ref, no_ref, null_Alloc};
 static IMethodMalloc glibc_obj = {&glibc_vtbl}, mimalloc_obj = {&mimalloc_vtbl}, bump_obj = {&bump_vtbl},
                      null_obj = {&null_vtbl};
 
-enum { MM, GLIBC, MIMALLOC, BUMP, KINDS };
-static const char *const kind_name[KINDS] = {"methodmalloc", "glibc malloc", "mimalloc", "bump pointer"};
+enum { MM, GLIBC, MIMALLOC, BUMP, KINDS, FRESH = KINDS, PREFAULTED, FILL_KINDS };
+static const char *const kind_name[FILL_KINDS] = {"methodmalloc", "glibc malloc", "mimalloc", "bump pointer",
+                                                  "fresh huge pages", "pre-faulted"};
 
 static int anchor;
 static mm_module *module;
@@ -132,6 +143,13 @@ static size_t rss(void)
         fclose(f);
     }
     return res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static double minor_faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_minflt;
 }
 
 /* Allocates and writes bodies [from, to); returns 0 if any Alloc failed. */
@@ -180,15 +198,72 @@ static int in_child(void (*fn)(int kind, double *out), int kind, double *out, in
     return got == (ssize_t)(sizeof(double) * (size_t)n) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/* out: seconds for 1M bodies; resident bytes per requested byte. */
+/* The limit: writes the bodies at the places a bump pointer aligned to
+ * MM_DEFAULT_ALIGNMENT gives them, in a region on a huge page boundary
+ * advised for huge pages; pre-faulted first when `prefault`.  out: the
+ * seconds and minor page faults of the writing. */
+static void write_limit(int prefault, double *out)
+{
+    size_t huge = (size_t)2 << 20, align = MM_DEFAULT_ALIGNMENT, len = 0;
+    for (size_t i = 0; i < BODIES; i++)
+        len += (sizes[i] + align - 1) & ~(align - 1);
+    len = (len + huge - 1) & ~(huge - 1);
+    char *map = mmap(NULL, len + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED)
+        exit(2);
+    char *r = (char *)(((uintptr_t)map + huge - 1) & ~(uintptr_t)(huge - 1));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(r, len, MADV_HUGEPAGE);
+#endif
+    if (prefault)
+        memset(r, 0, len);
+    double t = now(), faults = minor_faults();
+    char *at = r;
+    for (size_t i = 0; i < BODIES; i++) {
+        memcpy(at, body, sizes[i]);
+        at += (sizes[i] + align - 1) & ~(align - 1);
+    }
+    out[0] = now() - t;
+    out[3] = minor_faults() - faults;
+    /* Something the compiler cannot prove unread. */
+    if (at[-1] == 42 && r[0] == 42)
+        puts("");
+}
+
+/* Every alloc + write run starts from the same state of the machine's
+ * memory: it first writes and frees more than it will use.  In a virtual
+ * machine, memory the guest has never touched, or has freed and handed back
+ * to the host, costs the host's page faults on top of the guest's; which
+ * runs came before would otherwise decide how much of that each one pays. */
+static void settle(void)
+{
+    size_t len = (size_t)512 << 20;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, len, MADV_HUGEPAGE);
+#endif
+    memset(p, 1, len);
+    munmap(p, len);
+}
+
+/* out: seconds for 1M bodies; resident bytes per requested byte; the
+ * module's own count of them (methodmalloc); minor page faults. */
 static void run_fill(int kind, double *out)
 {
+    settle();
+    if (kind >= KINDS) {
+        write_limit(kind == PREFAULTED, out);
+        return;
+    }
     IMethodMalloc *mal = make(kind);
     size_t before = rss();
-    double t = now();
+    double t = now(), faults = minor_faults();
     if (!fill(mal, 0, BODIES))
         exit(3);
     out[0] = now() - t;
+    out[3] = minor_faults() - faults;
     out[1] = (double)(rss() - before) / (double)requested;
     if (kind == MM) {
         mm_stats st;
@@ -273,6 +348,47 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof v[0], cmp_double);
+    return v[n / 2];
+}
+
+/* The alloc + write runs: RUNS rounds, each a fresh child per kind in turn.
+ * Medians of seconds, resident per requested byte and (methodmalloc) its
+ * stats' resident per requested byte; `limit`: the median of each round's
+ * seconds over the fresh huge-page limit's; minor page faults. */
+static void fill_rounds(double *secs, double *res, double *mm_res_stats, double *limit, double *faults)
+{
+    double v[FILL_KINDS][RUNS], r[KINDS][RUNS], q[KINDS][RUNS], st[RUNS], f[FILL_KINDS][RUNS];
+    for (int n = 0; n < RUNS; n++)
+        for (int k = 0; k < FILL_KINDS; k++) {
+            double out[8] = {0};
+            if (!in_child(run_fill, k, out, 4)) {
+                fprintf(stderr, "%s: run failed\n", kind_name[k]);
+                exit(1);
+            }
+            v[k][n] = out[0];
+            f[k][n] = out[3];
+            if (k < KINDS)
+                r[k][n] = out[1];
+            if (k == MM)
+                st[n] = out[2];
+        }
+    for (int k = 0; k < KINDS; k++)
+        for (int n = 0; n < RUNS; n++)
+            q[k][n] = v[k][n] / v[FRESH][n];
+    for (int k = 0; k < FILL_KINDS; k++) {
+        secs[k] = median(v[k], RUNS);
+        faults[k] = median(f[k], RUNS);
+        if (k < KINDS) {
+            res[k] = median(r[k], RUNS);
+            limit[k] = median(q[k], RUNS);
+        }
+    }
+    *mm_res_stats = median(st, RUNS);
+}
+
 /* Runs fn RUNS times, each in a fresh child, and puts the median of each of
  * its nout outputs in med. */
 static void medians(void (*fn)(int, double *), int kind, int nout, double *med)
@@ -287,10 +403,8 @@ static void medians(void (*fn)(int, double *), int kind, int nout, double *med)
         for (int i = 0; i < nout; i++)
             v[i][r] = out[i];
     }
-    for (int i = 0; i < nout; i++) {
-        qsort(v[i], RUNS, sizeof v[i][0], cmp_double);
-        med[i] = v[i][RUNS / 2];
-    }
+    for (int i = 0; i < nout; i++)
+        med[i] = median(v[i], RUNS);
 }
 
 /* --count KIND: the instruction-count run under callgrind: only count_loop
@@ -360,6 +474,7 @@ int main(int argc, char **argv)
         count_loop(mal, out);
         return 0;
     }
+    int fill_only = argc == 2 && strcmp(argv[1], "--fill") == 0;
 
     char date[64];
     time_t t = time(NULL);
@@ -387,15 +502,40 @@ int main(int argc, char **argv)
     printf("%d IL-body-sized requests, log-uniform 12..2048 bytes (seed 42, %.1f MB requested); "
            "medians of %d fresh processes\n\n", BODIES, (double)requested / 1e6, RUNS);
 
-    double fill_s[KINDS], res[KINDS], two_shared[KINDS], two_sep[KINDS], ir[KINDS], mm_res_stats = 0;
+    double fill_s[FILL_KINDS], res[KINDS], limit[KINDS], two_shared[KINDS], two_sep[KINDS], ir[KINDS] = {0};
+    double mm_res_stats = 0, faults[FILL_KINDS];
+    fill_rounds(fill_s, res, &mm_res_stats, limit, faults);
+    printf("%-44s", "");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14s", kind_name[k]);
+    printf("   mm/glibc  target\n");
+    printf("%-44s", "alloc + write 1M bodies, page faults (ms)");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.1f", fill_s[k] * 1e3);
+    printf("%11.2f  <= 0.60\n", fill_s[MM] / fill_s[GLIBC]);
+    printf("%-44s", "  over writing into fresh huge pages");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.2f", limit[k]);
+    printf("%11s  mm <= 1.25\n", "");
+    printf("%-44s", "  minor page faults");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.0f", faults[k]);
+    printf("\n%-44s%14.1f   (no allocator: the same bytes where a bump pointer puts them)\n",
+           "write only, fresh huge-page region (ms)", fill_s[FRESH] * 1e3);
+    printf("%-44s%14.1f\n", "write only, pre-faulted region (ms)", fill_s[PREFAULTED] * 1e3);
+    printf("%-44s%14.0f%14.0f   (fresh, pre-faulted)\n", "  minor page faults", faults[FRESH], faults[PREFAULTED]);
+    printf("%-44s", "process resident / requested bytes");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.3f", res[k]);
+    printf("%11.2f  mm <= 1.03\n", res[MM] / res[GLIBC]);
+    printf("%-44s%14.3f   (mm_stats: chunks' resident pages only)\n", "module resident / requested bytes", mm_res_stats);
+    if (fill_only)
+        return 0;
+    fflush(stdout);
+
     for (int k = 0; k < KINDS; k++) {
-        double fill[3], two[2];
-        medians(run_fill, k, 3, fill);
+        double two[2];
         medians(run_two, k, 2, two);
-        fill_s[k] = fill[0];
-        res[k] = fill[1];
-        if (k == MM)
-            mm_res_stats = fill[2];
         two_shared[k] = two[0];
         two_sep[k] = two[1];
     }
@@ -410,24 +550,11 @@ int main(int argc, char **argv)
         ir[k] = x < 0 || ir_null < 0 ? -1 : (x - ir_null) / BODIES + 4;
     }
 
-    printf("%-44s", "");
-    for (int k = 0; k < KINDS; k++)
-        printf("%14s", kind_name[k]);
-    printf("   mm/glibc  target\n");
-    printf("%-44s", "alloc + write 1M bodies, page faults (ms)");
-    for (int k = 0; k < KINDS; k++)
-        printf("%14.1f", fill_s[k] * 1e3);
-    printf("%11.2f  <= 0.60\n", fill_s[MM] / fill_s[GLIBC]);
     printf("%-44s", "instructions per Alloc via vtable");
     for (int k = 0; k < KINDS; k++)
         printf("%14.1f", ir[k]);
     printf("%11.2f  mm <= 14\n", ir[MM] / ir[GLIBC]);
     printf("%-44s%14.1f\n", "  the same with MM_COUNT_BLOCKS", ir_counting);
-    printf("%-44s", "process resident / requested bytes");
-    for (int k = 0; k < KINDS; k++)
-        printf("%14.3f", res[k]);
-    printf("%11.2f  mm <= 1.03\n", res[MM] / res[GLIBC]);
-    printf("%-44s%14.3f   (mm_stats: chunks' resident pages only)\n", "module resident / requested bytes", mm_res_stats);
     printf("%-44s", "2 threads, one module: speed-up over 1");
     for (int k = 0; k < KINDS; k++)
         printf("%14.2f", fill_s[k] / two_shared[k]);
