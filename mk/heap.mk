@@ -9,13 +9,17 @@ TSAN_TESTS     += tests/test_stress.c tests/test_com.c tests/test_donate.c
 ifeq ($(OS),linux)
 # Linux only: it punches holes into reservations, which Windows cannot.
 UNIT_TESTS        += tests/test_space.c
+# Linux only: it asks /proc/self/smaps about huge pages.
+UNIT_TESTS        += tests/test_pages.c
 TSAN_TESTS        += tests/test_space.c
 SCRIPT_TESTS      += header-compat install valgrind windows-x86_64 windows-i686
 test.header-compat := tests/header_compat.sh $(BUILD)
 test.install       := tests/install_test.sh
 # All but test_space, whose threads race mmap against the heaps: valgrind
 # runs one thread at a time, and the racers can starve the heaps for minutes.
-test.valgrind       = tests/valgrind.sh $(filter-out $(BUILD)/tests/test_space,$(UNIT_TESTS:%.c=$(BUILD)/%))
+# Nor test_pages: what it checks is the kernel's pages, not memory errors,
+# and its 96 MB of writes would take valgrind minutes.
+test.valgrind       = tests/valgrind.sh $(filter-out $(BUILD)/tests/test_space $(BUILD)/tests/test_pages,$(UNIT_TESTS:%.c=$(BUILD)/%))
 # The Windows port, as far as this machine can check it: the library and
 # tests/compat/windows_abi.c (the header after the Windows SDK's, __stdcall
 # slots on 32-bit) built by mingw-w64 with this very build description.

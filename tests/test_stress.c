@@ -1,5 +1,6 @@
 /* Many threads allocating at once, on one module and on several: no two
  * blocks overlap, every block is inside its window, nothing is lost. */
+#include "heap/options.h"
 #include "methodmalloc.h"
 #include "testutil.h"
 
@@ -123,9 +124,11 @@ static void run(const char *what, const void *base, int nmodules, uint32_t max_r
     CHECKF(blocks == total, "%s: stats count %llu blocks, threads got %zu", what, (unsigned long long)blocks, total);
     CHECKF(refused == bad, "%s: %llu refusals counted, %zu bad requests made", what, (unsigned long long)refused, bad);
     /* Chunks double per lane, so a lane's chunks hold at most twice what it
-     * used, plus the dedicated chunks' page rounding; a chunk thrown away
-     * because a refused request made it look full would break this. */
-    CHECKF(reserved <= 2 * allocated + (uint64_t)THREADS * 4 * (64 << 10),
+     * used, plus the dedicated chunks' page rounding, plus the step from the
+     * last small chunk to the first huge-page-sized one (under a huge page
+     * per lane); a chunk thrown away because a refused request made it look
+     * full would break this. */
+    CHECKF(reserved <= 2 * allocated + (uint64_t)THREADS * 4 * (64 << 10) + (uint64_t)nmodules * MM_LANES * MM_HUGE_PAGE,
            "%s: %llu bytes reserved for %llu allocated", what, (unsigned long long)reserved,
            (unsigned long long)allocated);
     free(all);

@@ -9,10 +9,11 @@
 #include "os/os.h"
 
 /* A window-less chunk: anywhere, on a huge page boundary when it is huge
- * page sized. */
+ * page sized and the system has huge pages. */
 static int reserve_anywhere(size_t size, size_t least, struct mm_place *out)
 {
-    size_t align = size >= MM_HUGE_PAGE && size % MM_HUGE_PAGE == 0 ? MM_HUGE_PAGE : mm_os_page_size();
+    size_t align = size >= MM_HUGE_PAGE && size % MM_HUGE_PAGE == 0 && mm_os_huge_pages() ? MM_HUGE_PAGE
+                                                                                          : mm_os_page_size();
     void *p;
     int r = mm_os_reserve_anywhere(size, align, MM_OS_READWRITE, &p);
     if (r != 0 && size > least) {
@@ -48,6 +49,8 @@ struct mm_chunk *mm_chunk_reserve(struct mm_window *w, size_t need, size_t want,
         free(c);
         return NULL;
     }
+    if (pl.size < MM_HUGE_PAGE)
+        mm_os_advise_small(pl.p, pl.size);
     mm_debug_poison(pl.p, pl.size);
     atomic_init(&c->cur, (uintptr_t)pl.p);
     atomic_init(&c->counts, 0);

@@ -277,7 +277,9 @@ static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
         fresh->next = m->chunks;
         m->chunks = fresh;
         if (!dedicated) {
-            if (l->next_size < MM_CHUNK_MAX)
+            if (l->next_size >= MM_CHUNK_SMALL_MAX && l->next_size < MM_HUGE_PAGE)
+                l->next_size = MM_HUGE_PAGE;
+            else if (l->next_size < MM_CHUNK_MAX)
                 l->next_size *= 2;
             atomic_store_explicit(&l->current, fresh, memory_order_release);
         }

@@ -10,10 +10,18 @@
 #define MM_CHUNK_MAX ((size_t)64 << 20)
 
 /* Chunks of at least this size are aligned to it and advised for transparent
- * huge pages: writing fresh bodies then costs one page fault per 2 MiB instead
- * of one per 4 KiB.  A module only reaches it after filling about 2 MiB of
- * smaller chunks, so a small module never pays a huge page. */
+ * huge pages where the system has them: writing fresh bodies then costs one
+ * page fault per 2 MiB instead of one per 4 KiB.  Smaller chunks are advised
+ * never to take one, so a module that stays small never pays a huge page. */
 #define MM_HUGE_PAGE ((size_t)2 << 20)
+
+/* The last small chunk: after it a lane's next chunk is MM_HUGE_PAGE.  A
+ * module's small pages cost it one page fault each, which is most of its
+ * alloc + write time once the rest is in huge pages (the first 2 MiB in
+ * small pages cost as much as 80 MB in huge pages in a virtual machine
+ * measured); so a module takes huge pages once it has filled 64 + 128 +
+ * 256 KiB, and only then. */
+#define MM_CHUNK_SMALL_MAX ((size_t)256 << 10)
 
 /* A request larger than this fraction of the next chunk gets a mapping of its
  * own, so the current chunk's tail is not thrown away for it. */

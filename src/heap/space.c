@@ -614,10 +614,10 @@ static int place(const struct mm_window *w, const struct seg *segs, size_t nsegs
             long idx;
             if (size > sg->hi - sg->lo)
                 goto next_size;
-            /* Huge-page boundaries only where the room is nobody else's; a
-             * huge chunk follows the last one only on such a boundary, or it
-             * would get no huge page at all. */
-            int huge = !sg->count && size >= MM_HUGE_PAGE && size % MM_HUGE_PAGE == 0;
+            /* Huge-page boundaries only where the room is nobody else's and
+             * the system has huge pages; a huge chunk follows the last one
+             * only on such a boundary, or it would get no huge page at all. */
+            int huge = !sg->count && size >= MM_HUGE_PAGE && size % MM_HUGE_PAGE == 0 && mm_os_huge_pages();
             if (hint && hint % (huge ? MM_HUGE_PAGE : gran) == 0 && hint >= sg->lo && hint < sg->hi
                 && sg->hi - hint >= size && mm_os_reserve_at(hint, size, MM_OS_READWRITE, &p) == 0) {
                 forget(hint, size);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -319,10 +320,50 @@ int mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void
     return pthread_atfork(prepare, parent, child) == 0 ? 0 : MM_OS_ENOMEM;
 }
 
+/* 1: advised memory gets transparent huge pages; -1: it does not; 0: not
+ * read yet.  The mode is "always", "madvise" or "never" (the word in
+ * brackets); a process that turned them off (PR_SET_THP_DISABLE) gets none
+ * in any mode. */
+static _Atomic int huge_state;
+
+int mm_os_huge_pages(void)
+{
+    int s = atomic_load_explicit(&huge_state, memory_order_relaxed);
+    if (!s) {
+        char text[128] = {0};
+        int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, text, sizeof text - 1);
+            text[n > 0 ? n : 0] = 0;
+            close(fd);
+        }
+        s = (strstr(text, "[always]") || strstr(text, "[madvise]")) && prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 0
+                ? 1
+                : -1;
+        atomic_store_explicit(&huge_state, s, memory_order_relaxed);
+    }
+    return s > 0;
+}
+
 void mm_os_advise_huge(void *p, size_t size)
 {
 #ifdef MADV_HUGEPAGE
     (void)madvise(p, size, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)size;
+#endif
+}
+
+void mm_os_advise_small(void *p, size_t size)
+{
+    /* In "always" mode a fault inside a 2 MiB-aligned range of one mapping
+     * takes a huge page (neighbouring chunks merge into one mapping), and
+     * khugepaged fills ranges that have a single page resident.  Asked
+     * whatever the mode: it may be switched while we run, and MADV_COLLAPSE
+     * does not look at it. */
+#ifdef MADV_NOHUGEPAGE
+    (void)madvise(p, size, MADV_NOHUGEPAGE);
 #else
     (void)p;
     (void)size;

@@ -85,9 +85,19 @@ int mm_os_decommit(void *p, size_t size);
  * it reads as zeros after. */
 int mm_os_discard(void *p, size_t size);
 
+/* Whether memory advised with mm_os_advise_huge can get huge pages: the
+ * system has transparent huge pages, enabled for advised memory at least,
+ * and not turned off for this process.  Decided at the first call. */
+int mm_os_huge_pages(void);
+
 /* Asks that the range be backed by huge pages where the system has them (a
  * hint: failure is not an error). */
 void mm_os_advise_huge(void *p, size_t size);
+
+/* Asks that the range never be backed by huge pages, whatever the system's
+ * mode, not even by its merging of pages in the background (a hint: failure
+ * is not an error). */
+void mm_os_advise_small(void *p, size_t size);
 
 /* How many bytes of the range are resident in physical memory now (0 where
  * the system cannot say). */

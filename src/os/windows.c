@@ -158,9 +158,21 @@ int mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void
     return 0;
 }
 
+/* Large pages need a privilege and must be asked for at reservation, and
+ * are never given behind the program's back: none here. */
+int mm_os_huge_pages(void)
+{
+    return 0;
+}
+
 void mm_os_advise_huge(void *p, size_t size)
 {
-    /* Large pages need a privilege and must be asked for at reservation. */
+    (void)p;
+    (void)size;
+}
+
+void mm_os_advise_small(void *p, size_t size)
+{
     (void)p;
     (void)size;
 }
