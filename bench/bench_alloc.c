@@ -145,6 +145,15 @@ static size_t rss(void)
     return res * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+/* The process's CPU time: on a shared machine, the wall time also holds
+ * the time other programs ran. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static double minor_faults(void)
 {
     struct rusage ru;
@@ -201,7 +210,7 @@ static int in_child(void (*fn)(int kind, double *out), int kind, double *out, in
 /* The limit: writes the bodies at the places a bump pointer aligned to
  * MM_DEFAULT_ALIGNMENT gives them, in a region on a huge page boundary
  * advised for huge pages; pre-faulted first when `prefault`.  out: the
- * seconds and minor page faults of the writing. */
+ * seconds, minor page faults and CPU seconds of the writing. */
 static void write_limit(int prefault, double *out)
 {
     size_t huge = (size_t)2 << 20, align = MM_DEFAULT_ALIGNMENT, len = 0;
@@ -217,7 +226,7 @@ static void write_limit(int prefault, double *out)
 #endif
     if (prefault)
         memset(r, 0, len);
-    double t = now(), faults = minor_faults();
+    double t = now(), cpu = cpu_now(), faults = minor_faults();
     char *at = r;
     for (size_t i = 0; i < BODIES; i++) {
         memcpy(at, body, sizes[i]);
@@ -225,6 +234,7 @@ static void write_limit(int prefault, double *out)
     }
     out[0] = now() - t;
     out[3] = minor_faults() - faults;
+    out[4] = cpu_now() - cpu;
     /* Something the compiler cannot prove unread. */
     if (at[-1] == 42 && r[0] == 42)
         puts("");
@@ -249,7 +259,8 @@ static void settle(void)
 }
 
 /* out: seconds for 1M bodies; resident bytes per requested byte; the
- * module's own count of them (methodmalloc); minor page faults. */
+ * module's own count of them (methodmalloc); minor page faults; CPU
+ * seconds. */
 static void run_fill(int kind, double *out)
 {
     settle();
@@ -259,11 +270,12 @@ static void run_fill(int kind, double *out)
     }
     IMethodMalloc *mal = make(kind);
     size_t before = rss();
-    double t = now(), faults = minor_faults();
+    double t = now(), cpu = cpu_now(), faults = minor_faults();
     if (!fill(mal, 0, BODIES))
         exit(3);
     out[0] = now() - t;
     out[3] = minor_faults() - faults;
+    out[4] = cpu_now() - cpu;
     out[1] = (double)(rss() - before) / (double)requested;
     if (kind == MM) {
         mm_stats st;
@@ -356,37 +368,50 @@ static double median(double *v, int n)
 
 /* The alloc + write runs: RUNS rounds, each a fresh child per kind in turn.
  * Medians of seconds, resident per requested byte and (methodmalloc) its
- * stats' resident per requested byte; `limit`: the median of each round's
- * seconds over the fresh huge-page limit's; minor page faults. */
-static void fill_rounds(double *secs, double *res, double *mm_res_stats, double *limit, double *faults)
+ * stats' resident per requested byte, CPU seconds and minor page faults;
+ * and the median of each round's seconds (and CPU seconds) over the fresh
+ * huge-page limit's. */
+struct fill_result {
+    double secs[FILL_KINDS], cpu[FILL_KINDS], faults[FILL_KINDS]; /* medians */
+    double limit[KINDS], cpu_limit[KINDS]; /* medians of each round's ratio to the fresh limit */
+    double res[KINDS], mm_res_stats;       /* medians */
+};
+
+static void fill_rounds(struct fill_result *out)
 {
-    double v[FILL_KINDS][RUNS], r[KINDS][RUNS], q[KINDS][RUNS], st[RUNS], f[FILL_KINDS][RUNS];
+    double v[FILL_KINDS][RUNS], c[FILL_KINDS][RUNS], f[FILL_KINDS][RUNS], r[KINDS][RUNS], q[KINDS][RUNS],
+        qc[KINDS][RUNS], st[RUNS];
     for (int n = 0; n < RUNS; n++)
         for (int k = 0; k < FILL_KINDS; k++) {
             double out[8] = {0};
-            if (!in_child(run_fill, k, out, 4)) {
+            if (!in_child(run_fill, k, out, 5)) {
                 fprintf(stderr, "%s: run failed\n", kind_name[k]);
                 exit(1);
             }
             v[k][n] = out[0];
             f[k][n] = out[3];
+            c[k][n] = out[4];
             if (k < KINDS)
                 r[k][n] = out[1];
             if (k == MM)
                 st[n] = out[2];
         }
     for (int k = 0; k < KINDS; k++)
-        for (int n = 0; n < RUNS; n++)
+        for (int n = 0; n < RUNS; n++) {
             q[k][n] = v[k][n] / v[FRESH][n];
+            qc[k][n] = c[k][n] / c[FRESH][n];
+        }
     for (int k = 0; k < FILL_KINDS; k++) {
-        secs[k] = median(v[k], RUNS);
-        faults[k] = median(f[k], RUNS);
+        out->secs[k] = median(v[k], RUNS);
+        out->cpu[k] = median(c[k], RUNS);
+        out->faults[k] = median(f[k], RUNS);
         if (k < KINDS) {
-            res[k] = median(r[k], RUNS);
-            limit[k] = median(q[k], RUNS);
+            out->res[k] = median(r[k], RUNS);
+            out->limit[k] = median(q[k], RUNS);
+            out->cpu_limit[k] = median(qc[k], RUNS);
         }
     }
-    *mm_res_stats = median(st, RUNS);
+    out->mm_res_stats = median(st, RUNS);
 }
 
 /* Runs fn RUNS times, each in a fresh child, and puts the median of each of
@@ -502,33 +527,41 @@ int main(int argc, char **argv)
     printf("%d IL-body-sized requests, log-uniform 12..2048 bytes (seed 42, %.1f MB requested); "
            "medians of %d fresh processes\n\n", BODIES, (double)requested / 1e6, RUNS);
 
-    double fill_s[FILL_KINDS], res[KINDS], limit[KINDS], two_shared[KINDS], two_sep[KINDS], ir[KINDS] = {0};
-    double mm_res_stats = 0, faults[FILL_KINDS];
-    fill_rounds(fill_s, res, &mm_res_stats, limit, faults);
+    struct fill_result fr;
+    double two_shared[KINDS], two_sep[KINDS], ir[KINDS] = {0};
+    fill_rounds(&fr);
     printf("%-44s", "");
     for (int k = 0; k < KINDS; k++)
         printf("%14s", kind_name[k]);
     printf("   mm/glibc  target\n");
     printf("%-44s", "alloc + write 1M bodies, page faults (ms)");
     for (int k = 0; k < KINDS; k++)
-        printf("%14.1f", fill_s[k] * 1e3);
-    printf("%11.2f  <= 0.60\n", fill_s[MM] / fill_s[GLIBC]);
+        printf("%14.1f", fr.secs[k] * 1e3);
+    printf("%11.2f  <= 0.60\n", fr.secs[MM] / fr.secs[GLIBC]);
     printf("%-44s", "  over writing into fresh huge pages");
     for (int k = 0; k < KINDS; k++)
-        printf("%14.2f", limit[k]);
+        printf("%14.2f", fr.limit[k]);
+    printf("%11s  mm <= 1.25\n", "");
+    printf("%-44s", "  CPU time (ms)");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.1f", fr.cpu[k] * 1e3);
+    printf("\n%-44s", "  CPU time over the limit's");
+    for (int k = 0; k < KINDS; k++)
+        printf("%14.2f", fr.cpu_limit[k]);
     printf("%11s  mm <= 1.25\n", "");
     printf("%-44s", "  minor page faults");
     for (int k = 0; k < KINDS; k++)
-        printf("%14.0f", faults[k]);
-    printf("\n%-44s%14.1f   (no allocator: the same bytes where a bump pointer puts them)\n",
-           "write only, fresh huge-page region (ms)", fill_s[FRESH] * 1e3);
-    printf("%-44s%14.1f\n", "write only, pre-faulted region (ms)", fill_s[PREFAULTED] * 1e3);
-    printf("%-44s%14.0f%14.0f   (fresh, pre-faulted)\n", "  minor page faults", faults[FRESH], faults[PREFAULTED]);
+        printf("%14.0f", fr.faults[k]);
+    printf("\n%-44s%14s%14s\n", "the limit: the same bytes, no allocator", "fresh huge", "pre-faulted");
+    printf("%-44s%14.1f%14.1f\n", "  write (ms)", fr.secs[FRESH] * 1e3, fr.secs[PREFAULTED] * 1e3);
+    printf("%-44s%14.1f%14.1f\n", "  CPU time (ms)", fr.cpu[FRESH] * 1e3, fr.cpu[PREFAULTED] * 1e3);
+    printf("%-44s%14.0f%14.0f\n", "  minor page faults", fr.faults[FRESH], fr.faults[PREFAULTED]);
     printf("%-44s", "process resident / requested bytes");
     for (int k = 0; k < KINDS; k++)
-        printf("%14.3f", res[k]);
-    printf("%11.2f  mm <= 1.03\n", res[MM] / res[GLIBC]);
-    printf("%-44s%14.3f   (mm_stats: chunks' resident pages only)\n", "module resident / requested bytes", mm_res_stats);
+        printf("%14.3f", fr.res[k]);
+    printf("%11.2f  mm <= 1.03\n", fr.res[MM] / fr.res[GLIBC]);
+    printf("%-44s%14.3f   (mm_stats: chunks' resident pages only)\n", "module resident / requested bytes",
+           fr.mm_res_stats);
     if (fill_only)
         return 0;
     fflush(stdout);
@@ -557,11 +590,11 @@ int main(int argc, char **argv)
     printf("%-44s%14.1f\n", "  the same with MM_COUNT_BLOCKS", ir_counting);
     printf("%-44s", "2 threads, one module: speed-up over 1");
     for (int k = 0; k < KINDS; k++)
-        printf("%14.2f", fill_s[k] / two_shared[k]);
+        printf("%14.2f", fr.secs[k] / two_shared[k]);
     printf("%11s  >= 1.6\n", "");
     printf("%-44s", "2 threads, a module each: speed-up over 1");
     for (int k = 0; k < KINDS; k++)
-        printf("%14.2f", fill_s[k] / two_sep[k]);
+        printf("%14.2f", fr.secs[k] / two_sep[k]);
     printf("\n");
 
     double mods[3];
