@@ -21,7 +21,7 @@ prose() {
 # every character but letters, digits, spaces, '-' and '_' dropped, spaces
 # to '-'; a repeated heading gets -1, -2, ...
 anchors() {
-  awk '/^[ \t]*(```|~~~)/ { fence = !fence; next } !fence && /^#{1,6} / { print }' "$1" |
+  awk '/^[ \t]*(```|~~~)/ { fence = !fence; next } !fence && /^#+ / && !/^#######/ { print }' "$1" |
     sed -E 's/^#+ +//; s/ +#+ *$//; s/`//g' | tr 'A-Z' 'a-z' |
     sed -E 's/[^a-z0-9 _-]//g; s/ /-/g' |
     awk '{ n = seen[$0]++; print (n ? $0 "-" n : $0) }'
@@ -70,8 +70,8 @@ machine='(/wo''rk/|/ro''ot/|/ho''me/[A-Za-z0-9_.-]+|/Us''ers/[A-Za-z]|[A-Za-z]:\
 tmpname='/t''mp/[A-Za-z0-9_.-]*[A-Za-z0-9_]'
 while IFS= read -r hit; do
   fail "names a path of one machine: $hit"
-done < <(files | xargs -0 grep -I -n -E "$machine" -- 2>/dev/null
-         files | xargs -0 grep -I -n -o -E "$tmpname[^ \"'\`)]*" -- 2>/dev/null | grep -vE 'XXX|%|\$')
+done < <(files | xargs -0 -r grep -I -n -E "$machine" -- 2>/dev/null
+         files | xargs -0 -r grep -I -n -o -E "$tmpname[^ \"'\`)]*" -- 2>/dev/null | grep -vE 'XXX|%|\$')
 
 if [ "$errors" -gt 0 ]; then
   echo "docs_links: $errors problem(s)"
