@@ -81,6 +81,7 @@ include mk/fuzz.mk
 include mk/profiler.mk
 include mk/platforms.mk
 include mk/harness.mk
+include mk/docs.mk
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 PIC_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
