@@ -21,19 +21,13 @@
 #   REAL_KEEP=1 keeps the work directory.
 set -euo pipefail
 mmrun=${1:?usage: real_programs.sh MMRUN}
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 fail() { echo "FAIL (real programs): $*" >&2; exit 1; }
 command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10"
 command -v pgrep >/dev/null || fail "pgrep not found: install procps"
 [ -x "$mmrun" ] || fail "$mmrun not built (make all)"
 mmrun=$(cd "$(dirname "$mmrun")" && pwd)/$(basename "$mmrun")
 work=$(mktemp -d)
-# Nothing of this machine's history: a HOME of our own (the SDK's first-run
-# state, the web app's key ring), and the NuGet packages in the build folder
-# (restored from NuGet on a clean clone, reused after).
-export HOME=$work/home DOTNET_CLI_HOME=$work/home
-export NUGET_PACKAGES=${MM_NUGET_PACKAGES:-$(dirname "$mmrun")/../nuget-packages}
-mkdir -p "$HOME" "$NUGET_PACKAGES"
+. "$(dirname "$0")/dotnet_env.sh" "$work/home" "$(dirname "$mmrun")/.."
 
 # What runs now, killed on every way out: the server (the background job:
 # dotnet, or mmrun with dotnet as its child) or a bounded step (timeout leads
