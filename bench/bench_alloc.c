@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -522,8 +523,9 @@ int main(int argc, char **argv)
             thp[strcspn(thp, "\n")] = 0;
         fclose(f);
     }
-    printf("methodmalloc %s benchmark, %s, %s, %ld cores, Linux %s, THP %s\n", mm_version(), date, cpu,
-           sysconf(_SC_NPROCESSORS_ONLN), u.release, thp);
+    printf("methodmalloc %s benchmark, %s, %s, %ld cores, Linux %s, THP %s%s\n", mm_version(), date, cpu,
+           sysconf(_SC_NPROCESSORS_ONLN), u.release, thp,
+           prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) > 0 ? " (turned off for this process)" : "");
     printf("%d IL-body-sized requests, log-uniform 12..2048 bytes (seed 42, %.1f MB requested); "
            "medians of %d fresh processes\n\n", BODIES, (double)requested / 1e6, RUNS);
 
