@@ -187,8 +187,8 @@ static int collapse_around(uintptr_t p, size_t *tried)
 }
 
 /* The adversary works here: a plain mapping with one page written is
- * collapsed into a huge page.  A few tries: the kernel may find no free
- * huge page at once. */
+ * collapsed into a huge page, as smaps then says.  A few tries: the kernel
+ * may find no free huge page at once. */
 static void require_collapse_works(void)
 {
     char *map = mmap(NULL, 2 * HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -200,10 +200,12 @@ static void require_collapse_works(void)
         r = madvise(a, HUGE, MADV_COLLAPSE);
         err = errno;
     }
-    if (r != 0)
+    read_smaps();
+    struct vma *v = vma_at((uintptr_t)a);
+    if (r != 0 || !v || v->anon_huge < HUGE)
         fprintf(stderr, "test_pages: this kernel did not collapse a plain mapping into a huge page (MADV_COLLAPSE, "
-                        "Linux 6.1 with transparent huge pages): %s\n", strerror(err));
-    REQUIRE(r == 0);
+                        "Linux 6.1 with transparent huge pages): %s\n", r ? strerror(err) : "no huge page in smaps");
+    REQUIRE(r == 0 && v && v->anon_huge >= HUGE);
     munmap(map, 2 * HUGE);
 }
 
