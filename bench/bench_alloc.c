@@ -1,5 +1,7 @@
 /* The core benchmark: methodmalloc against glibc malloc (where CoreCLR's
- * Alloc ends), mimalloc and a plain atomic bump pointer, each behind an
+ * Alloc ends), mimalloc and a plain atomic bump pointer into memory advised
+ * for huge pages (the least any allocator called through the vtable from
+ * several threads pays), each behind an
  * IMethodMalloc vtable and called through it, on IL-body-sized requests
  * (log-uniform 12..2048 bytes, fixed seed).  Prints one table of medians and
  * ratios.  Each timed run is a fresh child process, so every allocator starts
@@ -118,9 +120,14 @@ static IMethodMalloc *make(int kind)
     case MIMALLOC:
         return &mimalloc_obj;
     default: {
-        void *r = mmap(NULL, (size_t)1 << 32, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        size_t huge = (size_t)2 << 20, len = (size_t)1 << 32;
+        char *r = mmap(NULL, len + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (r == MAP_FAILED)
             exit(2);
+        r = (char *)(((uintptr_t)r + huge - 1) & ~(uintptr_t)(huge - 1));
+#ifdef MADV_HUGEPAGE
+        (void)madvise(r, len, MADV_HUGEPAGE);
+#endif
         atomic_store(&bump_cur, (uintptr_t)r);
         return &bump_obj;
     }
@@ -383,7 +390,10 @@ static void fill_rounds(struct fill_result *out)
     double v[FILL_KINDS][RUNS], c[FILL_KINDS][RUNS], f[FILL_KINDS][RUNS], r[KINDS][RUNS], q[KINDS][RUNS],
         qc[KINDS][RUNS], st[RUNS];
     for (int n = 0; n < RUNS; n++)
-        for (int k = 0; k < FILL_KINDS; k++) {
+        for (int j = 0; j < FILL_KINDS; j++) {
+            /* Each round starts one kind later: no kind always follows the
+             * same one. */
+            int k = (n + j) % FILL_KINDS;
             double out[8] = {0};
             if (!in_child(run_fill, k, out, 5)) {
                 fprintf(stderr, "%s: run failed\n", kind_name[k]);
