@@ -1,11 +1,12 @@
 /* The core benchmark: methodmalloc against glibc malloc (where CoreCLR's
  * Alloc ends), mimalloc and a plain atomic bump pointer into memory advised
  * for huge pages (the least any allocator called through the vtable from
- * several threads pays), each behind an
- * IMethodMalloc vtable and called through it, on IL-body-sized requests
- * (log-uniform 12..2048 bytes, fixed seed).  Prints one table of medians and
- * ratios.  Each timed run is a fresh child process, so every allocator starts
- * from untouched memory and pays its own page faults.  Beside them, the
+ * several threads pays), each behind an IMethodMalloc vtable and called
+ * through it, on IL-body-sized requests (log-uniform 12..2048 bytes, fixed
+ * seed).  Prints one table of medians and ratios.  Each timed run is a fresh
+ * child process, so every allocator starts with no memory of its own and
+ * pays its own page faults (from the same state of the machine's memory:
+ * settle).  Beside them, the
  * limit: the same bytes written where a bump pointer with methodmalloc's
  * alignment puts them, with no allocator at all, into a fresh region advised
  * for huge pages (the page faults nobody can avoid, where the system gives
