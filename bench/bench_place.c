@@ -1,4 +1,5 @@
-/* Placement cost against the number of mappings in the process (issue 8).
+/* Placement cost against the number of mappings in the process (issue 8),
+ * and what refusing a full window costs (issue 15).
  *
  * For 0, 1,000, 10,000 and 30,000 extra mappings, each in a fresh process,
  * 1,000 modules at one image's base each open, make one 64-byte Alloc and
@@ -152,11 +153,170 @@ static int table(int inside)
     return 0;
 }
 
+/* ---- refusals (issue 15) ---- */
+
+#define REFUSALS 10000
+
+static mm_module *open_module(const void *base, uint32_t max_rva, IMethodMalloc **mal)
+{
+    mm_config c = {max_rva, 8, 0};
+    mm_module *m;
+    if (mm_module_open(base, &c, &m) != S_OK || mm_module_allocator(m, mal) != S_OK)
+        _exit(3);
+    return m;
+}
+
+/* Free address space for `size` bytes, nothing mapped there now. */
+static char *free_area(size_t size)
+{
+    char *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        _exit(1);
+    munmap(p, size);
+    return p;
+}
+
+/* A module fills its own window with cb-byte blocks, then is refused
+ * REFUSALS times: mean ns of a successful Alloc, of a refusal.  With
+ * `image`, a 64 KiB read-only mapping at the base, as a module's image is
+ * (all but its first page inside the window: foreign, so refusals check it). */
+static void own_window(ULONG cb, int image, int fd)
+{
+    size_t size = 16 << 20;
+    char *base = free_area(size + (1 << 20));
+    if (image && mmap(base, 64 << 10, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != base)
+        _exit(1);
+    IMethodMalloc *mal;
+    mm_module *m = open_module(base, (uint32_t)size, &mal);
+    double t0 = now_us();
+    size_t got = 0;
+    while (mal->lpVtbl->Alloc(mal, cb))
+        got++;
+    double t1 = now_us();
+    size_t refused = 0;
+    for (int i = 0; i < REFUSALS; i++)
+        refused += mal->lpVtbl->Alloc(mal, cb) == NULL;
+    double t2 = now_us();
+    if (got < 1000 || refused != REFUSALS)
+        _exit(4);
+    double out[3] = {(t1 - t0) * 1e3 / (double)(got + 1), (t2 - t1) * 1e3 / REFUSALS, 0};
+    if (write(fd, out, sizeof out) != sizeof out)
+        _exit(5);
+    mal->lpVtbl->Release(mal);
+    mm_module_close(m);
+    _exit(0);
+}
+
+/* A window packed with 30,000 other mappings, no room for the request:
+ * `gaps` one page each a page apart (no room for two pages), else one run
+ * of mappings with no gap (alternately readable and not, so none merge).
+ * The first refusal (it learns the window and reads what is in it), then
+ * the mean of the next REFUSALS, in us. */
+static void packed_window(int gaps, int fd)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 30000, step = gaps ? 2 * page : page;
+    size_t image = 64 << 10, field = n * step;
+    char *base = free_area(image + field + page);
+    if (mmap(base, image, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0)
+        != base)
+        _exit(1);
+    for (size_t i = 0; i < n; i++) {
+        char *at = base + image + i * step;
+        if (mmap(at, page, i % 2 ? PROT_READ : PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0)
+            != at)
+            _exit(2);
+    }
+    IMethodMalloc *mal;
+    (void)open_module(base, (uint32_t)(image + field - (gaps ? page : 0)), &mal);
+    ULONG cb = (ULONG)(2 * page);
+    double t0 = now_us();
+    if (mal->lpVtbl->Alloc(mal, cb))
+        _exit(4);
+    double t1 = now_us();
+    for (int i = 0; i < REFUSALS; i++)
+        if (mal->lpVtbl->Alloc(mal, cb))
+            _exit(4);
+    double t2 = now_us();
+    double out[3] = {(t1 - t0) / 1e3, (t2 - t1) / REFUSALS, (t2 - t0) / (REFUSALS + 1)};
+    if (write(fd, out, sizeof out) != sizeof out)
+        _exit(5);
+    _exit(0);
+}
+
+/* Runs f(arg, arg2, fd) in REPEATS fresh processes: the medians of its 3 numbers. */
+static int repeat(void (*f)(int, int, int), int arg, int arg2, double med[3])
+{
+    double v[3][REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        int fds[2];
+        if (pipe(fds) != 0)
+            return 1;
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(fds[0]);
+            f(arg, arg2, fds[1]);
+        }
+        close(fds[1]);
+        double out[3];
+        int status;
+        ssize_t got = read(fds[0], out, sizeof out);
+        close(fds[0]);
+        waitpid(pid, &status, 0);
+        if (got != sizeof out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "bench_place: a refusal run failed (status %d)\n",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+            return 1;
+        }
+        for (int k = 0; k < 3; k++)
+            v[k][r] = out[k];
+    }
+    for (int k = 0; k < 3; k++)
+        med[k] = median(v[k], REPEATS);
+    return 0;
+}
+
+static void own_window_run(int cb, int image, int fd)
+{
+    own_window((ULONG)cb, image, fd);
+}
+
+static void packed_window_run(int gaps, int unused, int fd)
+{
+    (void)unused;
+    packed_window(gaps, fd);
+}
+
+static int refusals(void)
+{
+    printf("\nrefusing a full window, %d refusals, median of %d fresh processes\n", REFUSALS, REPEATS);
+    printf("a module that filled its own 16 MiB window (target: refusal / Alloc <= 20)\n");
+    printf("%10s %-28s %14s %14s %10s\n", "block", "window", "Alloc ns", "refusal ns", "ratio");
+    static const int sizes[] = {64, 1000};
+    for (int image = 0; image < 2; image++)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            double med[3];
+            if (repeat(own_window_run, sizes[i], image, med))
+                return 1;
+            printf("%10d %-28s %14.1f %14.1f %10.2f\n", sizes[i],
+                   image ? "its chunks + a 64 KiB image" : "its chunks only", med[0], med[1], med[1] / med[0]);
+        }
+    printf("a window packed with 30,000 other mappings, no room for 2 pages (target: mean < 10 us)\n");
+    printf("%-34s %16s %16s %16s\n", "layout", "first ms", "next mean us", "all mean us");
+    for (int gaps = 1; gaps >= 0; gaps--) {
+        double med[3];
+        if (repeat(packed_window_run, gaps, 0, med))
+            return 1;
+        printf("%-34s %16.2f %16.2f %16.2f\n", gaps ? "one page each, a page apart" : "one run, no gap", med[0],
+               med[1], med[2]);
+    }
+    return 0;
+}
+
 int main(void)
 {
     printf("placement cost vs mappings in the process: %d modules, each open + one 64-byte Alloc + close,\n"
            "median of %d fresh processes (one /proc/self/maps scan is what each placement cost before);\n"
            "target: mean/0 <= 3 at 30,000 mappings\n",
            MODULES, REPEATS);
-    return table(0) || table(1);
+    return table(0) || table(1) || refusals();
 }
