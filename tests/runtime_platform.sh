@@ -12,7 +12,8 @@
 #   replace    the answer sample: Answer() = 41 becomes 42.
 # One line per check, then "PLATFORM: N passed, N failed"; exit status 0
 # only if none failed.  The published samples are kept in BUILD/PLATFORM
-# and published again only when their sources or this script change.
+# and published again only when their sources, the SDK or the publish
+# command change.
 # Usage: tests/runtime_platform.sh linux-arm64 [BUILD] [MAKE]
 set -u
 platform=${1:?usage: tests/runtime_platform.sh PLATFORM [BUILD] [MAKE]}
@@ -69,10 +70,19 @@ status=$?
 verdict "build: profiler ($profiler), mmrun" $status "$(ms_since "$start")"
 [ $status -eq 0 ] || finish
 
-# Publishing: once per content of the samples, the SDK and this script.  A
-# private HOME and NuGet cache in the build folder: a fresh HOME works, and
-# the runtime pack is downloaded once.
-key=$( { echo "$rid"; dotnet --version; cat "$0"
+# Publishing: once per content of the samples, the SDK and the publish
+# command.  A private HOME and NuGet cache in the build folder: a fresh HOME
+# works, the user's is not touched, and the runtime pack is downloaded once.
+mkdir -p "$pub/home"
+abs=$(cd "$pub" && pwd)
+export HOME=$abs/home DOTNET_CLI_HOME=$abs/home NUGET_PACKAGES=$abs/nuget
+# Only these samples: one solution listing them (absolute paths), one
+# publish folder for all (the runtime's files are the same for each).
+# Self-contained needs the app host; -m:1, as every project writes the
+# same runtime files.
+publish=(dotnet publish "$abs/samples.slnx" -c Release -r "$rid" --self-contained -nologo -v quiet -m:1
+         -p:UseAppHost=true -p:MmSamplesOut="$abs/build/" -p:PublishDir="$abs/bin/" -clp:ErrorsOnly)
+key=$( { echo "${publish[*]}"; dotnet --version
          cd "$here/samples" && find Directory.Build.props "${samples[@]}" -type f -print0 | sort -z | xargs -0 sha256sum; } \
        | sha256sum | cut -c1-16)
 published() {
@@ -85,17 +95,10 @@ if published; then
 else
   what=published
   rm -rf "$pub/bin" "$pub/stamp"
-  mkdir -p "$pub/home"
-  # Only these samples: one solution listing them (absolute paths), one
-  # publish folder for all (the runtime's files are the same for each).
   { echo '<Solution>'
     for s in "${samples[@]}"; do echo "  <Project Path=\"$here/samples/$s/$s.csproj\" />"; done
     echo '</Solution>'; } >"$pub/samples.slnx"
-  abs=$(cd "$pub" && pwd)
-  (export HOME=$abs/home DOTNET_CLI_HOME=$abs/home NUGET_PACKAGES=$abs/nuget
-   # Self-contained needs the app host; -m:1, as every project writes the same runtime files.
-   dotnet publish "$abs/samples.slnx" -c Release -r "$rid" --self-contained -nologo -v quiet -m:1 \
-     -p:UseAppHost=true -p:MmSamplesOut="$abs/build/" -p:PublishDir="$abs/bin/" -clp:ErrorsOnly) >"$log" 2>&1
+  "${publish[@]}" >"$log" 2>&1
   status=$?
   # The build outputs are copies of the runtime again: only obj/ is kept.
   for s in "${samples[@]}"; do rm -rf "${pub:?}/build/$s"; done
@@ -103,7 +106,8 @@ else
 fi
 published || echo "(not all of ${samples[*]} published in $pub/bin)" >>"$log"
 published
-verdict "samples ${samples[*]} for $rid: $what" $? "$(ms_since "$start")"
+status=$?
+verdict "samples ${samples[*]} for $rid: $what" $status "$(ms_since "$start")"
 published || finish
 
 # value KEY FILE: the number after KEY= on the report line.
@@ -162,7 +166,8 @@ calls_check() {
 }
 start=${EPOCHREALTIME/./}
 calls_check >"$log" 2>&1
-verdict "calls: the calls sample's counts exact ($(grep -c $'\tCalls\\.' "$tsv" 2>/dev/null) of its methods)" $? "$(ms_since "$start")"
+status=$?
+verdict "calls: the calls sample's counts exact ($(grep -c $'\tCalls\\.' "$tsv" 2>/dev/null) of its methods)" $status "$(ms_since "$start")"
 
 # Replace: Answer() returns 41 in the sample; the new body says 42.
 replace_check() {
@@ -179,5 +184,6 @@ replace_check() {
 }
 start=${EPOCHREALTIME/./}
 replace_check >"$log" 2>&1
-verdict "replace: Answer() = 41 became 42" $? "$(ms_since "$start")"
+status=$?
+verdict "replace: Answer() = 41 became 42" $status "$(ms_since "$start")"
 finish
