@@ -31,6 +31,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 #   plain      what runs one of its programs plainly (an array, before the program)
 #   mmrun      the launcher (an array), and profiler, the library as it names it
 #   under      what mmrun runs the program under (an array, before the program)
+#   own_mmrun  the platform's own mmrun, when mmrun is another platform's:
+#              the replace check runs under it (optional; default mmrun)
 case $platform in
   linux-arm64)
     out=$top/linux-arm64 rid=linux-arm64 exe=
@@ -43,6 +45,9 @@ case $platform in
     }
     plain=(qemu-aarch64-static) under=(qemu-aarch64-static)
     mmrun=("$top/profiler/mmrun") profiler=$out/profiler/libmmprofiler.so
+    # The arm64 mmrun runs too, under qemu; qemu-user does not follow
+    # execve, so it launches the program through qemu as the native one does.
+    own_mmrun=(qemu-aarch64-static "$out/profiler/mmrun")
     # The arm64 C library for qemu; no arm64 ICU here.
     export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 ;;
   *) echo "runtime_platform: unknown platform $platform"; exit 1 ;;
@@ -169,12 +174,14 @@ calls_check >"$log" 2>&1
 status=$?
 verdict "calls: the calls sample's counts exact ($(grep -c $'\tCalls\\.' "$tsv" 2>/dev/null) of its methods)" $status "$(ms_since "$start")"
 
-# Replace: Answer() returns 41 in the sample; the new body says 42.
+# Replace: Answer() returns 41 in the sample; the new body says 42.  Under
+# the platform's own mmrun, when it has one.
+[ -n "${own_mmrun+set}" ] || own_mmrun=("${mmrun[@]}")
 replace_check() {
   local e=$work/answer.err st=0
   plain answer || return 1
   grep -qx 'Answer() = 41' "$work/answer.plain" || { cat "$work/answer.plain"; echo "answer: the plain run did not say Answer() = 41"; return 1; }
-  "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" --replace 'App.Calc::Answer=1F 2A 2A' -- "${under[@]}" "$pub/bin/answer$exe" \
+  "${limit[@]}" "${own_mmrun[@]}" --profiler "$profiler" --replace 'App.Calc::Answer=1F 2A 2A' -- "${under[@]}" "$pub/bin/answer$exe" \
     </dev/null >"$work/answer.out" 2>"$e" || st=$?
   [ $st -eq 0 ] || { cat "$e"; echo "the replace run failed: exit status $st"; return 1; }
   grep -qx 'Answer() = 42' "$work/answer.out" && grep -qx 'Twice() = 84' "$work/answer.out" \
@@ -185,5 +192,5 @@ replace_check() {
 start=${EPOCHREALTIME/./}
 replace_check >"$log" 2>&1
 status=$?
-verdict "replace: Answer() = 41 became 42" $status "$(ms_since "$start")"
+verdict "replace: Answer() = 41 became 42 (under ${own_mmrun[*]})" $status "$(ms_since "$start")"
 finish
