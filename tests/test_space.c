@@ -2,6 +2,7 @@
  * overlap, as CoreCLR's images do; the index of free space going stale under
  * other mappers; refusals that cost no scan. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "heap/space.h"
@@ -371,6 +372,58 @@ static void test_refusal_costs(void)
     munmap(r, 2 * N * page);
 }
 
+/* Threads refused by a covered window (two modules, two threads each)
+ * while the window's owner unmaps part of it: every thread then gets its
+ * block in the hole, and each block is whole (under TSan: the refusal's
+ * credit and checks race with the modules' and the index's locks). */
+struct refuser {
+    IMethodMalloc *mal;
+    atomic_int *refusals;
+    char *got;
+};
+
+static void *refuse_until_room(void *arg)
+{
+    struct refuser *f = arg;
+    for (long i = 0; i < 2000000 && !f->got; i++) {
+        f->got = f->mal->lpVtbl->Alloc(f->mal, 1000);
+        if (!f->got)
+            atomic_fetch_add(f->refusals, 1);
+    }
+    if (f->got)
+        memset(f->got, 0x5A, 1000);
+    return NULL;
+}
+
+static void test_refusals_race(void)
+{
+    const size_t MiB = 1 << 20;
+    char *r = covered(16 * MiB);
+    mm_module *m[2];
+    IMethodMalloc *mal[2] = {open_alloc(r, 16 * MiB, &m[0]), open_alloc(r, 16 * MiB, &m[1])};
+    atomic_int refusals = 0;
+    struct refuser f[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        f[i] = (struct refuser){mal[i / 2], &refusals, NULL};
+        REQUIRE(pthread_create(&t[i], NULL, refuse_until_room, &f[i]) == 0);
+    }
+    while (atomic_load(&refusals) < 400)
+        sched_yield();
+    punch(r + 8 * MiB, MiB);
+    size_t in_hole = 0, whole = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        in_hole += within(f[i].got, 1000, r + 8 * MiB, MiB);
+        whole += f[i].got && f[i].got[0] == 0x5A && f[i].got[999] == 0x5A;
+    }
+    CHECKF(in_hole == 4 && whole == 4, "4 refused threads: %zu got a block in the hole, %zu whole (%d refusals)",
+           in_hole, whole, atomic_load(&refusals));
+    done(m[0], mal[0]);
+    done(m[1], mal[1]);
+    munmap(r, 16 * MiB);
+}
+
 /* Other threads map and unmap pages at random places of the same free area
  * while heaps place chunks in it: no block outside its window, none lost,
  * none overwritten. */
@@ -446,6 +499,7 @@ int main(void)
     test_stale_index();
     test_cheap_refusal();
     test_refusal_costs();
+    test_refusals_race();
     test_race_with_other_mappers();
     return check_done();
 }
