@@ -217,8 +217,7 @@ static void packed_window(int gaps, int fd)
     size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 30000, step = gaps ? 2 * page : page;
     size_t image = 64 << 10, field = n * step;
     char *base = free_area(image + field + page);
-    if (mmap(base, image, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0)
-        != base)
+    if (mmap(base, image, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0) != base)
         _exit(1);
     for (size_t i = 0; i < n; i++) {
         char *at = base + image + i * step;
@@ -306,8 +305,8 @@ static int refusals(void)
         double med[3];
         if (repeat(packed_window_run, gaps, 0, med))
             return 1;
-        printf("%-34s %16.2f %16.2f %16.2f\n", gaps ? "one page each, a page apart" : "one run, no gap", med[0],
-               med[1], med[2]);
+        printf("%-34s %16.2f %16.2f %16.2f\n", gaps ? "one page each, a page apart" : "one run, no gap", med[0], med[1],
+               med[2]);
     }
     return 0;
 }

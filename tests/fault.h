@@ -104,8 +104,8 @@ int __real_mm_os_reserve_anywhere(size_t size, size_t align, mm_os_access access
 int __real_mm_os_commit(void *p, size_t size);
 int __real_mm_os_decommit(void *p, size_t size);
 int __real_mm_os_release(void *p, size_t size);
-int __real_mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole, int (*visit)(void *, uintptr_t, uintptr_t),
-                                void *ctx, size_t *asked);
+int __real_mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole,
+                                int (*visit)(void *, uintptr_t, uintptr_t), void *ctx, size_t *asked);
 int __real_mm_os_discard(void *p, size_t size);
 int __real_mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 int __real_mm_lock_init(mm_lock *l);
@@ -162,10 +162,10 @@ int __wrap_mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*chil
     return fault_hit(FP_ATFORK) ? fault_armed.error : __real_mm_os_atfork(prepare, parent, child);
 }
 
-int __wrap_mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole, int (*visit)(void *, uintptr_t, uintptr_t),
-                                void *ctx, size_t *asked);
-int __wrap_mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole, int (*visit)(void *, uintptr_t, uintptr_t),
-                                void *ctx, size_t *asked)
+int __wrap_mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole,
+                                int (*visit)(void *, uintptr_t, uintptr_t), void *ctx, size_t *asked);
+int __wrap_mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole,
+                                int (*visit)(void *, uintptr_t, uintptr_t), void *ctx, size_t *asked)
 {
     return fault_hit(FP_FREE_RANGES) ? fault_armed.error : __real_mm_os_free_ranges_in(v, n, whole, visit, ctx, asked);
 }

@@ -117,8 +117,8 @@ static void check_dense(const char *who, bool query)
         }
         i = j;
     }
-    CHECKF(bad == 0 && missed == 0, "%s: dense walk saw %zu pages that are not free, missed %zu large ranges", who,
-           bad, missed);
+    CHECKF(bad == 0 && missed == 0, "%s: dense walk saw %zu pages that are not free, missed %zu large ranges", who, bad,
+           missed);
     if (query)
         CHECKF(asked < mappings / 4, "%s: the dense walk asked about %zu mappings of %zu", who, asked, mappings);
     /* Whole, it sees every free range, each once. */

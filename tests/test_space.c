@@ -316,8 +316,8 @@ static void test_refusal_costs(void)
     for (int i = 0; i < 1000; i++)
         refused += mal->lpVtbl->Alloc(mal, 1000) == NULL;
     mm_space_counters c1 = counters();
-    CHECKF(got > 3000 && refused == 1000 && c1.checks == c0.checks && c1.rereads == c0.rereads
-               && c1.learns == c0.learns && c1.refreshes == c0.refreshes,
+    CHECKF(got > 3000 && refused == 1000 && c1.checks == c0.checks && c1.rereads == c0.rereads && c1.learns == c0.learns
+               && c1.refreshes == c0.refreshes,
            "a window of its own chunks (%zu blocks): 1000 refusals made %llu checks and %llu readings", got,
            (unsigned long long)(c1.checks - c0.checks),
            (unsigned long long)(c1.rereads - c0.rereads + c1.learns - c0.learns + c1.refreshes - c0.refreshes));
@@ -333,8 +333,8 @@ static void test_refusal_costs(void)
         refused += mal->lpVtbl->Alloc(mal, 1000) == NULL;
     c1 = counters();
     CHECKF(refused == 100 && c1.checks - c0.checks == 100 && c1.rereads == c0.rereads,
-           "a covered window: 100 refusals made %llu checks, %llu readings", (unsigned long long)(c1.checks - c0.checks),
-           (unsigned long long)(c1.rereads - c0.rereads));
+           "a covered window: 100 refusals made %llu checks, %llu readings",
+           (unsigned long long)(c1.checks - c0.checks), (unsigned long long)(c1.rereads - c0.rereads));
     punch(r + 4 * MiB, MiB);
     char *p = mal->lpVtbl->Alloc(mal, 1000);
     c0 = counters();
@@ -367,7 +367,8 @@ static void test_refusal_costs(void)
     while (!p && tries < 4 * N)
         p = mal->lpVtbl->Alloc(mal, (ULONG)(2 * page)), tries++;
     CHECKF(within(p, 2 * page, freed - page, 5 * page) && tries <= 2 * N,
-           "two of %d mappings unmapped: found after %d refusals, at %p (freed %p)", N, tries, (void *)p, (void *)freed);
+           "two of %d mappings unmapped: found after %d refusals, at %p (freed %p)", N, tries, (void *)p,
+           (void *)freed);
     done(m, mal);
     munmap(r, 2 * N * page);
 }

@@ -10,10 +10,10 @@
  * and later; before that the OS layer has to read its whole list of
  * mappings to reach a window).  The walk skips over runs of small mappings
  * and gaps: it finds every free range of a first chunk's size whole, and
- * what it skips (small gaps, at most half that size) is read when the
- * window looks full.  Placing a chunk shrinks its range in place;
- * what a chunk leaves on its smaller side, and what heaps give back, goes to
- * a short list of extra free ranges.  The known stretches are read anew
+ * what it skips (smaller gaps) is read when the window looks full.
+ * Placing a chunk shrinks its range in place; what a chunk leaves on its
+ * smaller side, and what heaps give back, goes to a short list of extra
+ * free ranges.  The known stretches are read anew
  * only when the OS says a place the index thought free is taken (another
  * library mapped it).
  *
@@ -180,8 +180,7 @@ static int collect(void *ctx, uintptr_t lo, uintptr_t hi)
  * least `whole` bytes whole (0: all).  0 or MM_OS_ENOMEM. */
 static int walk(struct builder *b, const range *v, size_t n, size_t whole, size_t *asked)
 {
-    return mm_os_free_ranges_in(v, n, whole, collect, b, asked) != 0 || b->oom ? MM_OS_ENOMEM
-                                                                                                   : 0;
+    return mm_os_free_ranges_in(v, n, whole, collect, b, asked) != 0 || b->oom ? MM_OS_ENOMEM : 0;
 }
 
 /* The first known stretch that ends above x. */
@@ -882,7 +881,7 @@ int mm_space_refusal_due(struct mm_window *w)
 {
     uint64_t cost = atomic_load_explicit(&w->cost, memory_order_relaxed);
     return cost != MM_SPACE_NEVER
-        && atomic_fetch_add_explicit(&w->credit, CREDIT, memory_order_relaxed) + CREDIT >= cost;
+           && atomic_fetch_add_explicit(&w->credit, CREDIT, memory_order_relaxed) + CREDIT >= cost;
 }
 
 int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, int may_rebuild,
@@ -946,7 +945,9 @@ int mm_space_rebuild(struct mm_window *w)
     mm_lock_acquire(&lock);
     int pending = w->pending;
     w->pending = REFRESH;
-    int r = !is_known(w->lo, w->hi) ? learn(w->lo, w->hi) : pending != REFRESH ? reread(w, pending == CHECK, 0) : refresh();
+    int r = !is_known(w->lo, w->hi) ? learn(w->lo, w->hi)
+            : pending != REFRESH    ? reread(w, pending == CHECK, 0)
+                                    : refresh();
     mm_lock_release(&lock);
     return r;
 }

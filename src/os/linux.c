@@ -259,7 +259,6 @@ static void mapping_from(struct walk *w, uintptr_t a, uintptr_t *s, uintptr_t *e
 
 typedef int (*visit_fn)(void *ctx, uintptr_t lo, uintptr_t hi);
 
-
 /* Every free range of [from, to), whole: one mapping asked about per free
  * range.  1 when visit stopped the walk. */
 static int walk_exact(struct walk *w, uintptr_t from, uintptr_t to, visit_fn visit, void *ctx)
@@ -336,8 +335,8 @@ static int walk_coarse(struct walk *w, uintptr_t from, uintptr_t to, size_t whol
 
 int mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole, visit_fn visit, void *ctx, size_t *asked)
 {
-    struct walk w = {.m = {.fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)}, .query = true,
-                     .top = mm_os_user_top()};
+    struct walk w = {
+        .m = {.fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)}, .query = true, .top = mm_os_user_top()};
     if (w.m.fd < 0)
         return MM_OS_ENOMEM;
     uintptr_t bottom = mm_os_user_bottom();
