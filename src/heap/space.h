@@ -78,9 +78,11 @@ void mm_space_close(struct mm_window *w);
  * donated space.  Never over an existing mapping.  Returns 0, MM_OS_ENOROOM
  * (no room for `least` anywhere in the window), MM_OS_ENOMEM, or, unless
  * may_rebuild, MM_SPACE_REBUILD: the index must read the OS first (the
- * window is new to it, or what it knows proved stale), which the caller
+ * window is new to it, what it knows proved stale, or the window looks full
+ * and its foreign stretches are to be read or checked), which the caller
  * does with mm_space_rebuild outside its own lock before it asks again;
- * with may_rebuild the reading happens here.  Thread-safe. */
+ * with may_rebuild the reading happens here.  A refusal (MM_OS_ENOROOM) of
+ * a window found full counts towards its next check.  Thread-safe. */
 #define MM_SPACE_REBUILD 100
 int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, int may_rebuild,
                      struct mm_place *out);
