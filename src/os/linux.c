@@ -248,11 +248,11 @@ static void mapping_from(struct walk *w, uintptr_t a, uintptr_t *s, uintptr_t *e
         uintptr_t ls, le;
         if (!parse_range(w->m.buf + w->m.start, w->m.buf + w->m.start + len, &ls, &le))
             continue;
-        w->asked++;
         w->have = true;
         w->s = ls;
         w->e = le;
     }
+    w->asked++; /* a mapping met; the lines below it cost, but are not the stretch's */
     *s = w->s;
     *e = w->e;
 }
@@ -356,11 +356,51 @@ int mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole, visit_fn 
     return 0;
 }
 
+/* 1: msync fails on a range with a hole; -1: it does not (qemu-user with
+ * a reserved guest space keeps a guest's unmapped pages reserved on the
+ * host, where msync looks); 0: not known yet. */
+static _Atomic int msync_state;
+
+static bool msync_sees_holes(void)
+{
+    int state = atomic_load_explicit(&msync_state, memory_order_relaxed);
+    /* Twice: another thread may map the hole before msync looks. */
+    for (int attempt = 0; state == 0 && attempt < 2; attempt++) {
+        size_t page = mm_os_page_size();
+        char *p = mmap(NULL, 2 * page, PROT_NONE, MAP_FLAGS, -1, 0);
+        if (p == MAP_FAILED)
+            return false; /* decided another time */
+        if (munmap(p + page, page) == 0 && msync(p, 2 * page, MS_ASYNC) != 0 && errno == ENOMEM)
+            state = 1;
+        else if (attempt == 1)
+            state = -1;
+        munmap(p, 2 * page);
+    }
+    atomic_store_explicit(&msync_state, state, memory_order_relaxed);
+    return state > 0;
+}
+
+static int any_free(void *ctx, uintptr_t lo, uintptr_t hi)
+{
+    (void)lo;
+    (void)hi;
+    *(bool *)ctx = true;
+    return 1;
+}
+
 bool mm_os_all_mapped(uintptr_t lo, uintptr_t hi)
 {
+    if (lo >= hi || lo % mm_os_page_size())
+        return false;
     /* msync walks the mappings of the range in the kernel and fails with
      * ENOMEM at the first hole; MS_ASYNC alone asks it to do nothing else. */
-    return lo < hi && lo % mm_os_page_size() == 0 && msync((void *)lo, hi - lo, MS_ASYNC) == 0;
+    if (msync_sees_holes())
+        return msync((void *)lo, hi - lo, MS_ASYNC) == 0;
+    /* Where it cannot tell, the list (which the emulator keeps for its
+     * guest) says, at the cost of reading it. */
+    bool free_seen = false;
+    mm_os_range r = {lo, hi};
+    return mm_os_free_ranges_in(&r, 1, 0, any_free, &free_seen, NULL) == 0 && !free_seen;
 }
 
 int mm_os_mapping_at(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
