@@ -188,18 +188,26 @@ static void own_window(ULONG cb, int image, int fd)
         _exit(1);
     IMethodMalloc *mal;
     mm_module *m = open_module(base, (uint32_t)size, &mal);
+    static char *blocks[1 << 18];
     double t0 = now_us();
     size_t got = 0;
-    while (mal->lpVtbl->Alloc(mal, cb))
-        got++;
+    char *p;
+    while ((p = mal->lpVtbl->Alloc(mal, cb)) != NULL)
+        blocks[got++ % (1 << 18)] = p;
     double t1 = now_us();
     size_t refused = 0;
     for (int i = 0; i < REFUSALS; i++)
         refused += mal->lpVtbl->Alloc(mal, cb) == NULL;
     double t2 = now_us();
-    if (got < 1000 || refused != REFUSALS)
+    if (got < 1000 || got > (1 << 18) || refused != REFUSALS)
         _exit(4);
-    double out[3] = {(t1 - t0) * 1e3 / (double)(got + 1), (t2 - t1) * 1e3 / REFUSALS, 0};
+    /* Outside the window (base, base + size]: a violation. */
+    size_t violations = 0;
+    for (size_t i = 0; i < got; i++)
+        violations += blocks[i] <= base || blocks[i] + cb > base + size;
+    if (violations)
+        _exit(6); /* the run fails loudly */
+    double out[3] = {(t1 - t0) * 1e3 / (double)(got + 1), (t2 - t1) * 1e3 / REFUSALS, (double)violations};
     if (write(fd, out, sizeof out) != sizeof out)
         _exit(5);
     mal->lpVtbl->Release(mal);
@@ -289,15 +297,16 @@ static int refusals(void)
 {
     printf("\nrefusing a full window, %d refusals, median of %d fresh processes\n", REFUSALS, REPEATS);
     printf("a module that filled its own 16 MiB window (target: refusal / Alloc <= 20)\n");
-    printf("%10s %-28s %14s %14s %10s\n", "block", "window", "Alloc ns", "refusal ns", "ratio");
+    printf("%10s %-28s %14s %14s %10s %11s\n", "block", "window", "Alloc ns", "refusal ns", "ratio", "violations");
     static const int sizes[] = {64, 1000};
     for (int image = 0; image < 2; image++)
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             double med[3];
             if (repeat(own_window_run, sizes[i], image, med))
                 return 1;
-            printf("%10d %-28s %14.1f %14.1f %10.2f\n", sizes[i],
-                   image ? "its chunks + a 64 KiB image" : "its chunks only", med[0], med[1], med[1] / med[0]);
+            printf("%10d %-28s %14.1f %14.1f %10.2f %11.0f\n", sizes[i],
+                   image ? "its chunks + a 64 KiB image" : "its chunks only", med[0], med[1], med[1] / med[0],
+                   med[2]);
         }
     printf("a window packed with 30,000 other mappings, no room for 2 pages (target: mean < 10 us)\n");
     printf("%-34s %16s %16s %16s\n", "layout", "first ms", "next mean us", "all mean us");
