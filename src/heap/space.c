@@ -9,8 +9,8 @@
  * read: mappings outside every window are never looked at (on Linux 6.11
  * and later; before that the OS layer has to read its whole list of
  * mappings to reach a window).  The walk skips over runs of small mappings
- * and gaps: it finds every free range of a first chunk's size whole, and
- * what it skips (smaller gaps) is read when the window looks full.
+ * and gaps: it finds every free range of two first chunks' size whole,
+ * and what it skips (smaller gaps) is read when the window looks full.
  * Placing a chunk shrinks its range in place; what a chunk leaves on its
  * smaller side, and what heaps give back, goes to a short list of extra
  * free ranges.  The known stretches are read anew
@@ -79,9 +79,11 @@ static size_t nextra;
 /* How many times one reservation may find the index stale and rebuild it. */
 #define ROUNDS_MAX 8
 
-/* Learning a window skips over gaps smaller than this: a first chunk's
- * size, the least room a window is searched for before it looks full. */
-#define WHOLE MM_CHUNK_FIRST
+/* Learning a window finds every free range of this size whole, and may
+ * skip smaller ones inside runs of small mappings (found when the window
+ * looks full): two first chunks, which halves the questions through such a
+ * run against one chunk's size (3,750 to 1,900 for 30,000 mappings). */
+#define WHOLE (2 * MM_CHUNK_FIRST)
 
 /* What a refusal of a full window adds to its credit, in system calls: a
  * window whose foreign stretches take one or two calls to check is checked
