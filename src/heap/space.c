@@ -856,8 +856,10 @@ static int reread(struct mm_window *w, int check, int hold)
         r = add_found(&b);
     else
         free(b.v);
-    if (!check)
+    if (!check) {
         w->mappings = asked;
+        w->refreshed = refreshes;
+    }
     if (b.n && r == 0) {
         /* Found room: the stretches are fewer, or others. */
         struct builder now = {0};
@@ -910,9 +912,12 @@ int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t h
             /* another mapper took a place the index had */
         } else if (r == CONTESTED)
             w->contest_checked = 1;
-        else if (r == MM_OS_ENOROOM && !w->full) {
-            /* Full by the index: read what in it is not ours before saying so. */
+        else if (r == MM_OS_ENOROOM && (!w->full || w->refreshed != refreshes)) {
+            /* Full by the index: read what in it is not ours before saying
+             * so (again after the index was read anew: it may have dropped
+             * the window's small gaps). */
             w->full = 1;
+            w->refreshed = refreshes;
             if (nothing_foreign(w)) {
                 atomic_store_explicit(&w->cost, MM_SPACE_NEVER, memory_order_relaxed);
                 break;

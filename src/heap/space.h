@@ -52,6 +52,9 @@ struct mm_window {
      * mm_space_refusal_due reads them without the space's lock. */
     _Atomic uint64_t credit, cost;
     uint64_t mappings; /* foreign mappings the last full reading met */
+    /* The space's count of everything read anew at that reading: a later
+     * one may have dropped small gaps of the window from the index. */
+    uint64_t refreshed;
 };
 #define MM_SPACE_NEVER UINT64_MAX
 
