@@ -12,7 +12,11 @@ mmrun=${1:?usage: host_test.sh MMRUN SAMPLES_DIR MMIL}
 samples=${2:?usage: host_test.sh MMRUN SAMPLES_DIR MMIL}
 mmil=${3:?usage: host_test.sh MMRUN SAMPLES_DIR MMIL}
 here=$(cd "$(dirname "$0")" && pwd)
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+. "$here/dotnet_env.sh" "$work/home" "$samples/.."
+# Nothing of the caller's profiler settings leaks into a run.
+for v in $(env | grep -oE '^(CORECLR_[A-Z_0-9]*|MM_PROFILER_[A-Z_0-9]*)=' | tr -d =); do unset "$v"; done
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10"
@@ -21,10 +25,6 @@ command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10"
 "$here/samples/build.sh" "$samples" || fail "building the samples"
 lib=$(cd "$(dirname "$mmrun")" && pwd)/libmmprofiler.so
 [ -f "$lib" ] || fail "$lib not built (make all)"
-ours='{E7C0561D-4650-4F35-9D86-A69D58427C09}'
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 dotnet "$samples/calls/calls.dll" >"$work/calls.plain" || fail "calls: the plain run failed"
 
