@@ -57,6 +57,16 @@ grep -qP '^177\tCalls\.Program::Fib\tdotnet:calls\.dll\t[0-9]+$' "$work/calls.ts
 grep -qP '^8\tCalls\.Program::Thrower\t' "$work/calls.tsv" || fail "bad guests: Thrower not counted 8 times"
 echo "bad guests: a missing library and a wrong class ID reported, the program unchanged, --calls after them exact ($set bodies)"
 
+# --replace after a guest: the mode's body reaches the runtime through the
+# host's allocator and checker.
+"$mmrun" --guest "$missing={11111111-2222-3333-4444-555555555555}" --replace 'App.Calc::Answer=1F 2A 2A' \
+  -- dotnet "$samples/answer/answer.dll" >"$work/replace.out" 2>"$work/replace.err" \
+  || { cat "$work/replace.err" >&2; fail "replace after a guest: the run failed"; }
+grep -qx 'Answer() = 42' "$work/replace.out" || { cat "$work/replace.out" "$work/replace.err" >&2; fail "replace after a guest: Answer() did not return 42"; }
+grep -q '^methodmalloc: guest=2 path=methodmalloc:replace .*state=active set=1 .*served=1 ' "$work/replace.err" \
+  || { cat "$work/replace.err" >&2; fail "replace after a guest: the body did not go through the host"; }
+echo "replace after a guest: Answer() = 42, its body served and checked by the host"
+
 # 2. --dump-bodies: one file per body set, named by guest, module and
 #    token, the whole body as the JIT got it: mmil disassembles it and the
 #    probe of --calls is its first instruction.
