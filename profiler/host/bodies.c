@@ -16,10 +16,10 @@
 struct mmh_method {
     ModuleID mod;
     mdMethodDef token;
-    const uint8_t *body[MMP_GUESTS_MAX + 1]; /* by guest index; NULL: it set none */
-    size_t size[MMP_GUESTS_MAX + 1];
-    COR_IL_MAP *map[MMP_GUESTS_MAX + 1]; /* original -> guest k's body, composed */
-    ULONG nmap[MMP_GUESTS_MAX + 1];
+    const uint8_t *body[MMH_CHAIN_MAX + 1]; /* by guest index; NULL: it set none */
+    size_t size[MMH_CHAIN_MAX + 1];
+    COR_IL_MAP *map[MMH_CHAIN_MAX + 1]; /* original -> guest k's body, composed */
+    ULONG nmap[MMH_CHAIN_MAX + 1];
 };
 
 void mmh_bodies_init(mmh_bodies *b)
@@ -79,6 +79,8 @@ static mmh_method *record(mmh_bodies *b, ModuleID mod, mdMethodDef token)
 
 int mmh_bodies_put(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const uint8_t *body, size_t size)
 {
+    if (k < 1 || k > MMH_CHAIN_MAX)
+        return -1;
     pthread_rwlock_wrlock(&b->lock);
     mmh_method *m = record(b, mod, token);
     if (m) {
@@ -92,6 +94,8 @@ int mmh_bodies_put(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
 int mmh_bodies_get(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const uint8_t **body, size_t *size)
 {
     int found = -1;
+    if (k > MMH_CHAIN_MAX + 1)
+        k = MMH_CHAIN_MAX + 1;
     pthread_rwlock_rdlock(&b->lock);
     mmh_method *m = lookup(b, mod, token);
     for (int j = k - 1; m && j >= 1; j--)
@@ -129,6 +133,8 @@ int mmh_bodies_map(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
                    const COR_IL_MAP **out, ULONG *nout)
 {
     int result = -1;
+    if (k < 1 || k > MMH_CHAIN_MAX)
+        return -1;
     pthread_rwlock_wrlock(&b->lock);
     mmh_method *m = record(b, mod, token);
     if (m) {
@@ -148,7 +154,7 @@ int mmh_bodies_map(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
                 mmh_map_compose(prev, nprev, map, n, composed);
             else if (n)
                 memcpy(composed, map, n * sizeof *map);
-            m->map[k] = composed; /* an earlier one of k's is kept: handed out already */
+            m->map[k] = composed; /* an earlier map of k's is not freed: it was handed out */
             m->nmap[k] = count;
             *out = composed;
             *nout = count;

@@ -36,6 +36,10 @@ typedef enum mmh_state {
 typedef struct mmh_host mmh_host;
 typedef struct mmh_guest mmh_guest;
 
+/* The chain: the guests named, then methodmalloc's own mode.  Guests are
+ * numbered from 1, so arrays by guest index have MMH_CHAIN_MAX + 1 slots. */
+#define MMH_CHAIN_MAX (MMP_GUESTS_MAX + 1)
+
 /* The ICorProfilerInfo one guest sees. */
 typedef struct mmh_info {
     ICorProfilerInfo ICorProfilerInfo_iface;
@@ -71,7 +75,7 @@ typedef struct mmh_alloc {
 
 typedef struct mmh_module {
     char name[256]; /* the file name of its path */
-    mmh_alloc alloc[MMP_GUESTS_MAX + 1];
+    mmh_alloc alloc[MMH_CHAIN_MAX + 1]; /* by guest index */
 } mmh_module;
 
 /* The body chain: per method, the body and IL map each guest set. */
@@ -93,7 +97,7 @@ struct mmh_host {
     mmh_bodies bodies;
     pthread_mutex_t mask_lock;  /* one SetEventMask to the runtime at a time */
     int nguests;
-    mmh_guest guests[MMP_GUESTS_MAX + 1];
+    mmh_guest guests[MMH_CHAIN_MAX]; /* guests[i].index == i + 1 */
     atomic_int initialized, reported;
     atomic_ullong modules_loaded;
 };
