@@ -36,7 +36,8 @@ demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 all: profiler
 profiler: $(PROFILER_SO) $(MMRUN) $(HOST_UNIT)
 
-$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC)
+$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c profiler/host/host.h profiler/profiler.h \
+              profiler/clrapi.h profiler/corprof_table.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC) -o $@ $(LDLIBS)
 
