@@ -67,6 +67,27 @@ grep -q '^methodmalloc: guest=2 path=methodmalloc:replace .*state=active set=1 .
   || { cat "$work/replace.err" >&2; fail "replace after a guest: the body did not go through the host"; }
 echo "replace after a guest: Answer() = 42, its body served and checked by the host"
 
+# The checker: --replace with 'add; ret' (an add on an empty stack).  Alone,
+# the runtime takes the body and the program dies of it; after the host's
+# checker, the body is refused (named in the report with guest, method and
+# reason), the method keeps its IL and the program runs.
+status=0
+"$mmrun" --replace 'App.Calc::Answer=58 2A' -- dotnet "$samples/answer/answer.dll" >"$work/bad-alone.out" 2>"$work/bad-alone.err" || status=$?
+[ "$status" -ne 0 ] && grep -q 'InvalidProgramException' "$work/bad-alone.err" \
+  || { cat "$work/bad-alone.err" >&2; fail "checker: 'add; ret' alone did not end in InvalidProgramException (status $status)"; }
+status=0
+"$mmrun" --guest "$missing={11111111-2222-3333-4444-555555555555}" --replace 'App.Calc::Answer=58 2A' \
+  --dump-bodies "$work/refused" -- dotnet "$samples/answer/answer.dll" >"$work/bad-host.out" 2>"$work/bad-host.err" || status=$?
+grep -qx 'Answer() = 41' "$work/bad-host.out" || { cat "$work/bad-host.out" "$work/bad-host.err" >&2; fail "checker: Answer() did not keep its IL"; }
+grep -q '^methodmalloc: refused guest=2 module=answer.dll method=App.Calc::Answer token=0x06[0-9a-f]* reason=stack detail="[^"]\+" ' "$work/bad-host.err" \
+  || { cat "$work/bad-host.err" >&2; fail "checker: no refused line naming guest 2, App.Calc::Answer and reason=stack"; }
+grep -q "^methodmalloc: guest=2 check_refused by reason: module=0 window=0 extent=0 stack=1 " "$work/bad-host.err" \
+  || fail "checker: the refusal is not counted under stack"
+# The mode itself says its body was refused: mmrun's status 3, the program's 0.
+[ "$status" -eq 3 ] || fail "checker: mmrun status $status, expected 3 (the replace mode's error line)"
+[ "$(find "$work/refused" -name 'g2-answer.dll-06*.il' | wc -l)" -eq 1 ] || fail "checker: the refused body was not dumped"
+echo "checker: 'add; ret' kills the program alone; under the host it is refused (reason=stack) and Answer() keeps 41"
+
 # 2. --dump-bodies: one file per body set, named by guest, module and
 #    token, the whole body as the JIT got it: mmil disassembles it and the
 #    probe of --calls is its first instruction.
