@@ -261,6 +261,9 @@ void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn);
 void mmp_calls_report(mmp_profiler *p, FILE *f);
 /* report.c: writes the report once (Shutdown). */
 void mmp_report(mmp_profiler *p);
+/* The lines about memory: the heaps of a module table, placement, the
+ * window reserve. */
+void mmp_report_memory(FILE *f, mmp_modules *modules, mmp_reserve *reserve);
 /* ---- Diagnostics (trace.c) ----
  * Every line the profiler writes besides the report goes through these, to
  * the report destination: MM_PROFILER_REPORT when set (mmrun always sets it,
