@@ -164,6 +164,7 @@ done
 tsv=$work/calls.tsv
 calls_check() {
   local served
+  rm -f "$tsv" # every process appends to a calls report
   plain calls && profiled calls calls --calls --calls-report "$tsv" || return 1
   served=$(value served "$work/calls.calls.err")
   [ "$(wc -l <"$tsv")" -eq "$served" ] || { echo "calls: $served rewritten, $(wc -l <"$tsv") in the calls report"; return 1; }
