@@ -8,8 +8,12 @@ PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.so
 MMRUN         := $(BUILD)/profiler/mmrun
 SAMPLES_DIR   := $(BUILD)/samples
 
-SCRIPT_TESTS  += profiler real-programs
+TEST_GUESTS   := $(BUILD)/tests/guests/libmmtestguest.so
+
+SCRIPT_TESTS  += profiler real-programs host-guests
 test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
+# Issue 16: guests of ours composing on one method, and each bad guest.
+test.host-guests := tests/host_guests.sh $(MMRUN) $(SAMPLES_DIR) $(TEST_GUESTS)
 # Issue 8 on programs we did not write: an ASP.NET Core app and dotnet test
 # (about 45 s).
 test.real-programs := tests/real_programs.sh $(MMRUN)
@@ -20,9 +24,10 @@ bench.heavy   := bench/heavy_bench.sh $(MMRUN)
 DEMOS         += profiler
 demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
-.PHONY: profiler samples install-profiler
-all: profiler
+.PHONY: profiler test-guests samples install-profiler
+all: profiler test-guests
 profiler: $(PROFILER_SO) $(MMRUN)
+test-guests: $(TEST_GUESTS)
 
 # Only DllGetClassObject is exported (exports.map); -z defs makes a symbol
 # missing from the archive a link error here rather than a load failure
@@ -30,6 +35,14 @@ profiler: $(PROFILER_SO) $(MMRUN)
 $(PROFILER_SO): $(PROFILER_OBJS) $(PIC_STATIC) profiler/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,--version-script=profiler/exports.map $(PROFILER_OBJS) $(PIC_STATIC) -o $@ $(LDLIBS)
+
+# The test guests (tests/guests/): CLR profilers the host's tests load as
+# guests, built like the profiler (the IL rewriter linked in, only
+# DllGetClassObject exported) but never installed.
+$(TEST_GUESTS): tests/guests/testguest.c $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) profiler/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iprofiler $(CFLAGS) -fPIC -MMD -MP -shared -Wl,-z,defs -Wl,--version-script=profiler/exports.map \
+	    $< $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) -o $@ $(LDLIBS)
 
 $(MMRUN): profiler/mmrun.c $(BUILD)/profiler/protocol.o $(STATIC)
 	@mkdir -p $(dir $@)
