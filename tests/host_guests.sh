@@ -62,9 +62,10 @@ show() { for f in "$@"; do [ -f "$f" ] && { echo "--- $f" >&2; cat "$f" >&2; }; 
 alone() {
   local t=$1
   (
+    st=0
     CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER=$2 CORECLR_PROFILER_PATH=$lib \
-      dotnet "$dll" >"$work/$t.out" 2>"$work/$t.err"
-    echo "$?" >"$work/$t.status"
+      dotnet "$dll" >"$work/$t.out" 2>"$work/$t.err" || st=$?
+    echo "$st" >"$work/$t.status"
   ) 2>/dev/null
 }
 

@@ -204,13 +204,15 @@ static void set_body(tg_guest *g, ModuleID mod, mdMethodDef token)
         size = sizeof underflow;
         if ((block = alloc->lpVtbl->Alloc(alloc, (ULONG)size)))
             memcpy(block, underflow, size);
-        snprintf(err.message, sizeof err.message, "Alloc(%zu) returned NULL", size);
+        else
+            snprintf(err.message, sizeof err.message, "Alloc(%zu) returned NULL", size);
         break;
     case TG_OUTSIDE:
         size = sizeof ninety_nine;
         if ((block = outside_window(info, mod)))
             memcpy(block, ninety_nine, size);
-        snprintf(err.message, sizeof err.message, "no free page outside the window");
+        else
+            snprintf(err.message, sizeof err.message, "no free page outside the window");
         break;
     default: break;
     }
