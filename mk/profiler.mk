@@ -2,15 +2,23 @@
 # methodmalloc inside the real .NET runtime, its launcher mmrun, the C#
 # samples, their tests, benchmark and demo.  Linux only; needs the .NET SDK.
 ifeq ($(OS),linux)
-PROFILER_SRCS := $(filter-out profiler/mmrun.c,$(wildcard profiler/*.c))
+# profiler/: what the host and the modes share (the API tables, the module
+# table, configuration, report); profiler/host/: the host that loads guest
+# profilers and stands between them and the runtime; profiler/modes/:
+# methodmalloc's own modes (relocate, runtime, replace, calls).
+PROFILER_SRCS := $(filter-out profiler/mmrun.c,$(wildcard profiler/*.c profiler/host/*.c profiler/modes/*.c))
 PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o) $(PE_SRCS:%.c=$(BUILD)/pic/%.o)
+$(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o): CPPFLAGS += -Iprofiler
 PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.so
 MMRUN         := $(BUILD)/profiler/mmrun
 SAMPLES_DIR   := $(BUILD)/samples
 
+HOST_UNIT     := $(BUILD)/tests/test_host
 TEST_GUESTS   := $(BUILD)/tests/guests/libmmtestguest.so
-
-SCRIPT_TESTS  += profiler real-programs host-guests
+SCRIPT_TESTS  += profiler real-programs host-unit host-guests
+# The host's logic without a runtime: the callback-to-mask table, the body
+# chain, the IL map composition.
+test.host-unit := $(HOST_UNIT)
 test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
 # Issue 16: guests of ours composing on one method, and each bad guest.
 test.host-guests := tests/host_guests.sh $(MMRUN) $(SAMPLES_DIR) $(TEST_GUESTS)
@@ -26,8 +34,12 @@ demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
 .PHONY: profiler test-guests samples install-profiler
 all: profiler test-guests
-profiler: $(PROFILER_SO) $(MMRUN)
+profiler: $(PROFILER_SO) $(MMRUN) $(HOST_UNIT)
 test-guests: $(TEST_GUESTS)
+
+$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC) -o $@ $(LDLIBS)
 
 # Only DllGetClassObject is exported (exports.map); -z defs makes a symbol
 # missing from the archive a link error here rather than a load failure
