@@ -39,12 +39,6 @@
 #include "common.h"
 #include "methodmalloc_ilrw.h"
 
-/* COR_PRF_MONITOR bits of corprof.idl beyond those clrapi.h names. */
-#define TG_MONITOR_CLASS_LOADS 0x00000002u
-#define TG_MONITOR_APPDOMAIN_LOADS 0x00000010u
-#define TG_MONITOR_EXCEPTIONS 0x00000040u
-#define TG_MONITOR_THREADS 0x00000200u
-
 /* The method the rewriting guests look for, in every module that has it. */
 #define TG_TYPE u"App.Calc"
 #define TG_METHOD u"Answer"
@@ -294,8 +288,8 @@ static HRESULT STDMETHODCALLTYPE Guest_Initialize(ICorProfilerCallback2 *iface, 
         return hr;
     }
     if (g->cls->kind == TG_CBERR)
-        mask |= TG_MONITOR_CLASS_LOADS | COR_PRF_MONITOR_ASSEMBLY_LOADS | TG_MONITOR_APPDOMAIN_LOADS |
-                COR_PRF_MONITOR_JIT_COMPILATION | TG_MONITOR_EXCEPTIONS | TG_MONITOR_THREADS;
+        mask |= COR_PRF_MONITOR_CLASS_LOADS | COR_PRF_MONITOR_ASSEMBLY_LOADS | COR_PRF_MONITOR_APPDOMAIN_LOADS |
+                COR_PRF_MONITOR_JIT_COMPILATION | COR_PRF_MONITOR_EXCEPTIONS | COR_PRF_MONITOR_THREADS;
     hr = g->info->lpVtbl->SetEventMask(g->info, mask);
     /* Having asked for events, as a profiler that fails late would have. */
     if (g->cls->kind == TG_INITFAIL)
