@@ -9,7 +9,7 @@
 #  - As guests, rewrites compose in the order given: mul2 then add1 is 83,
 #    add1 then mul2 is 84, and each guest's GetILFunctionBody shows exactly
 #    the body the guest before it set (the bytes each prints), which is also
-#    what --dump-bodies wrote.
+#    what --dump-bodies wrote; --calls after them counts the composed body.
 #  - Bad guests (a missing library, a wrong class ID, a failing Initialize,
 #    errors from every callback, a body the stack checker refuses, a body
 #    outside the window): the program runs with the right output, the
@@ -226,7 +226,16 @@ for k in 1 2; do
   [ -f "${files[0]}" ] || { ls -l "$work/dump" >&2; fail "h-dump: no file g$k-*-$token.il in --dump-bodies"; }
   [ "$(hex_of "${files[0]}")" = "$(guest_says h-dump "$name" set)" ] || fail "h-dump: ${files[0]##*/} is not the body guest $k set"
 done
-echo "compose: mul2,add1 83; add1,mul2 84; mul2,add1,mul2 166; each guest saw exactly its predecessor's body; dumps match"
+# methodmalloc's own mode after the guests: --calls counts calls of the
+# composed body (Main and Twice each call Answer once).
+st=0
+"$mmrun" --guest "$lib=$MUL2" --guest "$lib=$ADD1" --calls --calls-report "$work/h-calls.tsv" --report "$work/h-calls.report" \
+  -- dotnet "$dll" >"$work/h-calls.out" 2>"$work/h-calls.err" || st=$?
+echo "$st" >"$work/h-calls.status"
+expect_answer h-calls 83
+expect_fields h-calls 3 state=active path=methodmalloc:calls
+grep -qP '^2\tApp\.Calc::Answer\t' "$work/h-calls.tsv" || { show "$work/h-calls.tsv"; fail "h-calls: App.Calc::Answer not counted 2 calls"; }
+echo "compose: mul2,add1 83; add1,mul2 84; mul2,add1,mul2 166; each guest saw exactly its predecessor's body; dumps match; --calls after them counts Answer twice"
 
 # ---- 3. Bad guests ----
 # A missing library, a wrong class ID, a failing Initialize: each dropped,
