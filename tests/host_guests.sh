@@ -47,6 +47,7 @@ for v in $(env | grep -oE '^(CORECLR_[A-Z_0-9]*|MM_PROFILER_[A-Z_0-9]*)=' | tr -
 MM_CLSID='{E7C0561D-4650-4F35-9D86-A69D58427C09}'
 clsid() { printf '{0BE5700%d-0000-4000-8000-00000000000%d}' "$1" "$1"; }
 MUL2=$(clsid 1) ADD1=$(clsid 2) INITFAIL=$(clsid 3) CBERR=$(clsid 4) BADSTACK=$(clsid 5) OUTSIDE=$(clsid 6)
+MUL2_JIT=$(clsid 7) ADD1_JIT=$(clsid 8)
 WRONG='{0BE57009-0000-4000-8000-000000000009}'
 missing=$work/nowhere/libmissing.so
 
@@ -166,11 +167,14 @@ grep -q 'System.InvalidProgramException' "$work/a-badstack.err" \
 alone a-outside "$OUTSIDE"
 [ "$(guest_says a-outside outside hr)" = 0x00000000 ] || { show "$work/a-outside.err"; fail "a-outside: no body set"; }
 expect_answer a-outside 99
+alone a-mul2-jit "$MUL2_JIT"
+expect_answer a-mul2-jit 82
+[ "$(guest_says a-mul2-jit mul2-jit saw)" = "$original" ] || fail "a-mul2-jit: mul2-jit did not see the original body"
 alone a-initfail "$INITFAIL"
 expect_answer a-initfail 41
 alone a-cberr "$CBERR"
 expect_answer a-cberr 41
-echo "alone: mul2 82, add1 42, badstack InvalidProgramException, outside 99 (the runtime takes it), initfail and cberr 41"
+echo "alone: mul2 82 (also at JIT time), add1 42, badstack InvalidProgramException, outside 99 (the runtime takes it), initfail and cberr 41"
 
 # ---- 2. Composition ----
 # bytes T K: guest K's bytes= against the size of the body its guest set.
@@ -202,6 +206,18 @@ active h-add1-mul2 2 "$MUL2"
 [ "$(guest_says h-add1-mul2 add1 saw)" = "$original" ] || fail "h-add1-mul2: guest 1 did not see the original body"
 [ "$(guest_says h-add1-mul2 mul2 saw)" = "$(guest_says h-add1-mul2 add1 set)" ] \
   || { show "$work/h-add1-mul2.err"; fail "h-add1-mul2: guest 2 did not see exactly the body guest 1 set"; }
+
+# The same with both guests rewriting in JITCompilationStarted.
+hosted h-jit-mul2-add1 "$MUL2_JIT" "$ADD1_JIT"
+expect_answer h-jit-mul2-add1 83
+[ "$(guest_says h-jit-mul2-add1 mul2-jit saw)" = "$original" ] || fail "h-jit-mul2-add1: guest 1 did not see the original body"
+[ "$(guest_says h-jit-mul2-add1 add1-jit saw)" = "$(guest_says h-jit-mul2-add1 mul2-jit set)" ] \
+  || { show "$work/h-jit-mul2-add1.err"; fail "h-jit-mul2-add1: guest 2 did not see exactly the body guest 1 set"; }
+served_one h-jit-mul2-add1 2 add1-jit
+hosted h-jit-add1-mul2 "$ADD1_JIT" "$MUL2_JIT"
+expect_answer h-jit-add1-mul2 84
+[ "$(guest_says h-jit-add1-mul2 mul2-jit saw)" = "$(guest_says h-jit-add1-mul2 add1-jit set)" ] \
+  || { show "$work/h-jit-add1-mul2.err"; fail "h-jit-add1-mul2: guest 2 did not see exactly the body guest 1 set"; }
 
 # Three guests, one class twice: ((41 * 2) + 1) * 2.
 hosted h-three "$MUL2" "$ADD1" "$MUL2"
@@ -235,7 +251,7 @@ echo "$st" >"$work/h-calls.status"
 expect_answer h-calls 83
 expect_fields h-calls 3 state=active path=methodmalloc:calls
 grep -qP '^2\tApp\.Calc::Answer\t' "$work/h-calls.tsv" || { show "$work/h-calls.tsv"; fail "h-calls: App.Calc::Answer not counted 2 calls"; }
-echo "compose: mul2,add1 83; add1,mul2 84; mul2,add1,mul2 166; each guest saw exactly its predecessor's body; dumps match; --calls after them counts Answer twice"
+echo "compose: mul2,add1 83; add1,mul2 84 (at module load and at JIT time); mul2,add1,mul2 166; each guest saw exactly its predecessor's body; dumps match; --calls after them counts Answer twice"
 
 # ---- 3. Bad guests ----
 # A missing library, a wrong class ID, a failing Initialize: each dropped,

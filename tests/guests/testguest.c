@@ -22,6 +22,10 @@
  *   outside   {0BE57006-0000-4000-8000-000000000006}
  *             sets a valid body ("ldc.i4.s 99; ret") in a page mapped
  *             outside the module's window (base, base + 2 GiB].
+ *   mul2-jit  {0BE57007-0000-4000-8000-000000000007}
+ *   add1-jit  {0BE57008-0000-4000-8000-000000000008}
+ *             mul2 and add1, rewriting in JITCompilationStarted (as
+ *             instrumentation engines do) instead of at module load.
  *
  * Every guest that sets a body prints one line on stderr,
  *   testguest: NAME App.Calc::Answer token=0x06xxxxxx saw=HEX set=HEX hr=0xXXXXXXXX
@@ -46,11 +50,13 @@
 
 typedef enum tg_kind { TG_MUL2, TG_ADD1, TG_INITFAIL, TG_CBERR, TG_BADSTACK, TG_OUTSIDE } tg_kind;
 
-/* One class: its factory (a static object) and what its instances do. */
+/* One class: its factory (a static object) and what its instances do;
+ * at_jit: the body is set in JITCompilationStarted, not at module load. */
 typedef struct tg_class {
     IClassFactory IClassFactory_iface;
     GUID clsid;
     tg_kind kind;
+    int at_jit;
     const char *name;
 } tg_class;
 
@@ -59,6 +65,7 @@ typedef struct tg_guest {
     mm_refcount ref;
     const tg_class *cls;
     ICorProfilerInfo *info;
+    atomic_int done; /* at_jit: Answer has its body (a later tier keeps it) */
 } tg_guest;
 
 static inline tg_guest *impl_from_ICorProfilerCallback2(ICorProfilerCallback2 *iface)
@@ -222,8 +229,9 @@ static void set_body(tg_guest *g, ModuleID mod, mdMethodDef token)
             (unsigned)token, saw, set, (unsigned)hr);
 }
 
-/* Sets a body for every App.Calc::Answer of the module (none in most). */
-static void set_bodies(tg_guest *g, ModuleID mod)
+/* Sets a body for every App.Calc::Answer of the module (none in most), or
+ * only for the method `only` when it is one of them. */
+static void set_bodies(tg_guest *g, ModuleID mod, mdMethodDef only)
 {
     ICorProfilerInfo *info = g->info;
     IUnknown *unk = NULL;
@@ -239,7 +247,8 @@ static void set_bodies(tg_guest *g, ModuleID mod)
     if (md->lpVtbl->FindTypeDefByName(md, TG_TYPE, 0, &type) == S_OK &&
         md->lpVtbl->EnumMethodsWithName(md, &e, type, TG_METHOD, methods, 4, &n) == S_OK)
         for (ULONG i = 0; i < n; i++)
-            set_body(g, mod, methods[i]);
+            if (!only || (methods[i] == only && !atomic_exchange(&g->done, 1)))
+                set_body(g, mod, methods[i]);
     if (e)
         md->lpVtbl->CloseEnum(md, e);
     md->lpVtbl->Release(md);
@@ -287,6 +296,8 @@ static HRESULT STDMETHODCALLTYPE Guest_Initialize(ICorProfilerCallback2 *iface, 
         g->info = NULL;
         return hr;
     }
+    if (g->cls->at_jit)
+        mask |= COR_PRF_MONITOR_JIT_COMPILATION;
     if (g->cls->kind == TG_CBERR)
         mask |= COR_PRF_MONITOR_CLASS_LOADS | COR_PRF_MONITOR_ASSEMBLY_LOADS | COR_PRF_MONITOR_APPDOMAIN_LOADS |
                 COR_PRF_MONITOR_JIT_COMPILATION | COR_PRF_MONITOR_EXCEPTIONS | COR_PRF_MONITOR_THREADS;
@@ -307,9 +318,23 @@ static HRESULT STDMETHODCALLTYPE Guest_ModuleLoadFinished(ICorProfilerCallback2 
         break;
     case TG_CBERR: break;
     default:
-        if (SUCCEEDED(status))
-            set_bodies(g, mod);
+        if (SUCCEEDED(status) && !g->cls->at_jit)
+            set_bodies(g, mod, 0);
     }
+    return verdict(iface);
+}
+
+static HRESULT STDMETHODCALLTYPE Guest_JITCompilationStarted(ICorProfilerCallback2 *iface, FunctionID fn,
+                                                             BOOL safe_to_block)
+{
+    tg_guest *g = impl_from_ICorProfilerCallback2(iface);
+    ClassID cls;
+    ModuleID mod;
+    mdToken token;
+    (void)safe_to_block;
+    if (g->cls->at_jit && !atomic_load(&g->done) &&
+        SUCCEEDED(g->info->lpVtbl->GetFunctionInfo(g->info, fn, &cls, &mod, &token)))
+        set_bodies(g, mod, token);
     return verdict(iface);
 }
 
@@ -344,7 +369,6 @@ CB2(ClassLoadFinished, ClassID, HRESULT)
 CB1(ClassUnloadStarted, ClassID)
 CB2(ClassUnloadFinished, ClassID, HRESULT)
 CB1(FunctionUnloadStarted, FunctionID)
-CB2(JITCompilationStarted, FunctionID, BOOL)
 CB3(JITCompilationFinished, FunctionID, HRESULT, BOOL)
 CB2(JITCachedFunctionSearchStarted, FunctionID, BOOL *)
 CB2(JITCachedFunctionSearchFinished, FunctionID, COR_PRF_JIT_CACHE)
@@ -473,6 +497,7 @@ static HRESULT STDMETHODCALLTYPE Factory_CreateInstance(IClassFactory *iface, IU
     g->ICorProfilerCallback2_iface.lpVtbl = &Guest_vtbl;
     g->cls = impl_from_IClassFactory(iface);
     atomic_init(&g->ref, 1);
+    atomic_init(&g->done, 0);
     hr = Guest_QueryInterface(&g->ICorProfilerCallback2_iface, riid, ppv);
     /* Drops the creation reference: frees g when QueryInterface failed. */
     Guest_Release(&g->ICorProfilerCallback2_iface);
@@ -492,9 +517,14 @@ static const IClassFactoryVtbl Factory_vtbl = {
 
 #define TG_CLSID(n) {0x0BE57000 + (n), 0x0000, 0x4000, {0x80, 0x00, 0, 0, 0, 0, 0, (n)}}
 static tg_class classes[] = {
-    {{&Factory_vtbl}, TG_CLSID(1), TG_MUL2, "mul2"},         {{&Factory_vtbl}, TG_CLSID(2), TG_ADD1, "add1"},
-    {{&Factory_vtbl}, TG_CLSID(3), TG_INITFAIL, "initfail"}, {{&Factory_vtbl}, TG_CLSID(4), TG_CBERR, "cberr"},
-    {{&Factory_vtbl}, TG_CLSID(5), TG_BADSTACK, "badstack"}, {{&Factory_vtbl}, TG_CLSID(6), TG_OUTSIDE, "outside"},
+    {{&Factory_vtbl}, TG_CLSID(1), TG_MUL2, 0, "mul2"},
+    {{&Factory_vtbl}, TG_CLSID(2), TG_ADD1, 0, "add1"},
+    {{&Factory_vtbl}, TG_CLSID(3), TG_INITFAIL, 0, "initfail"},
+    {{&Factory_vtbl}, TG_CLSID(4), TG_CBERR, 0, "cberr"},
+    {{&Factory_vtbl}, TG_CLSID(5), TG_BADSTACK, 0, "badstack"},
+    {{&Factory_vtbl}, TG_CLSID(6), TG_OUTSIDE, 0, "outside"},
+    {{&Factory_vtbl}, TG_CLSID(7), TG_MUL2, 1, "mul2-jit"},
+    {{&Factory_vtbl}, TG_CLSID(8), TG_ADD1, 1, "add1-jit"},
 };
 
 __attribute__((visibility("default"))) HRESULT STDMETHODCALLTYPE DllGetClassObject(REFCLSID rclsid, REFIID riid,
