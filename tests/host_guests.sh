@@ -3,16 +3,18 @@
 # the profilers of tests/guests/testguest.c; the program is the answer
 # sample, whose App.Calc::Answer returns 41 and Twice returns 2 * Answer().
 #  - Alone under the runtime (no host), each guest does what it says: mul2
-#    makes 82, add1 42, badstack's body makes the runtime throw
-#    InvalidProgramException (so that body really is invalid), outside's
-#    body (outside the module's window) is taken by the runtime.
+#    makes 82, add1 42; the bodies of badstack ("add; ret") and badheader
+#    (a fat header 2 dwords long) make the runtime throw
+#    InvalidProgramException, so they really are invalid; outside's body,
+#    outside the module's window, is taken by the runtime.
 #  - As guests, rewrites compose in the order given: mul2 then add1 is 83,
 #    add1 then mul2 is 84, and each guest's GetILFunctionBody shows exactly
 #    the body the guest before it set (the bytes each prints), which is also
 #    what --dump-bodies wrote; --calls after them counts the composed body.
 #  - Bad guests (a missing library, a wrong class ID, a failing Initialize,
-#    errors from every callback, a body the stack checker refuses, a body
-#    outside the window): the program runs with the right output, the
+#    errors from every callback, bodies the checker refuses for their
+#    stack, their extent, their place outside the window): the program runs
+#    with the right output, the
 #    report names the guest and why, and a refused body leaves the method
 #    the body it had.
 #  - The environment route (MM_PROFILER_GUESTS) once with our class ID and
@@ -47,8 +49,8 @@ for v in $(env | grep -oE '^(CORECLR_[A-Z_0-9]*|MM_PROFILER_[A-Z_0-9]*)=' | tr -
 MM_CLSID='{E7C0561D-4650-4F35-9D86-A69D58427C09}'
 clsid() { printf '{0BE5700%d-0000-4000-8000-00000000000%d}' "$1" "$1"; }
 MUL2=$(clsid 1) ADD1=$(clsid 2) INITFAIL=$(clsid 3) CBERR=$(clsid 4) BADSTACK=$(clsid 5) OUTSIDE=$(clsid 6)
-MUL2_JIT=$(clsid 7) ADD1_JIT=$(clsid 8)
-WRONG='{0BE57009-0000-4000-8000-000000000009}'
+MUL2_JIT=$(clsid 7) ADD1_JIT=$(clsid 8) BADHEADER=$(clsid 9)
+WRONG=$(clsid 0) # no class of the library
 missing=$work/nowhere/libmissing.so
 
 # ---- helpers ----
@@ -159,11 +161,17 @@ original=$(guest_says a-mul2 mul2 saw)
 alone a-add1 "$ADD1"
 expect_answer a-add1 42
 [ "$(guest_says a-add1 add1 saw)" = "$original" ] || fail "a-add1: add1 did not see the original body"
+# invalid T NAME: the runtime took guest NAME's body, then refused to run it.
+invalid() {
+  [ "$(guest_says "$1" "$2" hr)" = 0x00000000 ] || { show "$work/$1.err"; fail "$1: the runtime did not take $2's body"; }
+  [ "$(status "$1")" -ne 0 ] || fail "$1: the program succeeded with $2's body"
+  grep -q 'System.InvalidProgramException' "$work/$1.err" \
+    || { show "$work/$1.err"; fail "$1: no InvalidProgramException from $2's body"; }
+}
 alone a-badstack "$BADSTACK"
-[ "$(guest_says a-badstack badstack hr)" = 0x00000000 ] || { show "$work/a-badstack.err"; fail "a-badstack: the runtime did not take the body"; }
-[ "$(status a-badstack)" -ne 0 ] || fail "a-badstack: the program succeeded with Answer's body 'add; ret'"
-grep -q 'System.InvalidProgramException' "$work/a-badstack.err" \
-  || { show "$work/a-badstack.err"; fail "a-badstack: no InvalidProgramException from the body 'add; ret'"; }
+invalid a-badstack badstack
+alone a-badheader "$BADHEADER"
+invalid a-badheader badheader
 alone a-outside "$OUTSIDE"
 [ "$(guest_says a-outside outside hr)" = 0x00000000 ] || { show "$work/a-outside.err"; fail "a-outside: no body set"; }
 expect_answer a-outside 99
@@ -174,7 +182,7 @@ alone a-initfail "$INITFAIL"
 expect_answer a-initfail 41
 alone a-cberr "$CBERR"
 expect_answer a-cberr 41
-echo "alone: mul2 82 (also at JIT time), add1 42, badstack InvalidProgramException, outside 99 (the runtime takes it), initfail and cberr 41"
+echo "alone: mul2 82 (also at JIT time), add1 42, badstack and badheader InvalidProgramException, outside 99 (the runtime takes it), initfail and cberr 41"
 
 # ---- 2. Composition ----
 # bytes T K: guest K's bytes= against the size of the body its guest set.
@@ -322,11 +330,16 @@ hosted h-badstack-add1 "$BADSTACK" "$ADD1"
 expect_answer h-badstack-add1 42
 [ "$(guest_says h-badstack-add1 add1 saw)" = "$original" ] || fail "h-badstack-add1: add1 did not see the original body"
 
+# A body whose extent does not decode (a fat header 2 dwords long).
+hosted h-badheader "$BADHEADER"
+expect_answer h-badheader 41
+refused h-badheader 1 extent badheader
+
 # A valid body outside the module's window (the runtime alone took it).
 hosted h-outside "$OUTSIDE"
 expect_answer h-outside 41
 refused h-outside 1 window outside
-echo "bad guests: missing, wrong class ID, failing Initialize dropped with why; callback errors counted; bad bodies refused (stack, window), methods keep their bodies"
+echo "bad guests: missing, wrong class ID, failing Initialize dropped with why; callback errors counted; bad bodies refused (stack, extent, window), methods keep their bodies"
 
 # ---- 4. The environment route ----
 by_env e-ours "$MM_CLSID" "$lib=$MUL2;$lib=$ADD1"

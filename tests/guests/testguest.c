@@ -22,6 +22,10 @@
  *   outside   {0BE57006-0000-4000-8000-000000000006}
  *             sets a valid body ("ldc.i4.s 99; ret") in a page mapped
  *             outside the module's window (base, base + 2 GiB].
+ *   badheader {0BE57009-0000-4000-8000-000000000009}
+ *             sets a body whose fat header says it is 2 dwords long (a fat
+ *             header is 3), in a block of the allocator: its extent does
+ *             not decode.
  *   mul2-jit  {0BE57007-0000-4000-8000-000000000007}
  *   add1-jit  {0BE57008-0000-4000-8000-000000000008}
  *             mul2 and add1, rewriting in JITCompilationStarted (as
@@ -48,7 +52,7 @@
 #define TG_METHOD u"Answer"
 #define TG_NAME "App.Calc::Answer"
 
-typedef enum tg_kind { TG_MUL2, TG_ADD1, TG_INITFAIL, TG_CBERR, TG_BADSTACK, TG_OUTSIDE } tg_kind;
+typedef enum tg_kind { TG_MUL2, TG_ADD1, TG_INITFAIL, TG_CBERR, TG_BADSTACK, TG_OUTSIDE, TG_BADHEADER } tg_kind;
 
 /* One class: its factory (a static object) and what its instances do;
  * at_jit: the body is set in JITCompilationStarted, not at module load. */
@@ -168,12 +172,27 @@ static void *outside_window(ICorProfilerInfo *info, ModuleID mod)
     return NULL;
 }
 
+/* n bytes copied into a block of alloc, or NULL with err said. */
+static void *copy_to_block(IMethodMalloc *alloc, const uint8_t *bytes, size_t n, mm_il_error *err)
+{
+    void *block = alloc->lpVtbl->Alloc(alloc, (ULONG)n);
+    if (block)
+        memcpy(block, bytes, n);
+    else
+        snprintf(err->message, sizeof err->message, "Alloc(%zu) returned NULL", n);
+    return block;
+}
+
 static void set_body(tg_guest *g, ModuleID mod, mdMethodDef token)
 {
     /* add; ret (tiny header, 2 bytes of code): add finds an empty stack. */
     static const uint8_t underflow[] = {0x0A, 0x58, 0x2A};
     /* ldc.i4.s 99; ret: valid, wherever it lies. */
     static const uint8_t ninety_nine[] = {0x0E, 0x1F, 0x63, 0x2A};
+    /* A fat header that says it is 2 dwords long (a fat header is 3),
+     * max stack 8, 2 bytes of code, then ldc.i4.1; ret. */
+    static const uint8_t short_fat[] = {0x03, 0x20, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00,
+                                        0x00, 0x00, 0x00, 0x00, 0x17, 0x2A};
     ICorProfilerInfo *info = g->info;
     LPCBYTE old = NULL;
     ULONG old_size = 0;
@@ -201,13 +220,8 @@ static void set_body(tg_guest *g, ModuleID mod, mdMethodDef token)
         if (FAILED(compose(g->cls->kind, old, old_size, alloc, &block, &size, &err)))
             block = NULL;
         break;
-    case TG_BADSTACK:
-        size = sizeof underflow;
-        if ((block = alloc->lpVtbl->Alloc(alloc, (ULONG)size)))
-            memcpy(block, underflow, size);
-        else
-            snprintf(err.message, sizeof err.message, "Alloc(%zu) returned NULL", size);
-        break;
+    case TG_BADSTACK: block = copy_to_block(alloc, underflow, size = sizeof underflow, &err); break;
+    case TG_BADHEADER: block = copy_to_block(alloc, short_fat, size = sizeof short_fat, &err); break;
     case TG_OUTSIDE:
         size = sizeof ninety_nine;
         if ((block = outside_window(info, mod)))
@@ -525,6 +539,7 @@ static tg_class classes[] = {
     {{&Factory_vtbl}, TG_CLSID(6), TG_OUTSIDE, 0, "outside"},
     {{&Factory_vtbl}, TG_CLSID(7), TG_MUL2, 1, "mul2-jit"},
     {{&Factory_vtbl}, TG_CLSID(8), TG_ADD1, 1, "add1-jit"},
+    {{&Factory_vtbl}, TG_CLSID(9), TG_BADHEADER, 0, "badheader"},
 };
 
 __attribute__((visibility("default"))) HRESULT STDMETHODCALLTYPE DllGetClassObject(REFCLSID rclsid, REFIID riid,
