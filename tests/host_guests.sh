@@ -14,9 +14,8 @@
 #  - Bad guests (a missing library, a wrong class ID, a failing Initialize,
 #    errors from every callback, bodies the checker refuses for their
 #    stack, their extent, their place outside the window): the program runs
-#    with the right output, the
-#    report names the guest and why, and a refused body leaves the method
-#    the body it had.
+#    with the right output, the report names the guest and why, and a
+#    refused body leaves the method the body it had.
 #  - The environment route (MM_PROFILER_GUESTS) once with our class ID and
 #    once with the guest's.
 # The report lines checked are those of the host's contract.
