@@ -15,10 +15,13 @@ SAMPLES_DIR   := $(BUILD)/samples
 
 HOST_UNIT     := $(BUILD)/tests/test_host
 TEST_GUESTS   := $(BUILD)/tests/guests/libmmtestguest.so
-SCRIPT_TESTS  += profiler real-programs host-unit host-guests
+SCRIPT_TESTS  += profiler real-programs host-unit host host-guests
 # The host's logic without a runtime: the callback-to-mask table, the body
 # chain, the IL map composition.
 test.host-unit := $(HOST_UNIT)
+# The host under mmrun and the environment: bad guests, --calls after them,
+# --dump-bodies, the environment route, --shim (about 20 s).
+test.host     := tests/host_test.sh $(MMRUN) $(SAMPLES_DIR) $(BUILD)/tools/mmil
 test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
 # Issue 16: guests of ours composing on one method, and each bad guest.
 test.host-guests := tests/host_guests.sh $(MMRUN) $(SAMPLES_DIR) $(TEST_GUESTS)
@@ -37,7 +40,8 @@ all: profiler test-guests
 profiler: $(PROFILER_SO) $(MMRUN) $(HOST_UNIT)
 test-guests: $(TEST_GUESTS)
 
-$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC)
+$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c profiler/host/host.h profiler/profiler.h \
+              profiler/clrapi.h profiler/corprof_table.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC) -o $@ $(LDLIBS)
 
