@@ -34,6 +34,7 @@ command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10 
 lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
 profiler=$(cd "$(dirname "$mmrun")" && pwd)/libmmprofiler.so
 [ -f "$profiler" ] || fail "$profiler not built (make all)"
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 . "$here/dotnet_env.sh" "$work/home" "$samples/.."
