@@ -16,7 +16,8 @@ SAMPLES_DIR   := $(BUILD)/samples
 HOST_UNIT     := $(BUILD)/tests/test_host
 HOST_FANOUT   := $(BUILD)/tests/test_host_fanout
 HOST_FAKE     := $(BUILD)/tests/libhostfake.so
-SCRIPT_TESTS  += profiler real-programs host-unit host host-fanout
+TEST_GUESTS   := $(BUILD)/tests/guests/libmmtestguest.so
+SCRIPT_TESTS  += profiler real-programs host-unit host host-fanout host-guests
 # The host's callback object under a fake runtime with fake guests: the
 # mask union, each callback to the guests that asked, errors counted, no
 # allocation while forwarding.
@@ -28,6 +29,8 @@ test.host-unit := $(HOST_UNIT)
 # --dump-bodies, the environment route, --shim (about 20 s).
 test.host     := tests/host_test.sh $(MMRUN) $(SAMPLES_DIR) $(BUILD)/tools/mmil
 test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
+# Issue 16: guests of ours composing on one method, and each bad guest.
+test.host-guests := tests/host_guests.sh $(MMRUN) $(SAMPLES_DIR) $(TEST_GUESTS)
 # Issue 8 on programs we did not write: an ASP.NET Core app and dotnet test
 # (about 45 s).
 test.real-programs := tests/real_programs.sh $(MMRUN)
@@ -38,9 +41,10 @@ bench.heavy   := bench/heavy_bench.sh $(MMRUN)
 DEMOS         += profiler
 demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
-.PHONY: profiler samples install-profiler
-all: profiler
+.PHONY: profiler test-guests samples install-profiler
+all: profiler test-guests
 profiler: $(PROFILER_SO) $(MMRUN) $(HOST_UNIT) $(HOST_FANOUT) $(HOST_FAKE)
+test-guests: $(TEST_GUESTS)
 
 $(HOST_FAKE): tests/host_fake_guest.c $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) profiler/clrapi.h profiler/corprof_table.h
 	@mkdir -p $(dir $@)
@@ -63,6 +67,14 @@ $(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c pr
 $(PROFILER_SO): $(PROFILER_OBJS) $(PIC_STATIC) profiler/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,--version-script=profiler/exports.map $(PROFILER_OBJS) $(PIC_STATIC) -o $@ $(LDLIBS)
+
+# The test guests (tests/guests/): CLR profilers the host's tests load as
+# guests, built like the profiler (the IL rewriter linked in, only
+# DllGetClassObject exported) but never installed.
+$(TEST_GUESTS): tests/guests/testguest.c $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) profiler/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iprofiler $(CFLAGS) -fPIC -MMD -MP -shared -Wl,-z,defs -Wl,--version-script=profiler/exports.map \
+	    $< $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) -o $@ $(LDLIBS)
 
 $(MMRUN): profiler/mmrun.c $(BUILD)/profiler/protocol.o $(STATIC)
 	@mkdir -p $(dir $@)
