@@ -10,7 +10,7 @@
 ifeq ($(OS),linux)
 ifeq ($(TARGET),$(shell cc -dumpmachine 2>/dev/null))
 FAULT_WRAPS   := mm_os_reserve_at mm_os_reserve_in mm_os_reserve_anywhere mm_os_commit mm_os_decommit \
-                 mm_os_release mm_os_discard mm_os_free_ranges mm_os_atfork mm_lock_init malloc calloc realloc free
+                 mm_os_release mm_os_discard mm_os_free_ranges_in mm_os_atfork mm_lock_init malloc calloc realloc free
 FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAPS),-Wl,--wrap=$(f))
 FAULT_TESTS   := tests/test_faults.c tests/test_fork.c
 HARNESS_TESTS := $(FAULT_TESTS) tests/test_fuzz.c tests/test_exhaust.c tests/test_debug.c

@@ -2,14 +2,35 @@
 # methodmalloc inside the real .NET runtime, its launcher mmrun, the C#
 # samples, their tests, benchmark and demo.  Linux only; needs the .NET SDK.
 ifeq ($(OS),linux)
-PROFILER_SRCS := $(filter-out profiler/mmrun.c,$(wildcard profiler/*.c))
+# profiler/: what the host and the modes share (the API tables, the module
+# table, configuration, report); profiler/host/: the host that loads guest
+# profilers and stands between them and the runtime; profiler/modes/:
+# methodmalloc's own modes (relocate, runtime, replace, calls).
+PROFILER_SRCS := $(filter-out profiler/mmrun.c,$(wildcard profiler/*.c profiler/host/*.c profiler/modes/*.c))
 PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o) $(PE_SRCS:%.c=$(BUILD)/pic/%.o)
+$(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o): CPPFLAGS += -Iprofiler
 PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.so
 MMRUN         := $(BUILD)/profiler/mmrun
 SAMPLES_DIR   := $(BUILD)/samples
 
-SCRIPT_TESTS  += profiler real-programs
+HOST_UNIT     := $(BUILD)/tests/test_host
+HOST_FANOUT   := $(BUILD)/tests/test_host_fanout
+HOST_FAKE     := $(BUILD)/tests/libhostfake.so
+TEST_GUESTS   := $(BUILD)/tests/guests/libmmtestguest.so
+SCRIPT_TESTS  += profiler real-programs host-unit host host-fanout host-guests
+# The host's callback object under a fake runtime with fake guests: the
+# mask union, each callback to the guests that asked, errors counted, no
+# allocation while forwarding.
+test.host-fanout := $(HOST_FANOUT) $(HOST_FAKE)
+# The host's logic without a runtime: the callback-to-mask table, the body
+# chain, the IL map composition.
+test.host-unit := $(HOST_UNIT)
+# The host under mmrun and the environment: bad guests, --calls after them,
+# --dump-bodies, the environment route, --shim (about 20 s).
+test.host     := tests/host_test.sh $(MMRUN) $(SAMPLES_DIR) $(BUILD)/tools/mmil
 test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
+# Issue 16: guests of ours composing on one method, and each bad guest.
+test.host-guests := tests/host_guests.sh $(MMRUN) $(SAMPLES_DIR) $(TEST_GUESTS)
 # Issue 8 on programs we did not write: an ASP.NET Core app and dotnet test
 # (about 45 s).
 test.real-programs := tests/real_programs.sh $(MMRUN)
@@ -20,9 +41,25 @@ bench.heavy   := bench/heavy_bench.sh $(MMRUN)
 DEMOS         += profiler
 demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
-.PHONY: profiler samples install-profiler
-all: profiler
-profiler: $(PROFILER_SO) $(MMRUN)
+.PHONY: profiler test-guests samples install-profiler
+all: profiler test-guests
+profiler: $(PROFILER_SO) $(MMRUN) $(HOST_UNIT) $(HOST_FANOUT) $(HOST_FAKE)
+test-guests: $(TEST_GUESTS)
+
+$(HOST_FAKE): tests/host_fake_guest.c $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) profiler/clrapi.h profiler/corprof_table.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iprofiler $(CFLAGS) -fPIC -shared tests/host_fake_guest.c $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) -o $@ $(LDLIBS)
+
+# malloc, calloc and realloc wrapped: the test counts every allocation.
+$(HOST_FANOUT): tests/test_host_fanout.c $(PROFILER_OBJS) $(PIC_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host_fanout.c $(PROFILER_OBJS) $(PIC_STATIC) \
+	  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $(LDLIBS) -ldl
+
+$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c profiler/host/host.h profiler/profiler.h \
+              profiler/clrapi.h profiler/corprof_table.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC) -o $@ $(LDLIBS)
 
 # Only DllGetClassObject is exported (exports.map); -z defs makes a symbol
 # missing from the archive a link error here rather than a load failure
@@ -30,6 +67,14 @@ profiler: $(PROFILER_SO) $(MMRUN)
 $(PROFILER_SO): $(PROFILER_OBJS) $(PIC_STATIC) profiler/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,--version-script=profiler/exports.map $(PROFILER_OBJS) $(PIC_STATIC) -o $@ $(LDLIBS)
+
+# The test guests (tests/guests/): CLR profilers the host's tests load as
+# guests, built like the profiler (the IL rewriter linked in, only
+# DllGetClassObject exported) but never installed.
+$(TEST_GUESTS): tests/guests/testguest.c $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) profiler/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iprofiler $(CFLAGS) -fPIC -MMD -MP -shared -Wl,-z,defs -Wl,--version-script=profiler/exports.map \
+	    $< $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) -o $@ $(LDLIBS)
 
 $(MMRUN): profiler/mmrun.c $(BUILD)/profiler/protocol.o $(STATIC)
 	@mkdir -p $(dir $@)

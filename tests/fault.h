@@ -6,7 +6,7 @@
  *
  * --wrap redirects references between object files only: a primitive called
  * from inside the OS layer's own translation unit (mm_os_reserve_in calling
- * mm_os_free_ranges and mm_os_reserve_at) is not seen, so those faults reach
+ * mm_os_free_ranges_in and mm_os_reserve_at) is not seen, so those faults reach
  * the allocator through the primitive it did call.
  *
  * malloc, calloc, realloc and free are counted only while fault_lib is set (the test
@@ -42,7 +42,7 @@ enum fault_point {
 
 static const char *const fault_names[FP_COUNT] = {
     "mm_os_reserve_at", "mm_os_reserve_in",  "mm_os_reserve_anywhere", "mm_os_commit", "mm_os_decommit",
-    "mm_os_release",    "mm_os_discard",     "mm_os_free_ranges",      "mm_os_atfork", "mm_lock_init",
+    "mm_os_release",    "mm_os_discard",     "mm_os_free_ranges_in",   "mm_os_atfork", "mm_lock_init",
     "malloc",           "calloc",            "realloc",
 };
 
@@ -104,7 +104,8 @@ int __real_mm_os_reserve_anywhere(size_t size, size_t align, mm_os_access access
 int __real_mm_os_commit(void *p, size_t size);
 int __real_mm_os_decommit(void *p, size_t size);
 int __real_mm_os_release(void *p, size_t size);
-int __real_mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *, uintptr_t, uintptr_t), void *ctx);
+int __real_mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole,
+                                int (*visit)(void *, uintptr_t, uintptr_t), void *ctx, size_t *asked);
 int __real_mm_os_discard(void *p, size_t size);
 int __real_mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 int __real_mm_lock_init(mm_lock *l);
@@ -161,10 +162,12 @@ int __wrap_mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*chil
     return fault_hit(FP_ATFORK) ? fault_armed.error : __real_mm_os_atfork(prepare, parent, child);
 }
 
-int __wrap_mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *, uintptr_t, uintptr_t), void *ctx);
-int __wrap_mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *, uintptr_t, uintptr_t), void *ctx)
+int __wrap_mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole,
+                                int (*visit)(void *, uintptr_t, uintptr_t), void *ctx, size_t *asked);
+int __wrap_mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole,
+                                int (*visit)(void *, uintptr_t, uintptr_t), void *ctx, size_t *asked)
 {
-    return fault_hit(FP_FREE_RANGES) ? fault_armed.error : __real_mm_os_free_ranges(from, to, visit, ctx);
+    return fault_hit(FP_FREE_RANGES) ? fault_armed.error : __real_mm_os_free_ranges_in(v, n, whole, visit, ctx, asked);
 }
 
 int __wrap_mm_lock_init(mm_lock *l);

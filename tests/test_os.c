@@ -12,6 +12,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -44,6 +45,86 @@ static const struct {
     uintptr_t lo, hi;
 } holes[] = {{64 * KIB, 128 * KIB}, {1 * MIB, 1 * MIB + 4 * KIB}, {2 * MIB, 3 * MIB}};
 #define NHOLES (sizeof holes / sizeof holes[0])
+
+/* A dense stretch of DENSE pages at d: every even page mapped, every odd
+ * one free, except the hole pages of the table, free too: runs of small
+ * mappings and gaps, with free ranges of every size around 64 KiB in it. */
+#define DENSE 2048
+static uintptr_t d;
+static bool dense_free[DENSE];
+static const struct {
+    size_t lo, hi; /* pages */
+} dense_holes[] = {{100, 118}, {300, 315}, {500, 514}, {701, 741}, {1200, 1216}, {1600, 1601}, {2000, DENSE}};
+
+static void make_dense(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *p = mmap(NULL, (DENSE + 32) * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    REQUIRE(p != MAP_FAILED);
+    REQUIRE(munmap(p, 16 * page) == 0);
+    REQUIRE(munmap(p + (DENSE + 16) * page, 16 * page) == 0);
+    d = (uintptr_t)p + 16 * page;
+    for (size_t i = 0; i < DENSE; i++)
+        dense_free[i] = i % 2;
+    for (size_t h = 0; h < sizeof dense_holes / sizeof dense_holes[0]; h++)
+        for (size_t i = dense_holes[h].lo; i < dense_holes[h].hi; i++)
+            dense_free[i] = true;
+    for (size_t i = 0; i < DENSE; i++)
+        if (dense_free[i])
+            REQUIRE(munmap((void *)(d + i * page), page) == 0);
+}
+
+struct ranges {
+    uintptr_t lo[2048], hi[2048];
+    size_t n;
+};
+
+static int keep(void *ctx, uintptr_t lo, uintptr_t hi)
+{
+    struct ranges *g = ctx;
+    if (g->n < 2048) {
+        g->lo[g->n] = lo;
+        g->hi[g->n] = hi;
+    }
+    g->n++;
+    return 0;
+}
+
+/* A walk that may skip: every free range of the dense stretch of at least
+ * `whole` bytes is seen whole, nothing seen is not free, and where the
+ * kernel answers queries, it asks about fewer than one mapping in four.
+ * What is free is what the exact walk saw (checked by check_region): a
+ * tool's own mappings (valgrind's) may land in the stretch's holes. */
+static void check_dense(const char *who, bool query)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), whole = 16 * page, asked = 0;
+    static struct ranges exact, g;
+    exact.n = g.n = 0;
+    mm_os_range v = {d, d + DENSE * page};
+    CHECKF(mm_os_free_ranges_in(&v, 1, 0, keep, &exact, NULL) == 0 && exact.n > DENSE / 4 && exact.n <= 2048,
+           "%s: exact dense walk saw %zu ranges", who, exact.n);
+    CHECKF(mm_os_free_ranges_in(&v, 1, whole, keep, &g, &asked) == 0 && g.n <= 2048, "%s: dense walk", who);
+    size_t bad = 0, missed = 0, large = 0;
+    for (size_t k = 0; k < g.n && k < 2048; k++) {
+        bool inside = false;
+        for (size_t i = 0; i < exact.n && i < 2048 && !inside; i++)
+            inside = exact.lo[i] <= g.lo[k] && g.hi[k] <= exact.hi[i];
+        bad += !inside;
+    }
+    for (size_t i = 0; i < exact.n && i < 2048; i++) {
+        if (exact.hi[i] - exact.lo[i] < whole)
+            continue;
+        large++;
+        bool seen = false;
+        for (size_t k = 0; k < g.n && k < 2048; k++)
+            seen |= g.lo[k] == exact.lo[i] && g.hi[k] == exact.hi[i];
+        missed += !seen;
+    }
+    CHECKF(bad == 0 && missed == 0 && large >= 4,
+           "%s: dense walk saw %zu ranges that are not free, missed %zu of %zu large ranges", who, bad, missed, large);
+    if (query)
+        CHECKF(asked < exact.n / 4, "%s: the dense walk asked about %zu mappings of %zu", who, asked, exact.n);
+}
 
 static void make_region(void)
 {
@@ -102,6 +183,24 @@ static void check_region(const char *who)
     s = (struct seen){.stop_after = 1};
     CHECK(mm_os_free_ranges(r, r + 4 * MIB, record, &s) == 0);
     CHECKF(s.n == 1, "%s: the walk went on after the visitor stopped it (%zu)", who, s.n);
+
+    /* Several stretches in one walk, each clipped; the holes between them
+     * not seen. */
+    s = (struct seen){0};
+    mm_os_range two[2] = {{r, r + 512 * KIB}, {r + 1 * MIB, r + 3 * MIB}};
+    size_t asked = 0;
+    CHECK(mm_os_free_ranges_in(two, 2, 0, record, &s, &asked) == 0);
+    CHECKF(s.n == 3 && s.lo[0] == r + 64 * KIB && s.hi[0] == r + 128 * KIB && s.lo[1] == r + 1 * MIB
+               && s.hi[1] == r + 1 * MIB + 4 * KIB && s.lo[2] == r + 2 * MIB && s.hi[2] == r + 3 * MIB && asked > 0,
+           "%s: a walk of two stretches saw %zu ranges", who, s.n);
+
+    /* Wholly mapped, or not: one question, the same from every source. */
+    CHECKF(mm_os_all_mapped(r + 256 * KIB, r + 512 * KIB) && mm_os_all_mapped(r + 3 * MIB, r + 4 * MIB),
+           "%s: mapped stretches", who);
+    CHECKF(!mm_os_all_mapped(r, r + 4 * MIB) && !mm_os_all_mapped(r + 2 * MIB, r + 3 * MIB)
+               && !mm_os_all_mapped(r + 1 * MIB, r + 1 * MIB + 8 * KIB),
+           "%s: stretches with a hole", who);
+    check_dense(who, strncmp(who, "the query", 9) == 0);
 
     uintptr_t lo = 0, hi = 0;
     CHECKF(mm_os_mapping_at(r, &lo, &hi) == 0 && lo == r && hi == r + 64 * KIB, "%s: mapping at r", who);
@@ -189,6 +288,7 @@ static void in_child(const char *who, int block_read)
 
 int main(void)
 {
+    make_dense();
     make_region();
     (void)mm_os_user_bottom(); /* read once here: the children may not read */
     if (!kernel_has_query()) {

@@ -2,6 +2,7 @@
  * overlap, as CoreCLR's images do; the index of free space going stale under
  * other mappers; refusals that cost no scan. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "heap/space.h"
@@ -16,6 +17,13 @@ static bool inside(const void *p, size_t cb, const void *base, uint32_t max_rva)
 static bool within(const void *p, size_t cb, const char *lo, size_t size)
 {
     return p && (const char *)p >= lo && (const char *)p + cb <= lo + size;
+}
+
+static mm_space_counters counters(void)
+{
+    mm_space_counters c;
+    mm_space_counters_get(&c);
+    return c;
 }
 
 /* How often the index read the OS, for whatever reason. */
@@ -250,8 +258,10 @@ static void test_stale_index(void)
     munmap((void *)image, 64 << 10);
 }
 
-/* A full window refuses without asking the OS again, however often; room
- * given back by another module of the same window is found without a scan. */
+/* A full window refuses without reading the OS again, however often (it
+ * checks the other library's mapping around the hole, one system call for
+ * each of its two stretches); room given back by another module of the same
+ * window is found without a scan. */
 static void test_cheap_refusal(void)
 {
     size_t size = 16 << 20;
@@ -261,13 +271,16 @@ static void test_cheap_refusal(void)
     mm_module *m1, *m2;
     IMethodMalloc *a = open_alloc(r, (uint32_t)size, &m1), *b = open_alloc(r, (uint32_t)size, &m2);
     CHECK(within(a->lpVtbl->Alloc(a, 100), 100, hole, 64 << 10));
-    uint64_t before = refreshes();
+    uint64_t before = refreshes(), checked = counters().checks;
     int refused = 0;
     for (int i = 0; i < 1000; i++)
         refused += b->lpVtbl->Alloc(b, 100) == NULL;
     uint64_t after = refreshes();
     CHECKF(refused == 1000 && after - before <= 1, "%d refusals cost %llu rebuilds of the index", refused,
            (unsigned long long)(after - before));
+    mm_space_counters c = counters();
+    CHECKF(c.checks - checked <= 2 * 1000 + 2, "%d refusals made %llu checks", refused,
+           (unsigned long long)(c.checks - checked));
     done(m1, a); /* the hole is free again */
     char *p = b->lpVtbl->Alloc(b, 100);
     CHECKF(within(p, 100, hole, 64 << 10), "after the other module closed: %p", (void *)p);
@@ -277,6 +290,139 @@ static void test_cheap_refusal(void)
     CHECK(st.refused == 1000);
     done(m2, b);
     munmap(r, size);
+}
+
+/* What refusing a full window asks the OS (issue 15).  A window holding
+ * only the library's chunks: nothing, however often.  A window covered by
+ * one other mapping: one check per refusal, no reading, until the owner
+ * unmaps part of it, which the next Alloc finds.  A window with hundreds
+ * of other mappings: checked once per so many refusals that a refusal
+ * costs at most CREDIT (2) system calls on average, and what is unmapped
+ * there is still found within those refusals. */
+static void test_refusal_costs(void)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), MiB = 1 << 20;
+
+    /* Its own chunks only: the room above a base with nothing mapped. */
+    char *r = covered(5 * MiB);
+    punch(r, 5 * MiB);
+    mm_module *m;
+    IMethodMalloc *mal = open_alloc(r, 4 * MiB, &m);
+    size_t got = 0;
+    while (mal->lpVtbl->Alloc(mal, 1000))
+        got++;
+    mm_space_counters c0 = counters();
+    int refused = 0;
+    for (int i = 0; i < 1000; i++)
+        refused += mal->lpVtbl->Alloc(mal, 1000) == NULL;
+    mm_space_counters c1 = counters();
+    CHECKF(got > 3000 && refused == 1000 && c1.checks == c0.checks && c1.rereads == c0.rereads && c1.learns == c0.learns
+               && c1.refreshes == c0.refreshes,
+           "a window of its own chunks (%zu blocks): 1000 refusals made %llu checks and %llu readings", got,
+           (unsigned long long)(c1.checks - c0.checks),
+           (unsigned long long)(c1.rereads - c0.rereads + c1.learns - c0.learns + c1.refreshes - c0.refreshes));
+    done(m, mal);
+
+    /* One other mapping over all of it. */
+    r = covered(8 * MiB);
+    mal = open_alloc(r, 8 * MiB, &m);
+    CHECK(mal->lpVtbl->Alloc(mal, 1000) == NULL);
+    c0 = counters();
+    refused = 0;
+    for (int i = 0; i < 100; i++)
+        refused += mal->lpVtbl->Alloc(mal, 1000) == NULL;
+    c1 = counters();
+    CHECKF(refused == 100 && c1.checks - c0.checks == 100 && c1.rereads == c0.rereads,
+           "a covered window: 100 refusals made %llu checks, %llu readings",
+           (unsigned long long)(c1.checks - c0.checks), (unsigned long long)(c1.rereads - c0.rereads));
+    punch(r + 4 * MiB, MiB);
+    char *p = mal->lpVtbl->Alloc(mal, 1000);
+    c0 = counters();
+    CHECKF(within(p, 1000, r + 4 * MiB, MiB) && c0.rereads == c1.rereads + 1,
+           "after an unmap in the covered window: %p, %llu readings", (void *)p,
+           (unsigned long long)(c0.rereads - c1.rereads));
+    done(m, mal);
+    munmap(r, 8 * MiB);
+
+    /* N mappings of a page, a page apart: no room for two pages. */
+    enum { N = 256 };
+    r = covered(2 * N * page);
+    for (size_t i = 0; i < N; i++)
+        punch(r + (2 * i + 1) * page, page);
+    mal = open_alloc(r, (uint32_t)(2 * N * page), &m);
+    CHECK(mal->lpVtbl->Alloc(mal, (ULONG)(2 * page)) == NULL);
+    c0 = counters();
+    refused = 0;
+    for (int i = 0; i < 1000; i++)
+        refused += mal->lpVtbl->Alloc(mal, (ULONG)(2 * page)) == NULL;
+    c1 = counters();
+    CHECKF(refused == 1000 && c1.checks > c0.checks && c1.checks - c0.checks <= 2 * 1000 + N,
+           "%d stretches: 1000 refusals made %llu checks", N, (unsigned long long)(c1.checks - c0.checks));
+    /* Two of them unmapped: five pages free. */
+    char *freed = r + 100 * page;
+    punch(freed, page);
+    punch(freed + 2 * page, page);
+    int tries = 0;
+    p = NULL;
+    while (!p && tries < 4 * N)
+        p = mal->lpVtbl->Alloc(mal, (ULONG)(2 * page)), tries++;
+    CHECKF(within(p, 2 * page, freed - page, 5 * page) && tries <= 2 * N,
+           "two of %d mappings unmapped: found after %d refusals, at %p (freed %p)", N, tries, (void *)p,
+           (void *)freed);
+    done(m, mal);
+    munmap(r, 2 * N * page);
+}
+
+/* Threads refused by a covered window (two modules, two threads each)
+ * while the window's owner unmaps part of it: every thread then gets its
+ * block in the hole, and each block is whole (under TSan: the refusal's
+ * credit and checks race with the modules' and the index's locks). */
+struct refuser {
+    IMethodMalloc *mal;
+    atomic_int *refusals;
+    char *got;
+};
+
+static void *refuse_until_room(void *arg)
+{
+    struct refuser *f = arg;
+    for (long i = 0; i < 2000000 && !f->got; i++) {
+        f->got = f->mal->lpVtbl->Alloc(f->mal, 1000);
+        if (!f->got)
+            atomic_fetch_add(f->refusals, 1);
+    }
+    if (f->got)
+        memset(f->got, 0x5A, 1000);
+    return NULL;
+}
+
+static void test_refusals_race(void)
+{
+    const size_t MiB = 1 << 20;
+    char *r = covered(16 * MiB);
+    mm_module *m[2];
+    IMethodMalloc *mal[2] = {open_alloc(r, 16 * MiB, &m[0]), open_alloc(r, 16 * MiB, &m[1])};
+    atomic_int refusals = 0;
+    struct refuser f[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        f[i] = (struct refuser){mal[i / 2], &refusals, NULL};
+        REQUIRE(pthread_create(&t[i], NULL, refuse_until_room, &f[i]) == 0);
+    }
+    while (atomic_load(&refusals) < 400)
+        sched_yield();
+    punch(r + 8 * MiB, MiB);
+    size_t in_hole = 0, whole = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        in_hole += within(f[i].got, 1000, r + 8 * MiB, MiB);
+        whole += f[i].got && f[i].got[0] == 0x5A && f[i].got[999] == 0x5A;
+    }
+    CHECKF(in_hole == 4 && whole == 4, "4 refused threads: %zu got a block in the hole, %zu whole (%d refusals)",
+           in_hole, whole, atomic_load(&refusals));
+    done(m[0], mal[0]);
+    done(m[1], mal[1]);
+    munmap(r, 16 * MiB);
 }
 
 /* Other threads map and unmap pages at random places of the same free area
@@ -353,6 +499,8 @@ int main(void)
     test_packed_images();
     test_stale_index();
     test_cheap_refusal();
+    test_refusal_costs();
+    test_refusals_race();
     test_race_with_other_mappers();
     return check_done();
 }

@@ -121,6 +121,57 @@ static void test_covered_window(void)
     pl_release(r, size);
 }
 
+/* The next Alloc.  On Windows, which cannot release part of a reservation,
+ * the covering "mapping" is one reservation per granule (512 of them), and
+ * checking them is as many questions: a refusal checks them only once per
+ * so many refusals, so there the block may come a few hundred Allocs later. */
+static char *next_block(IMethodMalloc *mal, ULONG cb)
+{
+    char *p = mal->lpVtbl->Alloc(mal, cb);
+#if defined(_WIN32)
+    for (int tries = 1; !p && tries < 2048; tries++)
+        p = mal->lpVtbl->Alloc(mal, cb);
+#endif
+    return p;
+}
+
+/* A window wholly covered by another library's reservation is refused;
+ * once that library unmaps 1 MiB in its middle, the very next Alloc lands in
+ * the hole, however often the window was refused before, and for whatever
+ * sizes.  The index cannot know of the unmap: the refusal has to look. */
+static void test_unmapped_later(void)
+{
+    size_t size = 32 << 20;
+    char *r = pl_reserve(size, false);
+    mm_module *m;
+    IMethodMalloc *mal = open_alloc(r, (uint32_t)size, &m);
+    static const ULONG sizes[] = {1000, 1, 8, 100, 4096, 65536, 1 << 20, 1000, 1000};
+    size_t got = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        got += mal->lpVtbl->Alloc(mal, sizes[i]) != NULL;
+    CHECKF(got == 0, "%zu blocks in a window covered end to end", got);
+    char *hole = r + (16 << 20);
+    pl_release(hole, 1 << 20);
+    char *p = next_block(mal, 1000);
+    CHECKF(p >= hole && p + 1000 <= hole + (1 << 20), "after 1 MiB of the covering mapping was unmapped at %p: %p",
+           (void *)hole, (void *)p);
+    if (p)
+        memset(p, 7, 1000);
+    /* And again after the module filled the hole and more was unmapped. */
+    size_t in_hole = 0;
+    while ((p = mal->lpVtbl->Alloc(mal, 60000)) != NULL)
+        in_hole += p >= hole && p + 60000 <= hole + (1 << 20);
+    char *second = r + (4 << 20);
+    pl_release(second, 1 << 20);
+    p = next_block(mal, 60000);
+    CHECKF(in_hole > 0 && p >= second && p + 60000 <= second + (1 << 20),
+           "%zu blocks filled the first hole; after a second was unmapped at %p: %p", in_hole, (void *)second,
+           (void *)p);
+    done(m, mal);
+    CHECK(pl_range_is((uintptr_t)r, (uintptr_t)second, "---"));
+    pl_release(r, size);
+}
+
 /* A window whose end is not on the OS's reservation granule (64 KiB on
  * Windows): the chunks shrink to what is left, and no reservation rounded
  * up to the granule lets a block pass the window's end. */
@@ -225,6 +276,7 @@ int main(void)
 {
     test_top_of_address_space();
     test_covered_window();
+    test_unmapped_later();
     test_window_end_off_granule();
     test_first_guess_taken();
     test_shared_window();

@@ -5,7 +5,8 @@ set -u
 command -v valgrind >/dev/null || { echo "valgrind is missing (Debian package valgrind)"; exit 1; }
 rc=0
 for t in "$@"; do
-  if out=$(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "$t" 2>&1); then
+  if out=$(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+              --suppressions="$(dirname "$0")/valgrind.supp" "$t" 2>&1); then
     echo "valgrind clean: $t"
   else
     echo "valgrind FAILED: $t"; echo "$out" | tail -40; rc=1

@@ -138,6 +138,15 @@ void mm_donated(uint64_t *total, uint64_t *in_use)
     mm_lock_release(&lock);
 }
 
+void mm_donated_each(uintptr_t lo, uintptr_t hi, void (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
+{
+    mm_lock_acquire(&lock);
+    for (struct range *d = donations; d; d = d->next)
+        if (d->lo < hi && lo < d->hi)
+            visit(ctx, d->lo, d->hi);
+    mm_lock_release(&lock);
+}
+
 void *mm_donated_take(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
 {
     void *p = NULL;

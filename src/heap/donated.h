@@ -23,6 +23,12 @@ int mm_donated_give_back(void *p, size_t size);
 void mm_donated_lock(void);
 void mm_donated_unlock(void);
 
+/* Calls visit(ctx, lo, hi) for every donation that meets [lo, hi), whole
+ * and as given: nothing in donated space changes but through this file,
+ * which says so with mm_space_note_room.  Thread-safe; takes the
+ * donated-space lock, so visit must not call back into this file. */
+void mm_donated_each(uintptr_t lo, uintptr_t hi, void (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
+
 /* Bytes of donated space free in [lo, hi) now (for the profiler's reserve,
  * which adds space only where there is too little).  Thread-safe. */
 uint64_t mm_donated_free_in(uintptr_t lo, uintptr_t hi);

@@ -247,7 +247,10 @@ static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
         /* Read before the search: room that appears during it changes the
          * generation again, so it is never missed. */
         uint64_t gen = mm_space_generation();
-        if (m->window.bounded && m->full_gen == gen && need >= m->full_need)
+        /* Full at this generation: refused at once, unless a look at what
+         * other libraries may have unmapped is due (once per Alloc). */
+        if (m->window.bounded && m->full_gen == gen && need >= m->full_need
+            && (round > 0 || !mm_space_refusal_due(&m->window)))
             return refuse(m);
         int err;
         struct mm_chunk *fresh =

@@ -8,12 +8,22 @@
  * first time a chunk is placed in it, and only its part not known yet is
  * read: mappings outside every window are never looked at (on Linux 6.11
  * and later; before that the OS layer has to read its whole list of
- * mappings to reach a window).  Placing a chunk shrinks its range in place;
- * what a chunk leaves on its smaller side, and what heaps give back, goes to
- * a short list of extra free ranges.  The known stretches are read anew
+ * mappings to reach a window).  The walk skips over runs of small mappings
+ * and gaps: it finds every free range of two first chunks' size whole,
+ * and what it skips (smaller gaps) is read when the window looks full.
+ * Placing a chunk shrinks its range in place; what a chunk leaves on its
+ * smaller side, and what heaps give back, goes to a short list of extra
+ * free ranges.  The known stretches are read anew
  * only when the OS says a place the index thought free is taken (another
- * library mapped it), or when a window looks full for the first time since
- * its last success; space that other libraries unmap is learnt then.
+ * library mapped it).
+ *
+ * The index also keeps the library's own chunks.  What lies in a window and
+ * is neither free, nor the library's, nor donated, is foreign: other
+ * libraries' mappings and what a walk skipped, the only part of a window
+ * that can change without this file knowing.  A window that looks full has
+ * its foreign stretches read before a refusal; after that, refusals check
+ * them with one system call each (mm_os_all_mapped), as often as their
+ * credit allows, and read only the stretches that changed.
  *
  * One lock guards it all; it is taken inside a module's lock, and takes the
  * donated-space lock inside it. */
@@ -27,13 +37,15 @@
 #include "options.h"
 #include "os/os.h"
 
-struct range {
-    uintptr_t lo, hi;
-};
+/* Ranges of the address space are the OS layer's: [lo, hi). */
+typedef mm_os_range range;
 
 static mm_lock lock = MM_LOCK_INIT;
 static _Atomic uint64_t generation = 1;
-static uint64_t learns, refreshes;
+static uint64_t learns, refreshes, rereads, checks;
+/* Changes with every index read from the OS: a reading made without the
+ * lock is put in only if the index was not read anew meanwhile. */
+static uint64_t epoch;
 
 /* Open bounded windows, sorted by hi. */
 static struct mm_window **wins;
@@ -41,18 +53,24 @@ static size_t nwins, capwins;
 
 /* The index: free ranges by address, and the size tree over them (leaves
  * from `leaves` on, padding leaves 0). */
-static struct range *gaps;
+static range *gaps;
 static size_t ngaps, leaves;
 static size_t *maxsz;
 /* What the index knows: stretches of the address space, sorted, neither
  * overlapping nor touching.  Only free ranges inside them are indexed. */
-static struct range *known;
+static range *known;
 static size_t nknown, capknown;
+
+/* The library's chunks in windows (not in donated space), sorted, merged
+ * where they touch.  What a shortage of memory keeps out of it only looks
+ * foreign: checked for nothing. */
+static range *own;
+static size_t nown, capown;
 
 /* Free ranges known outside the index, unsorted; bounded: what does not fit
  * is forgotten until the next rebuild. */
 #define EXTRA_MAX 1024
-static struct range extra[EXTRA_MAX];
+static range extra[EXTRA_MAX];
 static size_t nextra;
 
 /* How many places the OS may refuse for reasons other than "taken" (a
@@ -60,6 +78,19 @@ static size_t nextra;
 #define REFUSALS_MAX 16
 /* How many times one reservation may find the index stale and rebuild it. */
 #define ROUNDS_MAX 8
+
+/* Learning a window finds every free range of this size whole, and may
+ * skip smaller ones inside runs of small mappings (found when the window
+ * looks full): two first chunks, which halves the questions through such a
+ * run against one chunk's size (3,750 to 1,900 for 30,000 mappings). */
+#define WHOLE (2 * MM_CHUNK_FIRST)
+
+/* What a refusal of a full window adds to its credit, in system calls: a
+ * window whose foreign stretches take one or two calls to check is checked
+ * on every refusal, one that takes more once per cost / CREDIT refusals.
+ * A mapping inside a stretch counts half a call (msync walks them in the
+ * kernel). */
+#define CREDIT 2
 
 static uintptr_t min_u(uintptr_t a, uintptr_t b)
 {
@@ -105,7 +136,7 @@ static size_t tree_first(size_t from, size_t s)
 }
 
 /* The first of v[0, n) (sorted, disjoint) that ends above x; n if none. */
-static size_t ending_above(const struct range *v, size_t n, uintptr_t x)
+static size_t ending_above(const range *v, size_t n, uintptr_t x)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -125,7 +156,7 @@ static size_t first_ending_above(uintptr_t x)
 }
 
 struct builder {
-    struct range *v;
+    range *v;
     size_t n, cap;
     int oom;
 };
@@ -135,7 +166,7 @@ static int collect(void *ctx, uintptr_t lo, uintptr_t hi)
     struct builder *b = ctx;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
-        struct range *v = realloc(b->v, cap * sizeof *v);
+        range *v = realloc(b->v, cap * sizeof *v);
         if (!v) {
             b->oom = 1;
             return 1;
@@ -143,14 +174,15 @@ static int collect(void *ctx, uintptr_t lo, uintptr_t hi)
         b->v = v;
         b->cap = cap;
     }
-    b->v[b->n++] = (struct range){lo, hi};
+    b->v[b->n++] = (range){lo, hi};
     return 0;
 }
 
-/* Adds the free ranges of [lo, hi) to b, from the OS: 0 or MM_OS_ENOMEM. */
-static int walk(struct builder *b, uintptr_t lo, uintptr_t hi)
+/* Adds the free ranges of the n stretches v to b, from the OS; those of at
+ * least `whole` bytes whole (0: all).  0 or MM_OS_ENOMEM. */
+static int walk(struct builder *b, const range *v, size_t n, size_t whole, size_t *asked)
 {
-    return mm_os_free_ranges(lo, hi, collect, b) != 0 || b->oom ? MM_OS_ENOMEM : 0;
+    return mm_os_free_ranges_in(v, n, whole, collect, b, asked) != 0 || b->oom ? MM_OS_ENOMEM : 0;
 }
 
 /* The first known stretch that ends above x. */
@@ -165,21 +197,41 @@ static int is_known(uintptr_t lo, uintptr_t hi)
     return i < nknown && known[i].lo <= lo && hi <= known[i].hi;
 }
 
+/* [lo, hi) joins the ranges of v it meets or touches; v has room for one
+ * more. */
+static void join(range *v, size_t *n, uintptr_t lo, uintptr_t hi)
+{
+    size_t i = ending_above(v, *n, lo ? lo - 1 : 0), j = i;
+    uintptr_t nlo = lo, nhi = hi;
+    for (; j < *n && v[j].lo <= hi; j++) {
+        nlo = min_u(nlo, v[j].lo);
+        nhi = max_u(nhi, v[j].hi);
+    }
+    if (j == i) {
+        memmove(&v[i + 1], &v[i], (*n - i) * sizeof *v);
+        (*n)++;
+    } else {
+        memmove(&v[i + 1], &v[j], (*n - j) * sizeof *v);
+        *n -= j - i - 1;
+    }
+    v[i] = (range){nlo, nhi};
+}
+
 static int by_start(const void *a, const void *b)
 {
-    const struct range *x = a, *y = b;
+    const range *x = a, *y = b;
     return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
 /* Makes v[0, n), sorted and disjoint, the index; ranges that touch (the
  * same free range met from two known stretches) become one.  Takes v, even
  * when it fails for memory (then the index is as it was). */
-static int install(struct range *v, size_t n)
+static int install(range *v, size_t n)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (k && v[k - 1].hi == v[i].lo)
-            v[k - 1].hi = v[i].hi;
+        if (k && v[k - 1].hi >= v[i].lo)
+            v[k - 1].hi = max_u(v[k - 1].hi, v[i].hi);
         else
             v[k++] = v[i];
     }
@@ -201,6 +253,7 @@ static int install(struct range *v, size_t n)
         maxsz[leaves + i] = gaps[i].hi - gaps[i].lo;
     for (size_t j = leaves - 1; j; j--)
         maxsz[j] = max_u(maxsz[2 * j], maxsz[2 * j + 1]);
+    epoch++;
     atomic_fetch_add_explicit(&generation, 1, memory_order_relaxed);
     return 0;
 }
@@ -209,11 +262,9 @@ static int install(struct range *v, size_t n)
 static int refresh(void)
 {
     struct builder b = {0};
-    for (size_t i = 0; i < nknown; i++) {
-        if (walk(&b, known[i].lo, known[i].hi) != 0) {
-            free(b.v);
-            return MM_OS_ENOMEM;
-        }
+    if (walk(&b, known, nknown, WHOLE, NULL) != 0) {
+        free(b.v);
+        return MM_OS_ENOMEM;
     }
     int r = install(b.v, b.n);
     if (r == 0) {
@@ -230,24 +281,28 @@ static int learn(uintptr_t lo, uintptr_t hi)
 {
     if (nknown == capknown) {
         size_t cap = capknown ? capknown * 2 : 16;
-        struct range *v = realloc(known, cap * sizeof *v);
+        range *v = realloc(known, cap * sizeof *v);
         if (!v)
             return MM_OS_ENOMEM;
         known = v;
         capknown = cap;
     }
-    struct builder b = {0};
+    struct builder b = {0}, parts = {0};
     uintptr_t at = lo;
     for (size_t i = first_known_above(lo); at < hi; i++) {
         uintptr_t stop = i < nknown && known[i].lo < hi ? known[i].lo : hi;
-        if (at < stop && walk(&b, at, stop) != 0) {
-            free(b.v);
-            return MM_OS_ENOMEM;
-        }
+        if (at < stop && collect(&parts, at, stop) != 0)
+            break;
         if (i >= nknown || known[i].lo >= hi)
             break;
         at = known[i].hi;
     }
+    if (parts.oom || walk(&b, parts.v, parts.n, WHOLE, NULL) != 0) {
+        free(parts.v);
+        free(b.v);
+        return MM_OS_ENOMEM;
+    }
+    free(parts.v);
     for (size_t i = 0; i < ngaps; i++)
         if (collect(&b, gaps[i].lo, gaps[i].hi) != 0) {
             free(b.v);
@@ -259,35 +314,70 @@ static int learn(uintptr_t lo, uintptr_t hi)
     if (r != 0)
         return r;
     learns++;
-    /* [lo, hi) joins the known stretches it meets or touches. */
-    size_t i = first_known_above(lo ? lo - 1 : 0), j = i;
-    uintptr_t nlo = lo, nhi = hi;
-    for (; j < nknown && known[j].lo <= hi; j++) {
-        nlo = min_u(nlo, known[j].lo);
-        nhi = max_u(nhi, known[j].hi);
-    }
-    if (j == i) {
-        memmove(&known[i + 1], &known[i], (nknown - i) * sizeof *known);
-        nknown++;
-    } else {
-        memmove(&known[i + 1], &known[j], (nknown - j) * sizeof *known);
-        nknown -= j - i - 1;
-    }
-    known[i] = (struct range){nlo, nhi};
+    join(known, &nknown, lo, hi);
     return 0;
+}
+
+/* ---- the library's own chunks ---- */
+
+static int own_grow(void)
+{
+    size_t cap = capown ? capown * 2 : 64;
+    range *v = realloc(own, cap * sizeof *v);
+    if (!v)
+        return 0;
+    own = v;
+    capown = cap;
+    return 1;
+}
+
+static void own_add(uintptr_t lo, uintptr_t hi)
+{
+    if (nown < capown || own_grow())
+        join(own, &nown, lo, hi);
+}
+
+/* [lo, hi) is no longer the library's.  A range split in two needs a slot;
+ * without one, its smaller side is dropped (it then looks foreign). */
+static void own_remove(uintptr_t lo, uintptr_t hi)
+{
+    size_t i = ending_above(own, nown, lo);
+    while (i < nown && own[i].lo < hi) {
+        range r = own[i];
+        if (r.lo < lo && hi < r.hi) {
+            if (nown == capown && !own_grow()) {
+                own[i] = lo - r.lo >= r.hi - hi ? (range){r.lo, lo} : (range){hi, r.hi};
+                return;
+            }
+            memmove(&own[i + 2], &own[i + 1], (nown - i - 1) * sizeof *own);
+            own[i] = (range){r.lo, lo};
+            own[i + 1] = (range){hi, r.hi};
+            nown++;
+            return;
+        }
+        if (r.lo < lo) {
+            own[i++].hi = lo;
+        } else if (hi < r.hi) {
+            own[i].lo = hi;
+            return;
+        } else {
+            memmove(&own[i], &own[i + 1], (nown - i - 1) * sizeof *own);
+            nown--;
+        }
+    }
 }
 
 static void extra_add(uintptr_t lo, uintptr_t hi)
 {
     if (lo < hi && nextra < EXTRA_MAX)
-        extra[nextra++] = (struct range){lo, hi};
+        extra[nextra++] = (range){lo, hi};
 }
 
 /* [x, x + s) was just reserved inside index range i: the larger side stays
  * in the index, the smaller one goes to the extra list. */
 static void carve_index(size_t i, uintptr_t x, size_t s)
 {
-    struct range *g = &gaps[i];
+    range *g = &gaps[i];
     uintptr_t end = x + s;
     if (x - g->lo >= g->hi - end) {
         extra_add(end, g->hi);
@@ -301,7 +391,7 @@ static void carve_index(size_t i, uintptr_t x, size_t s)
 
 static void carve_extra(size_t i, uintptr_t x, size_t s)
 {
-    struct range r = extra[i];
+    range r = extra[i];
     extra[i] = extra[--nextra];
     extra_add(r.lo, x);
     extra_add(x + s, r.hi);
@@ -327,7 +417,7 @@ static void forget(uintptr_t x, size_t s)
         }
     }
     for (size_t j = 0; j < nextra;) {
-        struct range r = extra[j];
+        range r = extra[j];
         if (r.lo < x + s && x < r.hi) {
             extra[j] = extra[--nextra];
             extra_add(r.lo, min_u(r.hi, x));
@@ -648,6 +738,160 @@ static int place(const struct mm_window *w, const struct seg *segs, size_t nsegs
     return refused ? last_error : MM_OS_ENOROOM;
 }
 
+/* ---- foreign stretches ---- */
+
+/* What mm_space_rebuild does for a window, besides learning it. */
+enum { REFRESH, READ, CHECK };
+
+static void collect_donation(void *ctx, uintptr_t lo, uintptr_t hi)
+{
+    (void)collect(ctx, lo, hi);
+}
+
+/* w's foreign stretches, lowest first, into out: what in w is neither free
+ * in the index or the extra list, nor the library's, nor donated.  0 or
+ * MM_OS_ENOMEM.  The caller holds the lock. */
+static int foreign_of(const struct mm_window *w, struct builder *out)
+{
+    struct builder more = {0}; /* extra ranges and donations in w, sorted */
+    for (size_t j = 0; j < nextra; j++)
+        if (extra[j].lo < w->hi && w->lo < extra[j].hi)
+            (void)collect(&more, extra[j].lo, extra[j].hi);
+    mm_donated_each(w->lo, w->hi, collect_donation, &more);
+    if (more.n > 1)
+        qsort(more.v, more.n, sizeof *more.v, by_start);
+    size_t g = first_ending_above(w->lo), o = ending_above(own, nown, w->lo), m = 0;
+    uintptr_t at = w->lo;
+    while (at < w->hi) {
+        /* The next range accounted for, lowest start of the three lists. */
+        const range *next = NULL;
+        int from = 0;
+        if (g < ngaps && gaps[g].lo == gaps[g].hi) {
+            g++;
+            continue;
+        }
+        if (g < ngaps && gaps[g].lo < w->hi)
+            next = &gaps[g], from = 1;
+        if (o < nown && own[o].lo < w->hi && (!next || own[o].lo < next->lo))
+            next = &own[o], from = 2;
+        if (m < more.n && more.v[m].lo < w->hi && (!next || more.v[m].lo < next->lo))
+            next = &more.v[m], from = 3;
+        if (!next)
+            break;
+        g += from == 1;
+        o += from == 2;
+        m += from == 3;
+        if (next->lo > at)
+            (void)collect(out, at, next->lo);
+        at = max_u(at, next->hi);
+    }
+    if (at < w->hi)
+        (void)collect(out, at, w->hi);
+    int oom = more.oom || out->oom;
+    free(more.v);
+    return oom ? MM_OS_ENOMEM : 0;
+}
+
+/* Puts free ranges read without the lock (b, sorted) into the index, less
+ * what became the library's meanwhile.  Takes b.  The caller holds the
+ * lock, and the index was not read anew since the reading. */
+static int add_found(struct builder *b)
+{
+    struct builder f = {0};
+    for (size_t i = 0; i < b->n; i++) {
+        uintptr_t at = b->v[i].lo;
+        for (size_t o = ending_above(own, nown, at); o < nown && own[o].lo < b->v[i].hi; o++) {
+            if (own[o].lo > at)
+                (void)collect(&f, at, own[o].lo);
+            at = max_u(at, own[o].hi);
+        }
+        if (at < b->v[i].hi)
+            (void)collect(&f, at, b->v[i].hi);
+    }
+    free(b->v);
+    range *v = f.oom ? NULL : malloc((ngaps + f.n + 1) * sizeof *v);
+    if (!v) {
+        free(f.v);
+        return MM_OS_ENOMEM;
+    }
+    size_t n = 0, i = 0, j = 0;
+    while (i < ngaps || j < f.n)
+        v[n++] = j == f.n || (i < ngaps && gaps[i].lo <= f.v[j].lo) ? gaps[i++] : f.v[j++];
+    free(f.v);
+    return install(v, n);
+}
+
+/* Reads w's foreign stretches from the OS, or with `check`, checks each
+ * (one system call) and reads only those no longer wholly mapped; puts the
+ * free ranges found into the index, and sets what the next check costs.
+ * The caller holds the lock; the system calls are made without it unless
+ * `hold`, and what they found is then put in only if the index was not read
+ * anew meanwhile (else the window is left to be read again). */
+static int reread(struct mm_window *w, int check, int hold)
+{
+    struct builder f = {0}, b = {0};
+    if (foreign_of(w, &f) != 0) {
+        free(f.v);
+        return MM_OS_ENOMEM;
+    }
+    size_t nforeign = f.n, asked = 0;
+    uint64_t seen = epoch;
+    if (!hold)
+        mm_lock_release(&lock);
+    if (check) {
+        size_t k = 0;
+        for (size_t i = 0; i < f.n; i++)
+            if (!mm_os_all_mapped(f.v[i].lo, f.v[i].hi))
+                f.v[k++] = f.v[i];
+        f.n = k;
+    }
+    int r = f.n ? walk(&b, f.v, f.n, 0, &asked) : 0;
+    free(f.v);
+    if (!hold)
+        mm_lock_acquire(&lock);
+    checks += check ? nforeign : 0;
+    rereads += f.n != 0;
+    if (r != 0)
+        free(b.v);
+    else if (b.n && epoch != seen) {
+        free(b.v);
+        w->full = 0;
+    } else if (b.n)
+        r = add_found(&b);
+    else
+        free(b.v);
+    if (!check) {
+        w->mappings = asked;
+        w->refreshed = refreshes;
+    }
+    if (b.n && r == 0) {
+        /* Found room: the stretches are fewer, or others. */
+        struct builder now = {0};
+        if (foreign_of(w, &now) == 0)
+            nforeign = now.n;
+        free(now.v);
+    }
+    atomic_store_explicit(&w->cost, nforeign ? nforeign + w->mappings / 2 : MM_SPACE_NEVER, memory_order_relaxed);
+    atomic_store_explicit(&w->credit, 0, memory_order_relaxed);
+    return r;
+}
+
+/* Nothing in w but free room and the library's: nothing to read. */
+static int nothing_foreign(const struct mm_window *w)
+{
+    struct builder f = {0};
+    int none = foreign_of(w, &f) == 0 && f.n == 0;
+    free(f.v);
+    return none;
+}
+
+int mm_space_refusal_due(struct mm_window *w)
+{
+    uint64_t cost = atomic_load_explicit(&w->cost, memory_order_relaxed);
+    return cost != MM_SPACE_NEVER
+           && atomic_fetch_add_explicit(&w->credit, CREDIT, memory_order_relaxed) + CREDIT >= cost;
+}
+
 int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, int may_rebuild,
                      struct mm_place *out)
 {
@@ -660,34 +904,61 @@ int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t h
     for (int round = 1; r == 0; round++) {
         r = place(w, segs, nsegs, least, want, hint, out);
         if (r == 0) {
-            w->full_refreshed = 0;
+            if (!out->donated)
+                own_add((uintptr_t)out->p, (uintptr_t)out->p + out->size);
+            w->full = 0;
             break;
         }
         if (round == ROUNDS_MAX)
             break;
+        int pending = REFRESH;
         if (r == STALE) {
             /* another mapper took a place the index had */
         } else if (r == CONTESTED)
             w->contest_checked = 1;
-        else if (r == MM_OS_ENOROOM && !w->full_refreshed)
-            w->full_refreshed = 1; /* full by the index: ask the OS once before saying so */
+        else if (r == MM_OS_ENOROOM && (!w->full || w->refreshed != refreshes)) {
+            /* Full by the index: read what in it is not ours before saying
+             * so (again after the index was read anew: it may have dropped
+             * the window's small gaps). */
+            w->full = 1;
+            w->refreshed = refreshes;
+            if (nothing_foreign(w)) {
+                atomic_store_explicit(&w->cost, MM_SPACE_NEVER, memory_order_relaxed);
+                break;
+            }
+            pending = READ;
+        } else if (r == MM_OS_ENOROOM
+                   && atomic_load_explicit(&w->credit, memory_order_relaxed)
+                          >= atomic_load_explicit(&w->cost, memory_order_relaxed))
+            pending = CHECK; /* refused often enough to look again */
         else
             break;
-        /* The caller refreshes outside its own lock and asks again. */
-        r = may_rebuild ? refresh() : MM_SPACE_REBUILD;
+        /* The caller reads outside its own lock and asks again. */
+        if (may_rebuild)
+            r = pending == REFRESH ? refresh() : reread(w, pending == CHECK, 1);
+        else {
+            w->pending = pending;
+            r = MM_SPACE_REBUILD;
+        }
     }
     if (r == STALE || r == CONTESTED)
         r = MM_OS_ENOROOM;
+    if (r == MM_OS_ENOROOM && w->full)
+        atomic_fetch_add_explicit(&w->credit, CREDIT, memory_order_relaxed);
     if (segs != &one)
         free(segs);
     mm_lock_release(&lock);
     return r;
 }
 
-int mm_space_rebuild(const struct mm_window *w)
+int mm_space_rebuild(struct mm_window *w)
 {
     mm_lock_acquire(&lock);
-    int r = is_known(w->lo, w->hi) ? refresh() : learn(w->lo, w->hi);
+    int pending = w->pending;
+    w->pending = REFRESH;
+    int r = !is_known(w->lo, w->hi) ? learn(w->lo, w->hi)
+            : pending != REFRESH    ? reread(w, pending == CHECK, 0)
+                                    : refresh();
     mm_lock_release(&lock);
     return r;
 }
@@ -704,6 +975,7 @@ int mm_space_release(const struct mm_place *pl)
     if (e != 0)
         return e;
     mm_lock_acquire(&lock);
+    own_remove((uintptr_t)pl->p, (uintptr_t)pl->p + pl->size);
     note_free((uintptr_t)pl->p, (uintptr_t)pl->p + pl->size);
     mm_lock_release(&lock);
     mm_space_note_room();
@@ -735,6 +1007,8 @@ void mm_space_counters_get(mm_space_counters *out)
     mm_lock_acquire(&lock);
     out->learns = learns;
     out->refreshes = refreshes;
+    out->rereads = rereads;
+    out->checks = checks;
     out->open_windows = nwins;
     out->free_ranges = ngaps + nextra;
     out->known_bytes = 0;

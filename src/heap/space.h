@@ -11,13 +11,24 @@
  * The free room comes from an in-library index, a snapshot of the OS's free
  * ranges inside the windows, each window read from the OS once, when the
  * first chunk is placed in it, and read again only when the OS contradicts
- * the index (a place it thought free was taken) or when a window looks full
- * for the first time; placing a chunk therefore costs a few binary searches
- * and one mapping call, whatever the number of mappings in the process, and
- * a window's first chunk costs one walk of the mappings inside it. */
+ * the index (a place it thought free was taken); placing a chunk therefore
+ * costs a few binary searches and one mapping call, whatever the number of
+ * mappings in the process, and a window's first chunk costs one walk of the
+ * mappings inside it, which skips over runs of small ones.
+ *
+ * A window that looks full is refused only once its foreign stretches (what
+ * in it is neither free nor the library's: other libraries' mappings, the
+ * only part that can change behind the library's back) were read from the
+ * OS.  After that a refusal checks them (one system call per stretch,
+ * whatever the mappings in it) so that space another library unmaps is
+ * found by the next Alloc, and where that check is expensive (thousands of
+ * foreign mappings), only once per so many refusals that a refusal costs
+ * about two system calls on average.  A window of the library's own chunks
+ * has nothing foreign: its refusals ask the OS nothing. */
 #ifndef MM_SPACE_H
 #define MM_SPACE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,12 +39,24 @@ struct mm_window {
     uintptr_t lo, hi;
     int bounded;
     int registered;
-    /* The window looked full and the index was rebuilt to make sure; not
-     * again until a placement in it succeeds. */
-    int full_refreshed;
     /* The index was rebuilt once before taking contested room for it. */
     int contest_checked;
+    /* No room by a reading of its foreign stretches since the last
+     * placement in it. */
+    int full;
+    /* What mm_space_rebuild does for it next (a reading of the window). */
+    int pending;
+    /* A full window's refusals earn credit; a check of its foreign
+     * stretches is due when the credit reaches what the last one cost (in
+     * system calls; MM_SPACE_NEVER: nothing foreign to check).  Atomic:
+     * mm_space_refusal_due reads them without the space's lock. */
+    _Atomic uint64_t credit, cost;
+    uint64_t mappings; /* foreign mappings the last full reading met */
+    /* The space's count of everything read anew at that reading: a later
+     * one may have dropped small gaps of the window from the index. */
+    uint64_t refreshed;
 };
+#define MM_SPACE_NEVER UINT64_MAX
 
 /* A placed chunk. */
 struct mm_place {
@@ -58,17 +81,28 @@ void mm_space_close(struct mm_window *w);
  * donated space.  Never over an existing mapping.  Returns 0, MM_OS_ENOROOM
  * (no room for `least` anywhere in the window), MM_OS_ENOMEM, or, unless
  * may_rebuild, MM_SPACE_REBUILD: the index must read the OS first (the
- * window is new to it, or what it knows proved stale), which the caller
+ * window is new to it, what it knows proved stale, or the window looks full
+ * and its foreign stretches are to be read or checked), which the caller
  * does with mm_space_rebuild outside its own lock before it asks again;
- * with may_rebuild the reading happens here.  Thread-safe. */
+ * with may_rebuild the reading happens here.  A refusal (MM_OS_ENOROOM) of
+ * a window found full counts towards its next check.  Thread-safe. */
 #define MM_SPACE_REBUILD 100
 int mm_space_reserve(struct mm_window *w, size_t least, size_t want, uintptr_t hint, int may_rebuild,
                      struct mm_place *out);
 
 /* What mm_space_reserve asked for with MM_SPACE_REBUILD: learns w's part of
  * the address space from the OS when the index does not know all of it yet,
- * else reads every known part anew.  0 or MM_OS_ENOMEM.  Thread-safe. */
-int mm_space_rebuild(const struct mm_window *w);
+ * reads or checks w's foreign stretches when w looked full, else reads
+ * every known part anew.  The system calls are made without the space's
+ * lock where they may be many.  0 or MM_OS_ENOMEM.  Thread-safe. */
+int mm_space_rebuild(struct mm_window *w);
+
+/* For a window mm_space_reserve refused for lack of room, asked again for
+ * as much or more while the generation has not changed: 1 when a check of
+ * its foreign stretches is due (mm_space_reserve then makes it), 0 when the
+ * caller may refuse at once.  Counts the refusal towards the next check.
+ * No lock, no system call. */
+int mm_space_refusal_due(struct mm_window *w);
 
 /* Gives a chunk's memory back: unmapped, or returned to donated space
  * (mm_donated_give_back: always free again, its pages discarded when they
@@ -91,11 +125,13 @@ uint64_t mm_space_generation(void);
 void mm_space_note_room(void);
 
 /* For tests, benchmarks and reports: how often the index read the OS (the
- * new part of a window, or everything known anew), what it knows, and how
- * many windows are open. */
+ * new part of a window, everything known anew, a full window's foreign
+ * stretches), checked them, what it knows, and how many windows are open. */
 typedef struct mm_space_counters {
     uint64_t learns;    /* windows' new parts read */
     uint64_t refreshes; /* everything known read anew */
+    uint64_t rereads;   /* full windows' foreign stretches read */
+    uint64_t checks;    /* foreign stretches checked (one system call each) */
     uint64_t open_windows;
     uint64_t free_ranges; /* in the index now */
     uint64_t known_bytes; /* of address space the index has learnt */

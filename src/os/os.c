@@ -17,6 +17,12 @@
 #error "methodmalloc has an OS layer for Linux and Windows only"
 #endif
 
+int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
+{
+    mm_os_range r = {from, to};
+    return mm_os_free_ranges_in(&r, 1, 0, visit, ctx, NULL);
+}
+
 struct fit {
     size_t size, align;
     uintptr_t found;

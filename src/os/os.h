@@ -19,6 +19,7 @@
 #ifndef MM_OS_H
 #define MM_OS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,30 @@ int mm_os_reserve_anywhere(size_t size, size_t align, mm_os_access access, void 
  * returns nonzero.  A snapshot: the ranges may be taken by the time visit
  * runs.  Returns 0 or MM_OS_ENOMEM when the system cannot say. */
 int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
+
+/* A stretch of the address space, [lo, hi). */
+typedef struct mm_os_range {
+    uintptr_t lo, hi;
+} mm_os_range;
+
+/* mm_os_free_ranges over each of the n stretches v[0, n) (sorted, not
+ * overlapping) in one reading of the system's list.  A free range of at
+ * least `whole` bytes is visited whole (its part in the stretch); smaller
+ * ones may be visited in part or not at all, which lets the walk skip over
+ * runs of small mappings and gaps instead of asking about each one (whole 0:
+ * every free range, whole).  *asked, when asked is not NULL, is set to the
+ * number of mappings the walk met (asked about, or read from the list inside
+ * the stretches).  Returns 0 or MM_OS_ENOMEM. */
+int mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole,
+                         int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx, size_t *asked);
+
+/* Whether every page of [lo, hi) is mapped (by anyone).  One question to the
+ * system however many mappings the range holds, and no list read: how a
+ * caller learns that nothing it saw mapped there was unmapped since (where
+ * that question cannot tell, as under qemu-user with a reserved guest
+ * space, a walk of the range answers).  False also when the system cannot
+ * say; the caller then reads the range. */
+bool mm_os_all_mapped(uintptr_t lo, uintptr_t hi);
 
 /* The mapping that holds address a, as the system keeps it (one line of
  * /proc/self/maps; one VirtualQuery allocation on Windows): [*lo, *hi).

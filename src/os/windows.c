@@ -82,22 +82,47 @@ int mm_os_mapping_at(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
     return 0;
 }
 
-int mm_os_free_ranges(uintptr_t from, uintptr_t to, int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
+/* VirtualQuery gives a free region whole, both its ends, in one question:
+ * nothing to skip. */
+int mm_os_free_ranges_in(const mm_os_range *v, size_t n, size_t whole,
+                         int (*visit)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx, size_t *asked)
 {
+    (void)whole;
     uintptr_t low = mm_os_user_bottom(), top = mm_os_user_top();
-    uintptr_t at = from > low ? from : low;
-    if (to > top)
-        to = top;
+    size_t questions = 0;
+    int stop = 0;
+    for (size_t i = 0; i < n && !stop; i++) {
+        uintptr_t at = v[i].lo > low ? v[i].lo : low, to = v[i].hi < top ? v[i].hi : top;
+        MEMORY_BASIC_INFORMATION mbi;
+        while (at < to && VirtualQuery((void *)at, &mbi, sizeof mbi) == sizeof mbi) {
+            questions++;
+            uintptr_t end = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+            if (end <= at)
+                break;
+            if (mbi.State == MEM_FREE && visit(ctx, at, end < to ? end : to)) {
+                stop = 1;
+                break;
+            }
+            at = end;
+        }
+    }
+    if (asked)
+        *asked = questions;
+    return 0;
+}
+
+bool mm_os_all_mapped(uintptr_t lo, uintptr_t hi)
+{
     MEMORY_BASIC_INFORMATION mbi;
-    while (at < to && VirtualQuery((void *)at, &mbi, sizeof mbi) == sizeof mbi) {
+    for (uintptr_t at = lo; at < hi;) {
+        if (VirtualQuery((void *)at, &mbi, sizeof mbi) != sizeof mbi || mbi.State == MEM_FREE)
+            return false;
         uintptr_t end = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
         if (end <= at)
-            break;
-        if (mbi.State == MEM_FREE && visit(ctx, at, end < to ? end : to))
-            break;
+            return false;
         at = end;
     }
-    return 0;
+    return lo < hi;
 }
 
 int mm_os_reserve_anywhere(size_t size, size_t align, mm_os_access access, void **out)

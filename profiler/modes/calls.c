@@ -13,134 +13,39 @@
  * increment is not atomic: threads racing on one method may lose counts
  * (the samples with exact counts are single-threaded).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "methodmalloc_ilrw.h"
 #include "profiler.h"
 
-#define NAME_MAX_CHARS 1024
 #define TOP            20
 
 void mmp_calls_init(mmp_calls *c)
 {
+    memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
-    c->head = NULL;
-    c->n = 0;
-}
-
-/* UTF-16 to UTF-8 at out[*at..cap), always NUL-terminated. */
-static void utf8_append(char *out, size_t cap, size_t *at, const WCHAR *w, size_t n)
-{
-    size_t k;
-    for (k = 0; k < n && w[k]; k++) {
-        uint32_t cp = w[k];
-        char buf[4];
-        size_t len;
-        if (cp >= 0xD800 && cp < 0xDC00 && k + 1 < n && w[k + 1] >= 0xDC00 && w[k + 1] < 0xE000)
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (w[++k] - 0xDC00u);
-        if (cp < 0x80)
-            buf[0] = (char)cp, len = 1;
-        else if (cp < 0x800)
-            buf[0] = (char)(0xC0 | cp >> 6), buf[1] = (char)(0x80 | (cp & 0x3F)), len = 2;
-        else if (cp < 0x10000)
-            buf[0] = (char)(0xE0 | cp >> 12), buf[1] = (char)(0x80 | (cp >> 6 & 0x3F)),
-            buf[2] = (char)(0x80 | (cp & 0x3F)), len = 3;
-        else
-            buf[0] = (char)(0xF0 | cp >> 18), buf[1] = (char)(0x80 | (cp >> 12 & 0x3F)),
-            buf[2] = (char)(0x80 | (cp >> 6 & 0x3F)), buf[3] = (char)(0x80 | (cp & 0x3F)), len = 4;
-        if (*at + len >= cap)
-            break;
-        memcpy(out + *at, buf, len);
-        *at += len;
-    }
-    out[*at] = 0;
-}
-
-/* "Ns.Outer/Inner": the enclosing types first (depth-limited against a
- * cycle in broken metadata). */
-static int type_name(IMetaDataImport *md, mdTypeDef td, char *out, size_t cap, size_t *at, int depth)
-{
-    WCHAR w[NAME_MAX_CHARS];
-    ULONG n = 0;
-    DWORD flags;
-    mdToken extends, outer;
-    if (depth > 16 || md->lpVtbl->GetTypeDefProps(md, td, w, NAME_MAX_CHARS, &n, &flags, &extends) != S_OK)
-        return -1;
-    if (md->lpVtbl->GetNestedClassProps(md, td, &outer) == S_OK && outer != td) {
-        if (type_name(md, outer, out, cap, at, depth + 1) != 0)
-            return -1;
-        utf8_append(out, cap, at, u"/", 1);
-    }
-    utf8_append(out, cap, at, w, n);
-    return 0;
 }
 
 /* A new counter record named after method token, not yet published. */
 static mmp_call *new_record(IMetaDataImport *md, mdMethodDef token)
 {
-    WCHAR w[NAME_MAX_CHARS];
-    char name[2 * NAME_MAX_CHARS];
-    size_t at = 0;
-    ULONG n = 0, rva, sig_len;
-    DWORD attr, impl;
-    mdTypeDef cls;
-    PCCOR_SIGNATURE sig;
+    char name[2 * MMP_NAME_MAX];
     mmp_call *r;
 
-    name[0] = 0;
-    if (md->lpVtbl->GetMethodProps(md, token, &cls, w, NAME_MAX_CHARS, &n, &attr, &sig, &sig_len, &rva, &impl) != S_OK)
+    if (mmp_method_name(md, token, name, sizeof name) != 0)
         return NULL;
-    if (type_name(md, cls, name, sizeof name, &at, 0) != 0)
-        return NULL;
-    utf8_append(name, sizeof name, &at, u"::", 2);
-    utf8_append(name, sizeof name, &at, w, n);
+    size_t at = strlen(name);
     r = malloc(sizeof *r + at + 1);
     if (!r)
         return NULL;
-    r->count = 0;
-    r->next = NULL;
+    memset(r, 0, sizeof *r);
     memcpy(r->name, name, at + 1);
     return r;
-}
-
-/* The stack check's resolver: the signature behind a call's token. */
-static HRESULT resolve(void *ctx, uint32_t token, const uint8_t **sig, size_t *len)
-{
-    IMetaDataImport2 *md2 = ctx;
-    IMetaDataImport *md = (IMetaDataImport *)md2;
-    PCCOR_SIGNATURE s = NULL;
-    ULONG n = 0, chars, rva;
-    DWORD attr, impl;
-    mdToken parent;
-    HRESULT hr;
-    int hops;
-
-    for (hops = 0; hops < 2; hops++) {
-        switch (MM_TOKEN_TYPE(token)) {
-        case MM_MDT_METHODDEF:
-            hr = md->lpVtbl->GetMethodProps(md, token, &parent, NULL, 0, &chars, &attr, &s, &n, &rva, &impl);
-            break;
-        case 0x0A000000u: /* MemberRef */
-            hr = md->lpVtbl->GetMemberRefProps(md, token, &parent, NULL, 0, &chars, &s, &n);
-            break;
-        case 0x11000000u: /* StandAloneSig (calli) */ hr = md->lpVtbl->GetSigFromToken(md, token, &s, &n); break;
-        case 0x2B000000u: /* MethodSpec: the generic method's own signature */
-            hr = md2->lpVtbl->GetMethodSpecProps(md2, token, &parent, &s, &n);
-            if (hr != S_OK)
-                return FAILED(hr) ? hr : E_INVALIDARG;
-            token = parent;
-            continue;
-        default: return E_INVALIDARG;
-        }
-        if (hr != S_OK)
-            return FAILED(hr) ? hr : E_INVALIDARG;
-        *sig = s;
-        *len = n;
-        return S_OK;
-    }
-    return E_INVALIDARG;
 }
 
 /* ldc.i8 &counter; conv.u; dup; ldind.i8; ldc.i4.1; conv.i8; add; stind.i8 */
@@ -155,7 +60,7 @@ static mmp_reason rewrite(mmp_profiler *p, IMetaDataImport2 *md2, mdMethodDef to
     IMetaDataImport *md = (IMetaDataImport *)md2;
     mm_il_method *m = NULL;
     mm_il_instr *at = NULL;
-    mm_il_stack_options opt = {resolve, md2, NULL, 0};
+    mm_il_stack_options opt = {mmp_resolve_sig, md2, NULL, 0};
     mm_il_stack_result st;
     mm_il_method_header h;
     mm_il_error err;
@@ -213,6 +118,22 @@ out:
     return why;
 }
 
+static size_t bucket_of(ModuleID mod, mdToken token)
+{
+    return (size_t)(((uint64_t)mod ^ token) * 0x9E3779B97F4A7C15ull >> 40) % MMP_CALLS_BUCKETS;
+}
+
+/* The record of a method already rewritten, or NULL. */
+static mmp_call *find_record(mmp_calls *c, ModuleID mod, mdToken token)
+{
+    mmp_call *r;
+    pthread_mutex_lock(&c->lock);
+    for (r = c->buckets[bucket_of(mod, token)]; r && (r->mod != mod || r->token != token); r = r->bucket_next)
+        ;
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
 void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
 {
     ICorProfilerInfo *info = p->info;
@@ -228,32 +149,52 @@ void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
     void *block = NULL;
     mmp_reason why;
 
-    if (mmp_method_claim(p, fn, &mod, &token, &t) != 0 || mmp_method_body(p, mod, token, &t, &body, &size) != 0)
+    mmp_call *again = NULL;
+
+    if (mmp_method_claim(p, fn, &mod, &token, &t) != 0) {
+        /* Inside the host, a guest before us may have set a new body for a
+         * method we rewrote already (an engine instruments each generic
+         * instantiation anew): that body gets the probe too, with the same
+         * counter.  A body we saw already is left alone. */
+        if (!p->as_guest || !t.alloc || !(again = find_record(&p->calls, mod, token)))
+            return;
+    }
+    if (mmp_method_body(p, mod, token, &t, &body, &size) != 0 || (again && body == again->source))
         return;
     if (info->lpVtbl->GetModuleMetaData(info, mod, MM_OF_READ, &IID_IMetaDataImport2, &unk) != S_OK || !unk) {
         mmp_not_relocated(c, MMP_NOT_METADATA);
         return;
     }
     md2 = (IMetaDataImport2 *)unk;
-    rec = new_record((IMetaDataImport *)md2, token);
+    rec = again ? again : new_record((IMetaDataImport *)md2, token);
     why = rec ? rewrite(p, md2, token, &t, body, size, &rec->count, &block, &out_size) : MMP_NOT_METADATA;
     md2->lpVtbl->base.Release((IMetaDataImport *)md2);
     if (!block) {
-        free(rec);
+        if (!again)
+            free(rec);
         if (why != MMP_REASON_COUNT) /* mmp_method_block counted its own */
             mmp_not_relocated(c, why);
         return;
     }
     if (mmp_method_set(p, mod, token, block, out_size) != 0) {
-        free(rec);
+        if (!again)
+            free(rec);
         return;
     }
+    pthread_mutex_lock(&p->calls.lock);
+    rec->source = body;
     /* From here the compiled code adds to rec->count: it lives as long as
      * the process. */
-    pthread_mutex_lock(&p->calls.lock);
-    rec->next = p->calls.head;
-    p->calls.head = rec;
-    p->calls.n++;
+    if (!again) {
+        rec->mod = mod;
+        rec->token = token;
+        rec->next = p->calls.head;
+        p->calls.head = rec;
+        p->calls.n++;
+        size_t b = bucket_of(mod, token);
+        rec->bucket_next = p->calls.buckets[b];
+        p->calls.buckets[b] = rec;
+    }
     pthread_mutex_unlock(&p->calls.lock);
 }
 
@@ -264,6 +205,32 @@ static int by_calls(const void *a, const void *b)
     if (x->count != y->count)
         return x->count > y->count ? -1 : 1;
     return strcmp(x->name, y->name);
+}
+
+/* Appends every counter to the calls report, with the process's program
+ * and pid, so that the processes of one run (a test runner and its test
+ * host) each keep their counts in the one file.  The file is locked while
+ * written: processes ending together do not interleave their lines. */
+static void write_counts(mmp_profiler *p, FILE *f, mmp_call **v, size_t n)
+{
+    char program[128];
+    long pid = (long)getpid();
+    const char *tag = strstr(mmp_process_tag(), "program=");
+    snprintf(program, sizeof program, "%s", tag ? tag + 8 : "?");
+    int fd = open(p->cfg.calls_report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    FILE *out = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (!out) {
+        if (fd >= 0)
+            close(fd);
+        fprintf(f, MMP_ERROR_LINE " calls: cannot write %s %s\n", p->cfg.calls_report, mmp_process_tag());
+        return;
+    }
+    (void)flock(fd, LOCK_EX);
+    for (size_t k = 0; k < n; k++)
+        fprintf(out, "%lld\t%s\t%s\t%ld\n", (long long)v[k]->count, v[k]->name, program, pid);
+    fflush(out);
+    (void)flock(fd, LOCK_UN);
+    fclose(out);
 }
 
 void mmp_calls_report(mmp_profiler *p, FILE *f)
@@ -291,15 +258,7 @@ void mmp_calls_report(mmp_profiler *p, FILE *f)
     for (k = 0; k < n && k < TOP; k++)
         fprintf(f, "methodmalloc: calls top %2zu %12lld %s %s\n", k + 1, (long long)v[k]->count, v[k]->name,
                 mmp_process_tag());
-    if (p->cfg.calls_report[0]) {
-        FILE *out = fopen(p->cfg.calls_report, "w");
-        if (!out) {
-            fprintf(f, MMP_ERROR_LINE " calls: cannot write %s %s\n", p->cfg.calls_report, mmp_process_tag());
-        } else {
-            for (k = 0; k < n; k++)
-                fprintf(out, "%lld\t%s\n", (long long)v[k]->count, v[k]->name);
-            fclose(out);
-        }
-    }
+    if (p->cfg.calls_report[0])
+        write_counts(p, f, v, n);
     free(v);
 }
