@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Issue 16's performance goal as a benchmark (not a timed test): the wall time
+# of `dotnet test --collect "Code Coverage"` on tests/coverage with the CLR
+# Instrumentation Engine alone and with the engine as the guest of our host
+# (mmrun --shim), BENCH_RUNS runs each (default 5) in interleaved order;
+# prints the medians and their ratio (the goal: at most 1.05).  The engine's
+# log is off, as in a user's run.
+# usage: bench/coverage_bench.sh MMRUN CACHE
+set -euo pipefail
+mmrun=${1:?usage: coverage_bench.sh MMRUN CACHE}
+cache=${2:?usage: coverage_bench.sh MMRUN CACHE}
+runs=${BENCH_RUNS:-5}
+what=coverage-bench
+. "$(dirname "$0")/../tests/coverage/project.sh"
+engine_log=0
+
+"$mmrun" --shim "$work/shim" --guest "$engine_dir/libInstrumentationEngine.so=$clsid" --report "$work/host.report" \
+  || fail "mmrun --shim failed"
+median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+# One unmeasured run of each first: the SDK's and the runtime's first start
+# after a build is slower.
+cover warm-alone "$engine_dir"
+cover warm-host "$work/shim"
+for ((i = 0; i < runs; i++)); do
+  cover alone "$engine_dir"
+  cat "$work/alone.ms" >>"$work/alone.all"
+  cover host "$work/shim"
+  cat "$work/host.ms" >>"$work/host.all"
+  cmp -s "$work/alone.cov" "$work/host.cov" || fail "run $i: the coverage under the host differs from the engine alone"
+done
+alone=$(median <"$work/alone.all")
+host=$(median <"$work/host.all")
+echo
+echo "coverage run: dotnet test --collect \"Code Coverage\" (dynamic instrumentation), median of $runs"
+printf '  %-22s %10s %8s\n' run wall_ms ratio
+printf '  %-22s %10.0f %8.3f\n' "engine alone" "$alone" 1
+printf '  %-22s %10.0f %8.3f\n' "engine under the host" "$host" "$(awk -v a="$host" -v b="$alone" 'BEGIN {print a / b}')"
+echo "  all runs (ms): alone $(tr '\n' ' ' <"$work/alone.all")| host $(tr '\n' ' ' <"$work/host.all")"
+grep '^methodmalloc: guest=' "$work/host.report" | tail -n 1 | sed 's/^/  last host run: /'
