@@ -153,6 +153,7 @@ calls 'CovLib.Parsing::ParseOrDefault' 2
 calls 'CovLib.Parsing::Checked' 2
 calls 'CovLib.Pipeline::SumSquaresAsync' 1
 calls 'CovLib.Pipeline::Square' 3
+calls 'CovLib.Pipeline/<SumSquaresAsync>d__0::MoveNext' 4
 calls 'CovLib.Pipeline::Counter' 1
 calls 'CovLib.Pipeline/<>c__DisplayClass2_0::<Counter>b__0' 2
 calls 'CovLib.Pipeline/<>c::<Evens>b__3_0' 6
@@ -160,7 +161,8 @@ calls 'CovLib.Pipeline/<>c::<Evens>b__3_1' 3
 calls 'CovLib.Bag`1::Add' 5
 calls 'CovLib.Bag`1::Take' 4
 calls 'CovLib.Bag`1::Fold' 2
+calls 'CovLib.Bag`1::get_Count' 9
 calls 'CovLib.Bag`1/Node::.ctor' 5
 calls 'CovLib.Bag`1/Node::Depth' 2
 ! grep -qF 'CovLib.Grades::NeverCalled' <(awk -F'\t' '$1 != 0' "$work/calls.tsv") || fail "calls: CovLib.Grades::NeverCalled counted, and no test calls it"
-echo "calls: the engine then --calls: coverage identical and 15 methods' counts exact (Grade 5, Square 3, Bag\`1::Add 5 over two instantiations)"
+echo "calls: the engine then --calls: coverage identical and 17 methods' counts exact (Grade 5, Square 3, Bag\`1::Add 5 over two instantiations)"
