@@ -110,7 +110,7 @@ int main(void)
     mmp_modules_init(&table);
     for (int i = 0; i < MODULES; i++) {
         ids[i] = (ModuleID)(0x7f0000000000ull + (uint64_t)i * 0x1e40);
-        if (mmp_modules_add(&table, ids[i], NULL, NULL, NULL, NULL) != 0)
+        if (mmp_modules_add(&table, ids[i], NULL, NULL, NULL, NULL, NULL) != 0)
             return 1;
         struct old_module *m = calloc(1, sizeof *m);
         m->id = ids[i];

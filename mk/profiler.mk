@@ -2,8 +2,13 @@
 # methodmalloc inside the real .NET runtime, its launcher mmrun, the C#
 # samples, their tests, benchmark and demo.  Linux only; needs the .NET SDK.
 ifeq ($(OS),linux)
-PROFILER_SRCS := $(filter-out profiler/mmrun.c,$(wildcard profiler/*.c))
+# profiler/: what the host and the modes share (the API tables, the module
+# table, configuration, report); profiler/host/: the host that loads guest
+# profilers and stands between them and the runtime; profiler/modes/:
+# methodmalloc's own modes (relocate, runtime, replace, calls).
+PROFILER_SRCS := $(filter-out profiler/mmrun.c,$(wildcard profiler/*.c profiler/host/*.c profiler/modes/*.c))
 PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o) $(PE_SRCS:%.c=$(BUILD)/pic/%.o)
+$(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o): CPPFLAGS += -Iprofiler
 PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.so
 MMRUN         := $(BUILD)/profiler/mmrun
 SAMPLES_DIR   := $(BUILD)/samples

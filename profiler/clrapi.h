@@ -1,14 +1,14 @@
 /*
  * The slice of the CLR profiling API this profiler uses, declared for C.
  *
- * Only what the profiler calls or implements is here: ICorProfilerCallback
- * and ICorProfilerCallback2 (implemented, so declared whole), ICorProfilerInfo
- * IMetaDataImport and IMetaDataImport2 (called, so declared up to the last
- * slot we call: a caller never needs the slots after it; slots between are
- * placeholders), IClassFactory.  Slot order follows
- * corprof.idl and cor.h of dotnet/runtime; the static assertions at the end
- * pin the slot numbers, because one slot off calls the wrong function inside
- * the runtime.
+ * The profiling interfaces whole: ICorProfilerCallback through version 11
+ * and ICorProfilerInfo through version 15, built from the tables of
+ * corprof_table.h (the host forwards every method).  IMetaDataImport and
+ * IMetaDataImport2 (called, so declared up to the last slot we call: a
+ * caller never needs the slots after it; slots between are placeholders),
+ * IClassFactory.  Slot order follows corprof.idl and cor.h of
+ * dotnet/runtime; the static assertions at the end pin the slot numbers,
+ * because one slot off calls the wrong function inside the runtime.
  *
  * Types are those of CoreCLR's PAL on 64-bit Linux: ULONG and DWORD are 32
  * bits, BOOL is a 32-bit int, WCHAR is 16 bits, IDs are pointer-sized.
@@ -21,6 +21,7 @@
 #include <uchar.h>
 
 #include "methodmalloc.h"
+#include "corprof_table.h"
 
 typedef int32_t BOOL;
 typedef uint32_t DWORD;
@@ -50,7 +51,57 @@ typedef mdToken mdMethodDef;
 typedef void *HCORENUM;
 typedef const uint8_t *PCCOR_SIGNATURE;
 
+typedef uint32_t UINT;
+typedef uint32_t ULONG32;
+typedef uint32_t UINT32;
+typedef uint64_t UINT64;
+typedef uint8_t UINT8;
+typedef uint8_t BYTE;
+typedef uint16_t USHORT;
+typedef size_t SIZE_T;
+typedef const GUID *LPCGUID;
+typedef UINT_PTR ContextID;
+typedef UINT_PTR ReJITID;
+typedef UINT_PTR COR_PRF_ELT_INFO;
+typedef UINT_PTR COR_PRF_FRAME_INFO;
+typedef UINT_PTR EVENTPIPE_PROVIDER;
+typedef UINT_PTR EVENTPIPE_EVENT;
+typedef uint64_t EVENTPIPE_SESSION;
+typedef void **ObjectHandleID;
+typedef mdToken mdFieldDef;
+
+/* Structures only pointed to. */
+typedef struct COR_DEBUG_IL_TO_NATIVE_MAP COR_DEBUG_IL_TO_NATIVE_MAP;
+typedef struct COR_FIELD_OFFSET COR_FIELD_OFFSET;
+typedef struct COR_PRF_CODE_INFO COR_PRF_CODE_INFO;
+typedef struct COR_PRF_FUNCTION_ARGUMENT_INFO COR_PRF_FUNCTION_ARGUMENT_INFO;
+typedef struct COR_PRF_FUNCTION_ARGUMENT_RANGE COR_PRF_FUNCTION_ARGUMENT_RANGE;
+typedef struct COR_PRF_GC_GENERATION_RANGE COR_PRF_GC_GENERATION_RANGE;
+typedef struct COR_PRF_EX_CLAUSE_INFO COR_PRF_EX_CLAUSE_INFO;
+typedef struct COR_PRF_NONGC_HEAP_RANGE COR_PRF_NONGC_HEAP_RANGE;
+typedef struct COR_PRF_EVENTPIPE_PARAM_DESC COR_PRF_EVENTPIPE_PARAM_DESC;
+typedef struct COR_PRF_EVENT_DATA COR_PRF_EVENT_DATA;
+
+/* An IL offset map entry (SetILInstrumentedCodeMap). */
+typedef struct COR_IL_MAP {
+    ULONG32 oldOffset;
+    ULONG32 newOffset;
+    BOOL fAccurate;
+} COR_IL_MAP;
+
+/* Passed by value (EventPipeAddProviderToSession), so declared whole. */
+typedef struct COR_PRF_EVENTPIPE_PROVIDER_CONFIG {
+    const WCHAR *providerName;
+    UINT64 keywords;
+    UINT32 loggingLevel;
+    const WCHAR *filterData;
+} COR_PRF_EVENTPIPE_PROVIDER_CONFIG;
+
 /* Enums passed by value or in arrays: 32-bit ints in the C ABI. */
+typedef uint32_t CorElementType;
+typedef int32_t COR_PRF_STATIC_TYPE;
+typedef int32_t COR_PRF_RUNTIME_TYPE;
+typedef int32_t COR_PRF_HANDLE_TYPE;
 typedef int32_t COR_PRF_JIT_CACHE;
 typedef int32_t COR_PRF_TRANSITION_REASON;
 typedef int32_t COR_PRF_SUSPEND_REASON;
@@ -63,12 +114,35 @@ typedef int32_t COR_PRF_GC_ROOT_FLAGS;
 #define E_FAIL ((HRESULT)0x80004005L)
 #endif
 
-/* COR_PRF_MONITOR bits we set. */
+/* COR_PRF_MONITOR bits (the event mask's low word). */
+#define COR_PRF_MONITOR_FUNCTION_UNLOADS 0x00000001u
+#define COR_PRF_MONITOR_CLASS_LOADS 0x00000002u
 #define COR_PRF_MONITOR_MODULE_LOADS 0x00000004u
 #define COR_PRF_MONITOR_ASSEMBLY_LOADS 0x00000008u
+#define COR_PRF_MONITOR_APPDOMAIN_LOADS 0x00000010u
 #define COR_PRF_MONITOR_JIT_COMPILATION 0x00000020u
+#define COR_PRF_MONITOR_EXCEPTIONS 0x00000040u
+#define COR_PRF_MONITOR_GC 0x00000080u
+#define COR_PRF_MONITOR_OBJECT_ALLOCATED 0x00000100u
+#define COR_PRF_MONITOR_THREADS 0x00000200u
+#define COR_PRF_MONITOR_REMOTING 0x00000400u
+#define COR_PRF_MONITOR_CODE_TRANSITIONS 0x00000800u
+#define COR_PRF_MONITOR_CCW 0x00002000u
+#define COR_PRF_MONITOR_SUSPENDS 0x00010000u
+#define COR_PRF_MONITOR_CACHE_SEARCHES 0x00020000u
+#define COR_PRF_ENABLE_REJIT 0x00040000u
 #define COR_PRF_DISABLE_INLINING 0x00200000u
+#define COR_PRF_MONITOR_CLR_EXCEPTIONS 0x01000000u
 #define COR_PRF_DISABLE_ALL_NGEN_IMAGES 0x80000000u
+/* COR_PRF_HIGH_MONITOR bits (the high word, SetEventMask2). */
+#define COR_PRF_HIGH_ADD_ASSEMBLY_REFERENCES 0x00000001u
+#define COR_PRF_HIGH_IN_MEMORY_SYMBOLS_UPDATED 0x00000002u
+#define COR_PRF_HIGH_MONITOR_DYNAMIC_FUNCTION_UNLOADS 0x00000004u
+#define COR_PRF_HIGH_BASIC_GC 0x00000010u
+#define COR_PRF_HIGH_MONITOR_GC_MOVED_OBJECTS 0x00000020u
+#define COR_PRF_HIGH_MONITOR_LARGEOBJECT_ALLOCATED 0x00000040u
+#define COR_PRF_HIGH_MONITOR_EVENT_PIPE 0x00000080u
+#define COR_PRF_HIGH_MONITOR_PINNEDOBJECT_ALLOCATED 0x00000100u
 
 /* IMetaDataImport open flags (CorOpenFlags ofRead). */
 #define MM_OF_READ 0u
@@ -88,147 +162,59 @@ typedef int32_t COR_PRF_GC_ROOT_FLAGS;
 #define MM_CLASS_E_NOAGGREGATION ((HRESULT)0x80040110L)
 
 typedef struct ICorProfilerCallback2 ICorProfilerCallback2;
+typedef struct ICorProfilerCallback11 ICorProfilerCallback11;
 typedef struct ICorProfilerInfo ICorProfilerInfo;
 typedef struct IMetaDataImport IMetaDataImport;
 typedef struct IMetaDataImport2 IMetaDataImport2;
 typedef struct IClassFactory IClassFactory;
 
-/* ---- ICorProfilerCallback + ICorProfilerCallback2 (implemented) ---- */
-#define MM_CB ICorProfilerCallback2 *This
+/* ---- The profiling interfaces, built from corprof_table.h ---- */
+#define MM_VTBL_SLOT(slot, version, name, params, args) HRESULT(STDMETHODCALLTYPE *name)(MM_THIS MM_ARGS params);
+#define MM_IUNKNOWN_SLOTS                                                                                            \
+    HRESULT(STDMETHODCALLTYPE *QueryInterface)(MM_THIS, REFIID riid, void **ppv);                                    \
+    ULONG(STDMETHODCALLTYPE *AddRef)(MM_THIS);                                                                       \
+    ULONG(STDMETHODCALLTYPE *Release)(MM_THIS);
+
+/* ICorProfilerCallback2: what the modes' profiler object implements. */
+#define MM_THIS ICorProfilerCallback2 *This
 typedef struct ICorProfilerCallback2Vtbl {
-    /* IUnknown */
-    HRESULT(STDMETHODCALLTYPE *QueryInterface)(MM_CB, REFIID riid, void **ppv);
-    ULONG(STDMETHODCALLTYPE *AddRef)(MM_CB);
-    ULONG(STDMETHODCALLTYPE *Release)(MM_CB);
-    /* ICorProfilerCallback: 69 methods */
-    HRESULT(STDMETHODCALLTYPE *Initialize)(MM_CB, IUnknown *pICorProfilerInfoUnk);
-    HRESULT(STDMETHODCALLTYPE *Shutdown)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *AppDomainCreationStarted)(MM_CB, AppDomainID id);
-    HRESULT(STDMETHODCALLTYPE *AppDomainCreationFinished)(MM_CB, AppDomainID id, HRESULT hrStatus);
-    HRESULT(STDMETHODCALLTYPE *AppDomainShutdownStarted)(MM_CB, AppDomainID id);
-    HRESULT(STDMETHODCALLTYPE *AppDomainShutdownFinished)(MM_CB, AppDomainID id, HRESULT hrStatus);
-    HRESULT(STDMETHODCALLTYPE *AssemblyLoadStarted)(MM_CB, AssemblyID id);
-    HRESULT(STDMETHODCALLTYPE *AssemblyLoadFinished)(MM_CB, AssemblyID id, HRESULT hrStatus);
-    HRESULT(STDMETHODCALLTYPE *AssemblyUnloadStarted)(MM_CB, AssemblyID id);
-    HRESULT(STDMETHODCALLTYPE *AssemblyUnloadFinished)(MM_CB, AssemblyID id, HRESULT hrStatus);
-    HRESULT(STDMETHODCALLTYPE *ModuleLoadStarted)(MM_CB, ModuleID id);
-    HRESULT(STDMETHODCALLTYPE *ModuleLoadFinished)(MM_CB, ModuleID id, HRESULT hrStatus);
-    HRESULT(STDMETHODCALLTYPE *ModuleUnloadStarted)(MM_CB, ModuleID id);
-    HRESULT(STDMETHODCALLTYPE *ModuleUnloadFinished)(MM_CB, ModuleID id, HRESULT hrStatus);
-    HRESULT(STDMETHODCALLTYPE *ModuleAttachedToAssembly)(MM_CB, ModuleID id, AssemblyID assembly);
-    HRESULT(STDMETHODCALLTYPE *ClassLoadStarted)(MM_CB, ClassID id);
-    HRESULT(STDMETHODCALLTYPE *ClassLoadFinished)(MM_CB, ClassID id, HRESULT hrStatus);
-    HRESULT(STDMETHODCALLTYPE *ClassUnloadStarted)(MM_CB, ClassID id);
-    HRESULT(STDMETHODCALLTYPE *ClassUnloadFinished)(MM_CB, ClassID id, HRESULT hrStatus);
-    HRESULT(STDMETHODCALLTYPE *FunctionUnloadStarted)(MM_CB, FunctionID id);
-    HRESULT(STDMETHODCALLTYPE *JITCompilationStarted)(MM_CB, FunctionID id, BOOL fIsSafeToBlock);
-    HRESULT(STDMETHODCALLTYPE *JITCompilationFinished)(MM_CB, FunctionID id, HRESULT hrStatus, BOOL fIsSafeToBlock);
-    HRESULT(STDMETHODCALLTYPE *JITCachedFunctionSearchStarted)(MM_CB, FunctionID id, BOOL *pbUseCachedFunction);
-    HRESULT(STDMETHODCALLTYPE *JITCachedFunctionSearchFinished)(MM_CB, FunctionID id, COR_PRF_JIT_CACHE result);
-    HRESULT(STDMETHODCALLTYPE *JITFunctionPitched)(MM_CB, FunctionID id);
-    HRESULT(STDMETHODCALLTYPE *JITInlining)(MM_CB, FunctionID caller, FunctionID callee, BOOL *pfShouldInline);
-    HRESULT(STDMETHODCALLTYPE *ThreadCreated)(MM_CB, ThreadID id);
-    HRESULT(STDMETHODCALLTYPE *ThreadDestroyed)(MM_CB, ThreadID id);
-    HRESULT(STDMETHODCALLTYPE *ThreadAssignedToOSThread)(MM_CB, ThreadID id, DWORD osThreadId);
-    HRESULT(STDMETHODCALLTYPE *RemotingClientInvocationStarted)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *RemotingClientSendingMessage)(MM_CB, GUID *pCookie, BOOL fIsAsync);
-    HRESULT(STDMETHODCALLTYPE *RemotingClientReceivingReply)(MM_CB, GUID *pCookie, BOOL fIsAsync);
-    HRESULT(STDMETHODCALLTYPE *RemotingClientInvocationFinished)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *RemotingServerReceivingMessage)(MM_CB, GUID *pCookie, BOOL fIsAsync);
-    HRESULT(STDMETHODCALLTYPE *RemotingServerInvocationStarted)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *RemotingServerInvocationReturned)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *RemotingServerSendingReply)(MM_CB, GUID *pCookie, BOOL fIsAsync);
-    HRESULT(STDMETHODCALLTYPE *UnmanagedToManagedTransition)(MM_CB, FunctionID id, COR_PRF_TRANSITION_REASON reason);
-    HRESULT(STDMETHODCALLTYPE *ManagedToUnmanagedTransition)(MM_CB, FunctionID id, COR_PRF_TRANSITION_REASON reason);
-    HRESULT(STDMETHODCALLTYPE *RuntimeSuspendStarted)(MM_CB, COR_PRF_SUSPEND_REASON reason);
-    HRESULT(STDMETHODCALLTYPE *RuntimeSuspendFinished)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *RuntimeSuspendAborted)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *RuntimeResumeStarted)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *RuntimeResumeFinished)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *RuntimeThreadSuspended)(MM_CB, ThreadID id);
-    HRESULT(STDMETHODCALLTYPE *RuntimeThreadResumed)(MM_CB, ThreadID id);
-    HRESULT(STDMETHODCALLTYPE *MovedReferences)(MM_CB, ULONG cRanges, ObjectID oldStart[], ObjectID newStart[],
-                                                ULONG length[]);
-    HRESULT(STDMETHODCALLTYPE *ObjectAllocated)(MM_CB, ObjectID id, ClassID cls);
-    HRESULT(STDMETHODCALLTYPE *ObjectsAllocatedByClass)(MM_CB, ULONG cClassCount, ClassID classIds[], ULONG cObjects[]);
-    HRESULT(STDMETHODCALLTYPE *ObjectReferences)(MM_CB, ObjectID id, ClassID cls, ULONG cRefs, ObjectID refs[]);
-    HRESULT(STDMETHODCALLTYPE *RootReferences)(MM_CB, ULONG cRootRefs, ObjectID rootRefIds[]);
-    HRESULT(STDMETHODCALLTYPE *ExceptionThrown)(MM_CB, ObjectID thrown);
-    HRESULT(STDMETHODCALLTYPE *ExceptionSearchFunctionEnter)(MM_CB, FunctionID id);
-    HRESULT(STDMETHODCALLTYPE *ExceptionSearchFunctionLeave)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *ExceptionSearchFilterEnter)(MM_CB, FunctionID id);
-    HRESULT(STDMETHODCALLTYPE *ExceptionSearchFilterLeave)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *ExceptionSearchCatcherFound)(MM_CB, FunctionID id);
-    HRESULT(STDMETHODCALLTYPE *ExceptionOSHandlerEnter)(MM_CB, UINT_PTR unused);
-    HRESULT(STDMETHODCALLTYPE *ExceptionOSHandlerLeave)(MM_CB, UINT_PTR unused);
-    HRESULT(STDMETHODCALLTYPE *ExceptionUnwindFunctionEnter)(MM_CB, FunctionID id);
-    HRESULT(STDMETHODCALLTYPE *ExceptionUnwindFunctionLeave)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *ExceptionUnwindFinallyEnter)(MM_CB, FunctionID id);
-    HRESULT(STDMETHODCALLTYPE *ExceptionUnwindFinallyLeave)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *ExceptionCatcherEnter)(MM_CB, FunctionID id, ObjectID obj);
-    HRESULT(STDMETHODCALLTYPE *ExceptionCatcherLeave)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *COMClassicVTableCreated)(MM_CB, ClassID cls, REFGUID iid, void *pVTable, ULONG cSlots);
-    HRESULT(STDMETHODCALLTYPE *COMClassicVTableDestroyed)(MM_CB, ClassID cls, REFGUID iid, void *pVTable);
-    HRESULT(STDMETHODCALLTYPE *ExceptionCLRCatcherFound)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *ExceptionCLRCatcherExecute)(MM_CB);
-    /* ICorProfilerCallback2: 8 methods */
-    HRESULT(STDMETHODCALLTYPE *ThreadNameChanged)(MM_CB, ThreadID id, ULONG cchName, WCHAR name[]);
-    HRESULT(STDMETHODCALLTYPE *GarbageCollectionStarted)(MM_CB, int cGenerations, BOOL generationCollected[],
-                                                         COR_PRF_GC_REASON reason);
-    HRESULT(STDMETHODCALLTYPE *SurvivingReferences)(MM_CB, ULONG cRanges, ObjectID start[], ULONG length[]);
-    HRESULT(STDMETHODCALLTYPE *GarbageCollectionFinished)(MM_CB);
-    HRESULT(STDMETHODCALLTYPE *FinalizeableObjectQueued)(MM_CB, DWORD finalizerFlags, ObjectID obj);
-    HRESULT(STDMETHODCALLTYPE *RootReferences2)(MM_CB, ULONG cRootRefs, ObjectID rootRefIds[],
-                                                COR_PRF_GC_ROOT_KIND rootKinds[], COR_PRF_GC_ROOT_FLAGS rootFlags[],
-                                                UINT_PTR rootIds[]);
-    HRESULT(STDMETHODCALLTYPE *HandleCreated)(MM_CB, GCHandleID handle, ObjectID initialObject);
-    HRESULT(STDMETHODCALLTYPE *HandleDestroyed)(MM_CB, GCHandleID handle);
+    MM_IUNKNOWN_SLOTS
+    MM_CALLBACK1(MM_VTBL_SLOT)
+    MM_CALLBACK2(MM_VTBL_SLOT)
 } ICorProfilerCallback2Vtbl;
-#undef MM_CB
+#undef MM_THIS
+
+/* ICorProfilerCallback11: every callback, what the host implements and
+ * calls on its guests (a guest's object for version v is called only in
+ * the slots of versions up to v). */
+#define MM_THIS ICorProfilerCallback11 *This
+typedef struct ICorProfilerCallback11Vtbl {
+    MM_IUNKNOWN_SLOTS
+    MM_CALLBACK1(MM_VTBL_SLOT)
+    MM_CALLBACK2(MM_VTBL_SLOT)
+    MM_CALLBACK3_11(MM_VTBL_SLOT)
+} ICorProfilerCallback11Vtbl;
+#undef MM_THIS
+
+/* ICorProfilerInfo, every version through 15 in one vtable: the runtime's
+ * object answers every version with the same pointer, and a caller uses
+ * only the slots of the versions QueryInterface granted. */
+#define MM_THIS ICorProfilerInfo *This
+typedef struct ICorProfilerInfoVtbl {
+    MM_IUNKNOWN_SLOTS
+    MM_INFO1(MM_VTBL_SLOT)
+    MM_INFO2_15(MM_VTBL_SLOT)
+} ICorProfilerInfoVtbl;
+#undef MM_THIS
+#undef MM_VTBL_SLOT
+#undef MM_IUNKNOWN_SLOTS
 
 struct ICorProfilerCallback2 {
     const ICorProfilerCallback2Vtbl *lpVtbl;
 };
-
-/* ---- ICorProfilerInfo (called; declared through SetILFunctionBody) ---- */
-#define MM_PI ICorProfilerInfo *This
-typedef struct ICorProfilerInfoVtbl {
-    HRESULT(STDMETHODCALLTYPE *QueryInterface)(MM_PI, REFIID riid, void **ppv);
-    ULONG(STDMETHODCALLTYPE *AddRef)(MM_PI);
-    ULONG(STDMETHODCALLTYPE *Release)(MM_PI);
-    HRESULT(STDMETHODCALLTYPE *GetClassFromObject)(MM_PI, ObjectID obj, ClassID *pClassId);
-    HRESULT(STDMETHODCALLTYPE *GetClassFromToken)(MM_PI, ModuleID mod, mdTypeDef typeDef, ClassID *pClassId);
-    HRESULT(STDMETHODCALLTYPE *GetCodeInfo)(MM_PI, FunctionID fn, LPCBYTE *pStart, ULONG *pcSize);
-    HRESULT(STDMETHODCALLTYPE *GetEventMask)(MM_PI, DWORD *pdwEvents);
-    HRESULT(STDMETHODCALLTYPE *GetFunctionFromIP)(MM_PI, LPCBYTE ip, FunctionID *pFunctionId);
-    HRESULT(STDMETHODCALLTYPE *GetFunctionFromToken)(MM_PI, ModuleID mod, mdToken token, FunctionID *pFunctionId);
-    HRESULT(STDMETHODCALLTYPE *GetHandleFromThread)(MM_PI, ThreadID thread, HANDLE *phThread);
-    HRESULT(STDMETHODCALLTYPE *GetObjectSize)(MM_PI, ObjectID obj, ULONG *pcSize);
-    HRESULT(STDMETHODCALLTYPE *IsArrayClass)(MM_PI, ClassID cls, uint32_t *pBaseElemType, ClassID *pBaseClassId,
-                                             ULONG *pcRank);
-    HRESULT(STDMETHODCALLTYPE *GetThreadInfo)(MM_PI, ThreadID thread, DWORD *pdwWin32ThreadId);
-    HRESULT(STDMETHODCALLTYPE *GetCurrentThreadID)(MM_PI, ThreadID *pThreadId);
-    HRESULT(STDMETHODCALLTYPE *GetClassIDInfo)(MM_PI, ClassID cls, ModuleID *pModuleId, mdTypeDef *pTypeDefToken);
-    HRESULT(STDMETHODCALLTYPE *GetFunctionInfo)(MM_PI, FunctionID fn, ClassID *pClassId, ModuleID *pModuleId,
-                                                mdToken *pToken);
-    HRESULT(STDMETHODCALLTYPE *SetEventMask)(MM_PI, DWORD dwEvents);
-    HRESULT(STDMETHODCALLTYPE *SetEnterLeaveFunctionHooks)(MM_PI, void *pFuncEnter, void *pFuncLeave,
-                                                           void *pFuncTailcall);
-    HRESULT(STDMETHODCALLTYPE *SetFunctionIDMapper)(MM_PI, void *pFunc);
-    HRESULT(STDMETHODCALLTYPE *GetTokenAndMetaDataFromFunction)(MM_PI, FunctionID fn, REFIID riid,
-                                                                IUnknown **ppImport, mdToken *pToken);
-    HRESULT(STDMETHODCALLTYPE *GetModuleInfo)(MM_PI, ModuleID mod, LPCBYTE *ppBaseLoadAddress, ULONG cchName,
-                                              ULONG *pcchName, WCHAR szName[], AssemblyID *pAssemblyId);
-    HRESULT(STDMETHODCALLTYPE *GetModuleMetaData)(MM_PI, ModuleID mod, DWORD dwOpenFlags, REFIID riid,
-                                                  IUnknown **ppOut);
-    HRESULT(STDMETHODCALLTYPE *GetILFunctionBody)(MM_PI, ModuleID mod, mdMethodDef method, LPCBYTE *ppMethodHeader,
-                                                  ULONG *pcbMethodSize);
-    HRESULT(STDMETHODCALLTYPE *GetILFunctionBodyAllocator)(MM_PI, ModuleID mod, IMethodMalloc **ppMalloc);
-    HRESULT(STDMETHODCALLTYPE *SetILFunctionBody)(MM_PI, ModuleID mod, mdMethodDef method,
-                                                  LPCBYTE pbNewILMethodHeader);
-} ICorProfilerInfoVtbl;
-#undef MM_PI
-
+struct ICorProfilerCallback11 {
+    const ICorProfilerCallback11Vtbl *lpVtbl;
+};
 struct ICorProfilerInfo {
     const ICorProfilerInfoVtbl *lpVtbl;
 };
@@ -319,6 +305,9 @@ extern const IID IID_IClassFactory;
 extern const IID IID_ICorProfilerCallback;
 extern const IID IID_ICorProfilerCallback2;
 extern const IID IID_ICorProfilerInfo;
+/* Index v: version v (1..newest); index 0 unused. */
+extern const IID *const IID_ICorProfilerCallback_v[MM_CALLBACK_NEWEST + 1];
+extern const IID *const IID_ICorProfilerInfo_v[MM_INFO_NEWEST + 1];
 extern const IID IID_IMetaDataImport;
 extern const IID IID_IMetaDataImport2;
 /* This profiler's class ID, {E7C0561D-4650-4F35-9D86-A69D58427C09}. */
@@ -327,17 +316,29 @@ extern const GUID CLSID_MethodMallocProfiler;
 /* Slot numbers, counted from QueryInterface = 0, as corprof.idl and cor.h
  * order them. */
 #define MM_SLOT(type, member) (offsetof(type, member) / sizeof(void (*)(void)))
-_Static_assert(MM_SLOT(ICorProfilerCallback2Vtbl, Initialize) == 3, "Initialize slot");
-_Static_assert(MM_SLOT(ICorProfilerCallback2Vtbl, ModuleLoadFinished) == 14, "ModuleLoadFinished slot");
-_Static_assert(MM_SLOT(ICorProfilerCallback2Vtbl, ModuleUnloadFinished) == 16, "ModuleUnloadFinished slot");
-_Static_assert(MM_SLOT(ICorProfilerCallback2Vtbl, JITCompilationStarted) == 23, "JITCompilationStarted slot");
-_Static_assert(MM_SLOT(ICorProfilerCallback2Vtbl, ExceptionCLRCatcherExecute) == 71, "last ICorProfilerCallback slot");
-_Static_assert(MM_SLOT(ICorProfilerCallback2Vtbl, HandleDestroyed) == 79, "last ICorProfilerCallback2 slot");
+/* Every slot of every profiling interface where the table says it is: a
+ * table line out of order, or a missing one, fails here. */
+#define MM_CHECK_CB2(slot, version, name, params, args)                                                               \
+    _Static_assert(MM_SLOT(ICorProfilerCallback2Vtbl, name) == (slot), #name " slot");
+#define MM_CHECK_CB11(slot, version, name, params, args)                                                              \
+    _Static_assert(MM_SLOT(ICorProfilerCallback11Vtbl, name) == (slot), #name " slot");
+#define MM_CHECK_INFO(slot, version, name, params, args)                                                              \
+    _Static_assert(MM_SLOT(ICorProfilerInfoVtbl, name) == (slot), #name " slot");
+MM_CALLBACK1(MM_CHECK_CB2)
+MM_CALLBACK2(MM_CHECK_CB2)
+MM_CALLBACK1(MM_CHECK_CB11)
+MM_CALLBACK2(MM_CHECK_CB11)
+MM_CALLBACK3_11(MM_CHECK_CB11)
+MM_INFO1(MM_CHECK_INFO)
+MM_INFO2_15(MM_CHECK_INFO)
+#undef MM_CHECK_CB2
+#undef MM_CHECK_CB11
+#undef MM_CHECK_INFO
 _Static_assert(sizeof(ICorProfilerCallback2Vtbl) == 80 * sizeof(void (*)(void)), "ICorProfilerCallback2 has 80 slots");
-_Static_assert(MM_SLOT(ICorProfilerInfoVtbl, GetFunctionInfo) == 15, "GetFunctionInfo slot");
-_Static_assert(MM_SLOT(ICorProfilerInfoVtbl, SetEventMask) == 16, "SetEventMask slot");
-_Static_assert(MM_SLOT(ICorProfilerInfoVtbl, GetModuleInfo) == 20, "GetModuleInfo slot");
-_Static_assert(MM_SLOT(ICorProfilerInfoVtbl, SetILFunctionBody) == 24, "SetILFunctionBody slot");
+_Static_assert(sizeof(ICorProfilerCallback11Vtbl) == MM_CALLBACK_SLOTS * sizeof(void (*)(void)),
+               "ICorProfilerCallback11 has 98 slots");
+_Static_assert(sizeof(ICorProfilerInfoVtbl) == MM_INFO_SLOTS * sizeof(void (*)(void)),
+               "ICorProfilerInfo15 has 115 slots");
 _Static_assert(MM_SLOT(IMetaDataImportVtbl, FindTypeDefByName) == 9, "FindTypeDefByName slot");
 _Static_assert(MM_SLOT(IMetaDataImportVtbl, EnumMethodsWithName) == 19, "EnumMethodsWithName slot");
 _Static_assert(MM_SLOT(IMetaDataImportVtbl, GetMethodProps) == 30, "GetMethodProps slot");

@@ -3,8 +3,10 @@
  * class factory it returns.  The factory is a static object: the library is
  * never unloaded while the runtime runs, so its count is only nominal.
  */
+#include <dlfcn.h>
 #include <string.h>
 
+#include "host/host.h"
 #include "profiler.h"
 
 static HRESULT STDMETHODCALLTYPE ClassFactory_QueryInterface(IClassFactory *iface, REFIID riid, void **ppv)
@@ -38,6 +40,10 @@ static HRESULT STDMETHODCALLTYPE ClassFactory_CreateInstance(IClassFactory *ifac
     *ppv = NULL;
     if (outer)
         return MM_CLASS_E_NOAGGREGATION;
+    /* Guests named: the host, which runs the mode (if any) as its last
+     * guest; else the mode alone, as it always was. */
+    if (mmp_config_wants_host())
+        return mmh_host_create(riid, ppv);
     return mmp_profiler_create(riid, ppv);
 }
 
@@ -55,14 +61,52 @@ static const IClassFactoryVtbl ClassFactory_vtbl = {
 
 static IClassFactory class_factory = {&ClassFactory_vtbl};
 
-/* Answers only our CLSID: the runtime passes the CORECLR_PROFILER value. */
+/* Reads the shim folder's file, if this library was loaded from one: the
+ * folder this library's file name lies in (dladdr), not the real file a
+ * symbolic link names. */
+static void load_shim_conf(void)
+{
+    Dl_info dl;
+    char dir[4096];
+    if (!dladdr((void *)(uintptr_t)&ClassFactory_CreateInstance, &dl) || !dl.dli_fname)
+        return;
+    const char *slash = strrchr(dl.dli_fname, '/');
+    size_t len = slash ? (size_t)(slash - dl.dli_fname) : 0;
+    if (len == 0 || len >= sizeof dir)
+        return;
+    memcpy(dir, dl.dli_fname, len);
+    dir[len] = 0;
+    mmp_conf_load(dir);
+}
+
+/* Whether rclsid is one of the configured guests': a tool that names the
+ * guest's class ID and our library (a shim folder, or CORECLR_PROFILER
+ * kept as the guest's) gets the host. */
+static int is_guest_clsid(REFCLSID rclsid)
+{
+    mmp_guest_spec guests[MMP_GUESTS_MAX];
+    char err[256];
+    const char *list = mmp_var(MMP_ENV_GUESTS);
+    int n = list ? mmp_guests_parse(list, guests, MMP_GUESTS_MAX, err, sizeof err) : 0;
+    for (int i = 0; i < n; i++) {
+        GUID g = {guests[i].d1, guests[i].d2, guests[i].d3, {0}};
+        memcpy(g.Data4, guests[i].d4, 8);
+        if (mm_guid_equal(rclsid, &g))
+            return 1;
+    }
+    return 0;
+}
+
+/* Answers our CLSID, and a guest's (the runtime passes the CORECLR_PROFILER
+ * value). */
 __attribute__((visibility("default"))) HRESULT STDMETHODCALLTYPE DllGetClassObject(REFCLSID rclsid, REFIID riid,
                                                                                    void **ppv)
 {
     if (!ppv)
         return E_POINTER;
     *ppv = NULL;
-    if (!rclsid || !mm_guid_equal(rclsid, &CLSID_MethodMallocProfiler))
+    load_shim_conf();
+    if (!rclsid || (!mm_guid_equal(rclsid, &CLSID_MethodMallocProfiler) && !is_guest_clsid(rclsid)))
         return MM_CLASS_E_CLASSNOTAVAILABLE;
     return ClassFactory_QueryInterface(&class_factory, riid, ppv);
 }

@@ -2,15 +2,18 @@
  * mmrun: runs a .NET program under the methodmalloc profiler.
  *
  *   mmrun [--relocate | --runtime | --replace 'Ns.Type::Method=IL hex' | --calls | --count | --no-profiler]
+ *         [--guest PATH={CLSID}]... [--dump-bodies DIR]
  *         [--include-precompiled] [--keep-inlining] [--profiler PATH] [--report FILE]
  *         [--calls-report FILE] [--stats]
  *         -- program [args...]
+ *   mmrun --shim DIR --guest PATH={CLSID} [mode] [options]
  *
  * It sets the CORECLR_* variables that make the runtime load the profiler
  * and the MM_PROFILER_* variables that tell the profiler what to do, runs
  * the program, prints the profiler's report on stderr once the program has
  * ended, and exits with the program's status.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,16 +49,33 @@ static void usage(FILE *f)
           "                        the top 20 are in the report\n"
           "  --count               load the profiler, change nothing, count JIT compilations\n"
           "  --no-profiler         run the program plainly (a baseline for --stats)\n"
+          "host (other profilers as guests of methodmalloc):\n"
+          "  --guest PATH={CLSID}  load the profiler library PATH with class ID CLSID as a guest; repeat\n"
+          "                        for a chain (guest k sees the bodies guest k-1 set); a mode option\n"
+          "                        then runs after the guests; without one methodmalloc only serves\n"
+          "                        the guests' IL allocations and checks the bodies they set\n"
+          "  --dump-bodies DIR     write every body a guest sets to DIR/g<k>-<module>-<token>.il\n"
+          "  --shim DIR            no program: make DIR a mirror of the one --guest's folder in which\n"
+          "                        the guest's file name is methodmalloc's host (with DIR/" MMP_SHIM_CONF "),\n"
+          "                        for tools that choose the profiler's folder themselves\n"
           "options:\n"
           "  --include-precompiled turn ReadyToRun code off so framework methods are JIT-compiled too\n"
           "  --keep-inlining       leave the JIT's inlining on (callees may then run from the image)\n"
           "  --profiler PATH       the profiler library (default: $MM_PROFILER_PATH, else next to mmrun)\n"
           "  --report FILE         also keep the report in FILE\n"
-          "  --calls-report FILE   with --calls: every rewritten method's count, 'calls<TAB>Ns.Type::Method'\n"
+          "  --calls-report FILE   with --calls: every process appends a line per rewritten method,\n"
+          "                        'calls<TAB>Ns.Type::Method<TAB>program<TAB>pid'\n"
           "  --stats               print the program's wall time and peak resident memory\n"
           "  -h, --help            this text\n"
           "mmrun exits with the program's status; 2 for a usage error, 3 when the profiler\n"
-          "could not be found, did not report, or reported an error while the program succeeded.\n",
+          "could not be found, did not report, or reported an error while the program succeeded.\n"
+          "variables (set by mmrun; set them yourself where the environment already names a profiler):\n"
+          "  CORECLR_ENABLE_PROFILING=1, CORECLR_PROFILER_PATH=<libmmprofiler.so>,\n"
+          "  CORECLR_PROFILER=<methodmalloc's CLSID or a guest's>,\n"
+          "  " MMP_ENV_GUESTS "='PATH={CLSID};PATH2={CLSID2}', " MMP_ENV_MODE "=host|relocate|runtime|replace|calls|count,\n"
+          "  " MMP_ENV_REPORT "=FILE (appended), " MMP_ENV_CALLS_REPORT "=FILE (appended), " MMP_ENV_REPLACE "=SPEC,\n"
+          "  " MMP_ENV_DUMP_BODIES "=DIR, " MMP_ENV_PRECOMPILED "=1, " MMP_ENV_INLINING "=1, " MMP_ENV_VERBOSE "=1,\n"
+          "  " MMP_ENV_RESERVE_MB "=N\n",
           f);
 }
 
@@ -129,8 +150,10 @@ static int print_report(const char *path, const char *keep, int *error)
 
 /* What the command line asks for. */
 struct options {
-    const char *mode, *replace, *profiler, *keep, *calls_report;
-    int precompiled, inlining, stats, use_profiler;
+    const char *mode, *replace, *profiler, *keep, *calls_report, *dump, *shim;
+    int precompiled, inlining, stats, use_profiler, mode_given;
+    int nguests;
+    const char *guests[MMP_GUESTS_MAX];
     int program; /* argv index of the program */
 };
 
@@ -149,13 +172,31 @@ static int parse_args(int argc, char **argv, struct options *o)
         if (a[0] != '-')
             break;
         if (strcmp(a, "--relocate") == 0)
-            o->mode = "relocate";
+            o->mode = "relocate", o->mode_given = 1;
         else if (strcmp(a, "--runtime") == 0)
-            o->mode = "runtime";
+            o->mode = "runtime", o->mode_given = 1;
         else if (strcmp(a, "--count") == 0)
-            o->mode = "count";
+            o->mode = "count", o->mode_given = 1;
         else if (strcmp(a, "--calls") == 0)
-            o->mode = "calls";
+            o->mode = "calls", o->mode_given = 1;
+        else if (strcmp(a, "--guest") == 0) {
+            mmp_guest_spec spec;
+            char why[512];
+            if (i + 1 >= argc)
+                return die_usage("%s needs PATH={CLSID}", a);
+            if (o->nguests == MMP_GUESTS_MAX)
+                return die_usage("more than %s guests", "8");
+            if (mmp_guest_parse(argv[i + 1], strlen(argv[i + 1]), &spec, why, sizeof why) != 0)
+                return die_usage("--guest: %s", why);
+            o->guests[o->nguests++] = argv[++i];
+        } else if (strcmp(a, "--dump-bodies") == 0 || strcmp(a, "--shim") == 0) {
+            if (i + 1 >= argc)
+                return die_usage("%s needs a folder", a);
+            if (a[2] == 'd')
+                o->dump = argv[++i];
+            else
+                o->shim = argv[++i];
+        }
         else if (strcmp(a, "--calls-report") == 0) {
             if (i + 1 >= argc)
                 return die_usage("%s needs a path", a);
@@ -165,6 +206,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->use_profiler = 0;
         else if (strcmp(a, "--replace") == 0 || strncmp(a, "--replace=", 10) == 0) {
             o->mode = "replace";
+            o->mode_given = 1;
             o->replace = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
             if (!o->replace)
                 return die_usage("%s needs 'Namespace.Type::Method=IL hex'", a);
@@ -187,7 +229,15 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else
             return die_usage("unknown option %s", a);
     }
-    if (i >= argc)
+    /* Guests and no mode of ours: the host serves and checks only. */
+    if (o->nguests && !o->mode_given)
+        o->mode = "host";
+    if (o->shim) {
+        if (o->nguests != 1)
+            return die_usage("%s", "--shim DIR needs exactly one --guest PATH={CLSID}");
+        if (i < argc)
+            return die_usage("--shim prepares a folder and runs nothing: drop '%s'", argv[i]);
+    } else if (i >= argc)
         return die_usage("%s", "no program to run: mmrun [options] -- program [args...]");
     if (o->calls_report && strcmp(o->mode, "calls") != 0)
         return die_usage("%s", "--calls-report needs --calls");
@@ -201,15 +251,38 @@ static int parse_args(int argc, char **argv, struct options *o)
     return -1;
 }
 
-/* Finds the profiler library, creates the report file and sets the
- * variables that load the profiler into the runtime.  Returns 0 or the exit
- * status after saying why. */
-static int setup_profiler(const struct options *o, char *profiler_path, char *report)
+/* path made absolute against the current directory (the program may
+ * change directory), into out[PATH_MAX]; an existing file's real path. */
+static void absolute(const char *path, char *out)
 {
-    static const GUID clsid = MMP_CLSID_INIT;
-    char clsid_text[40];
-    int fd;
+    if (realpath(path, out))
+        return;
+    if (path[0] != '/' && getcwd(out, PATH_MAX) && strlen(out) + strlen(path) + 2 < PATH_MAX) {
+        strcat(out, "/");
+        strcat(out, path);
+        return;
+    }
+    snprintf(out, PATH_MAX, "%s", path);
+}
 
+/* The guests as MM_PROFILER_GUESTS wants them: absolute paths, ';' apart. */
+static void guest_list(const struct options *o, char *out, size_t cap)
+{
+    out[0] = 0;
+    for (int k = 0; k < o->nguests; k++) {
+        const char *spec = o->guests[k], *eq = strrchr(spec, '{') - 1;
+        char path[PATH_MAX], abs[PATH_MAX];
+        snprintf(path, sizeof path, "%.*s", (int)(eq - spec), spec);
+        absolute(path, abs);
+        size_t at = strlen(out);
+        snprintf(out + at, cap - at, "%s%s=%s", k ? ";" : "", abs, eq + 1);
+    }
+}
+
+/* Finds the profiler library into profiler_path: 0, or the exit status
+ * after saying why. */
+static int locate_profiler(const struct options *o, char *profiler_path)
+{
     if (o->profiler && *o->profiler) {
         if (!is_file(o->profiler) || !realpath(o->profiler, profiler_path)) {
             fprintf(stderr, "mmrun: profiler library %s: %s\n", o->profiler, strerror(errno ? errno : ENOENT));
@@ -225,6 +298,98 @@ static int setup_profiler(const struct options *o, char *profiler_path, char *re
             return EXIT_PROFILER;
         }
     }
+    return 0;
+}
+
+/* --shim DIR: DIR mirrors the guest's folder (every entry a symbolic link
+ * to the original), except that the guest's file name is our library, and
+ * DIR/MMP_SHIM_CONF tells the host the real guest and the options. */
+static int make_shim(const struct options *o)
+{
+    char profiler_path[PATH_MAX], guest[PATH_MAX], src[PATH_MAX], dir[PATH_MAX], list[MMP_GUESTS_MAX * (PATH_MAX + 50)];
+    int status = locate_profiler(o, profiler_path);
+    if (status)
+        return status;
+    const char *spec = o->guests[0], *brace = strrchr(spec, '{');
+    snprintf(guest, sizeof guest, "%.*s", (int)(brace - 1 - spec), spec);
+    if (!realpath(guest, src)) {
+        fprintf(stderr, "mmrun: --shim: guest %s: %s\n", guest, strerror(errno));
+        return EXIT_USAGE;
+    }
+    char *slash = strrchr(src, '/');
+    char base[NAME_MAX + 1];
+    snprintf(base, sizeof base, "%s", slash + 1);
+    *slash = 0;
+    if (mkdir(o->shim, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "mmrun: --shim: cannot create %s: %s\n", o->shim, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (!realpath(o->shim, dir)) {
+        fprintf(stderr, "mmrun: --shim: %s: %s\n", o->shim, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (strcmp(dir, src) == 0) {
+        fprintf(stderr, "mmrun: --shim: %s is the guest's own folder\n", dir);
+        return EXIT_USAGE;
+    }
+    DIR *d = opendir(src);
+    if (!d) {
+        fprintf(stderr, "mmrun: --shim: cannot read %s: %s\n", src, strerror(errno));
+        return EXIT_USAGE;
+    }
+    struct dirent *e;
+    int failed = 0;
+    while (!failed && (e = readdir(d))) {
+        char from[PATH_MAX + NAME_MAX + 2], to[PATH_MAX + NAME_MAX + 2];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, MMP_SHIM_CONF) == 0)
+            continue;
+        snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
+        snprintf(from, sizeof from, "%s/%s", src, e->d_name);
+        (void)unlink(to);
+        if (symlink(strcmp(e->d_name, base) == 0 ? profiler_path : from, to) != 0) {
+            fprintf(stderr, "mmrun: --shim: cannot link %s: %s\n", to, strerror(errno));
+            failed = 1;
+        }
+    }
+    closedir(d);
+    if (failed)
+        return EXIT_USAGE;
+    char conf[PATH_MAX + 64], abs[PATH_MAX];
+    snprintf(conf, sizeof conf, "%s/%s", dir, MMP_SHIM_CONF);
+    FILE *f = fopen(conf, "w");
+    if (!f) {
+        fprintf(stderr, "mmrun: --shim: cannot write %s: %s\n", conf, strerror(errno));
+        return EXIT_USAGE;
+    }
+    guest_list(o, list, sizeof list);
+    fprintf(f, "%s=%s\n%s=%s\n", MMP_ENV_GUESTS, list, MMP_ENV_MODE, o->mode);
+    if (o->keep)
+        absolute(o->keep, abs), fprintf(f, "%s=%s\n", MMP_ENV_REPORT, abs);
+    if (o->calls_report)
+        absolute(o->calls_report, abs), fprintf(f, "%s=%s\n", MMP_ENV_CALLS_REPORT, abs);
+    if (o->dump)
+        absolute(o->dump, abs), fprintf(f, "%s=%s\n", MMP_ENV_DUMP_BODIES, abs);
+    if (o->replace)
+        fprintf(f, "%s=%s\n", MMP_ENV_REPLACE, o->replace);
+    fprintf(f, "%s=%d\n%s=%d\n", MMP_ENV_PRECOMPILED, o->precompiled, MMP_ENV_INLINING, o->inlining);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "mmrun: --shim: cannot write %s\n", conf);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Finds the profiler library, creates the report file and sets the
+ * variables that load the profiler into the runtime.  Returns 0 or the exit
+ * status after saying why. */
+static int setup_profiler(const struct options *o, char *profiler_path, char *report)
+{
+    static const GUID clsid = MMP_CLSID_INIT;
+    char clsid_text[40];
+    int fd, status = locate_profiler(o, profiler_path);
+
+    if (status)
+        return status;
     fd = mkstemp(report);
     if (fd < 0) {
         fprintf(stderr, "mmrun: cannot create a report file in /tmp: %s\n", strerror(errno));
@@ -251,18 +416,26 @@ static int setup_profiler(const struct options *o, char *profiler_path, char *re
         setenv(MMP_ENV_REPLACE, o->replace, 1);
     else
         unsetenv(MMP_ENV_REPLACE);
+    char abs[PATH_MAX];
     if (o->calls_report) {
         /* Absolute, so that the program changing directory cannot move it. */
-        char abs[PATH_MAX];
-        const char *path = o->calls_report;
-        if (path[0] != '/' && getcwd(abs, sizeof abs) && strlen(abs) + strlen(path) + 2 < sizeof abs) {
-            strcat(abs, "/");
-            strcat(abs, path);
-            path = abs;
-        }
-        setenv(MMP_ENV_CALLS_REPORT, path, 1);
+        absolute(o->calls_report, abs);
+        setenv(MMP_ENV_CALLS_REPORT, abs, 1);
     } else {
         unsetenv(MMP_ENV_CALLS_REPORT);
+    }
+    if (o->dump) {
+        absolute(o->dump, abs);
+        setenv(MMP_ENV_DUMP_BODIES, abs, 1);
+    } else {
+        unsetenv(MMP_ENV_DUMP_BODIES);
+    }
+    if (o->nguests) {
+        static char list[MMP_GUESTS_MAX * (PATH_MAX + 50)];
+        guest_list(o, list, sizeof list);
+        setenv(MMP_ENV_GUESTS, list, 1);
+    } else {
+        unsetenv(MMP_ENV_GUESTS);
     }
     return 0;
 }
@@ -363,6 +536,8 @@ int main(int argc, char **argv)
 
     if (status >= 0)
         return status;
+    if (o.shim)
+        return make_shim(&o);
     if (o.use_profiler) {
         status = setup_profiler(&o, profiler_path, report);
         if (status)

@@ -26,6 +26,7 @@ struct mmp_module {
     const uint8_t *image_end;
     mm_module *heap;
     IMethodMalloc *alloc;
+    void *ext;
     /* Bit per MethodDef row id: set once the method has been handled, so a
      * generic method's many instantiations, or a re-JIT, copy it once. */
     _Atomic uint64_t *_Atomic seen[SEEN_PAGES];
@@ -73,7 +74,7 @@ static int grow(mmp_modules *t)
 }
 
 int mmp_modules_add(mmp_modules *t, ModuleID id, const uint8_t *base, const uint8_t *image_end, mm_module *heap,
-                    IMethodMalloc *alloc)
+                    IMethodMalloc *alloc, void *ext)
 {
     mmp_module *m = calloc(1, sizeof *m);
     int result = 0;
@@ -84,6 +85,7 @@ int mmp_modules_add(mmp_modules *t, ModuleID id, const uint8_t *base, const uint
     m->image_end = image_end;
     m->heap = heap;
     m->alloc = alloc;
+    m->ext = ext;
     pthread_rwlock_wrlock(&t->lock);
     /* At most half full, so probes stay short. */
     if ((t->count + 1) * 2 > t->cap && grow(t) != 0)
@@ -196,6 +198,7 @@ static void fill_target(const mmp_module *m, mmp_target *out)
     out->base = m->base;
     out->image_end = m->image_end;
     out->alloc = m->alloc;
+    out->ext = m->ext;
 }
 
 /* The module with that id; the caller holds t->lock. */

@@ -24,7 +24,8 @@ typedef enum mmp_mode {
     MMP_MODE_RUNTIME,  /* the same, into the runtime's own allocator */
     MMP_MODE_REPLACE,  /* give the named method(s) a new body */
     MMP_MODE_COUNT,    /* touch nothing, count JIT events: a baseline */
-    MMP_MODE_CALLS     /* a call counter at the entry of every JIT-compiled method */
+    MMP_MODE_CALLS,    /* a call counter at the entry of every JIT-compiled method */
+    MMP_MODE_HOST      /* no mode of ours: the host serves and checks its guests */
 } mmp_mode;
 
 typedef struct mmp_config {
@@ -36,10 +37,21 @@ typedef struct mmp_config {
     char report_path[4096];   /* MM_PROFILER_REPORT: append the report here */
     mmp_spec replace;         /* MM_PROFILER_REPLACE, for MMP_MODE_REPLACE */
     char calls_report[4096];  /* MM_PROFILER_CALLS_REPORT: per-method counts (calls mode), "" for none */
+    int nguests;              /* MM_PROFILER_GUESTS: the host's guests, in chain order */
+    mmp_guest_spec guests[MMP_GUESTS_MAX];
+    char dump_dir[4096];      /* MM_PROFILER_DUMP_BODIES: "" for none */
 } mmp_config;
 
-/* Reads the variables.  Returns 0, or -1 with the reason in err. */
+/* Reads the variables (mmp_var).  Returns 0, or -1 with the reason in err. */
 int mmp_config_from_env(mmp_config *cfg, char *err, size_t errlen);
+/* A variable's value: the shim folder's file (MMP_SHIM_CONF, read by
+ * mmp_conf_load) when it names it, else the environment; NULL if unset. */
+const char *mmp_var(const char *name);
+/* Reads dir/MMP_SHIM_CONF once, if there is one.  Thread-safe. */
+void mmp_conf_load(const char *dir);
+/* True when the configuration asks for the host rather than a mode of
+ * ours alone: guests named, or MM_PROFILER_MODE=host. */
+int mmp_config_wants_host(void);
 const char *mmp_mode_name(mmp_mode mode);
 
 /* ---- Counters (report.c) ---- */
@@ -136,6 +148,7 @@ typedef struct mmp_target {
     const uint8_t *base;      /* load address; NULL for a dynamic module */
     const uint8_t *image_end; /* end of the mapped image, NULL if unknown */
     IMethodMalloc *alloc;     /* the module's allocator, NULL if none */
+    void *ext;                /* the owner's own data (the host's per-module record), or NULL */
 } mmp_target;
 
 typedef struct mmp_module mmp_module;
@@ -157,9 +170,10 @@ typedef enum mmp_claim {
 
 void mmp_modules_init(mmp_modules *t);
 /* Records a loaded module.  heap (may be NULL) and alloc (may be NULL, one
- * reference handed over) are closed and released by mmp_modules_remove. */
+ * reference handed over) are closed and released by mmp_modules_remove;
+ * ext is the caller's, never touched. */
 int mmp_modules_add(mmp_modules *t, ModuleID id, const uint8_t *base, const uint8_t *image_end, mm_module *heap,
-                    IMethodMalloc *alloc);
+                    IMethodMalloc *alloc, void *ext);
 void mmp_modules_remove(mmp_modules *t, ModuleID id);
 /* Marks method token of module id as handled; says whether it was already,
  * and fills *out with the module's target. */
@@ -185,7 +199,18 @@ typedef struct mmp_calls {
     size_t n;
 } mmp_calls;
 
-/* ---- The profiler object (callback.c) ---- */
+/* ---- Metadata (metadata.c) ---- */
+
+/* Longest name part read, in UTF-16 units. */
+#define MMP_NAME_MAX 1024
+/* "Ns.Type::Method" (nested types "Ns.Outer/Inner") of method token, in
+ * UTF-8 into name[cap].  Returns 0, or -1 if the metadata does not say. */
+int mmp_method_name(IMetaDataImport *md, mdMethodDef token, char *name, size_t cap);
+/* The stack checker's resolver (mm_il_sig_resolver) with an
+ * IMetaDataImport2 as ctx: the signature behind a call's token. */
+HRESULT mmp_resolve_sig(void *ctx, uint32_t token, const uint8_t **sig, size_t *len);
+
+/* ---- The profiler object (modes/profiler.c) ---- */
 
 typedef struct mmp_profiler {
     ICorProfilerCallback2 ICorProfilerCallback2_iface;
@@ -198,10 +223,13 @@ typedef struct mmp_profiler {
     mmp_calls calls;
     atomic_int reported;
     atomic_int initialized; /* Initialize succeeded: Shutdown or the last Release reports */
+    int as_guest;           /* a guest of the host: its heaps and reserve are the host's */
 } mmp_profiler;
 
 /* Creates the callback object (class factory's CreateInstance). */
 HRESULT mmp_profiler_create(REFIID riid, void **ppv);
+/* The same, as the host's last guest (mmp_profiler.as_guest). */
+HRESULT mmp_profiler_create_guest(ICorProfilerCallback2 **out);
 
 /* ---- The modes ---- */
 

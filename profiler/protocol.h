@@ -32,6 +32,17 @@
 #define MMP_ENV_VERBOSE "MM_PROFILER_VERBOSE"
 #define MMP_ENV_RESERVE_MB "MM_PROFILER_RESERVE_MB"
 #define MMP_ENV_CALLS_REPORT "MM_PROFILER_CALLS_REPORT"
+/* The host: guest profilers, "PATH={CLSID}" entries separated by ';'. */
+#define MMP_ENV_GUESTS "MM_PROFILER_GUESTS"
+/* The host: write every body a guest sets into this folder. */
+#define MMP_ENV_DUMP_BODIES "MM_PROFILER_DUMP_BODIES"
+
+/* The file next to the library that a shim folder (mmrun --shim) holds:
+ * KEY=VALUE lines with the variables above, which win over the
+ * environment. */
+#define MMP_SHIM_CONF "methodmalloc-host.conf"
+/* At most this many guests in one chain. */
+#define MMP_GUESTS_MAX 8
 
 /* The report's first line starts with this; error lines with the second. */
 #define MMP_REPORT_LINE "methodmalloc: mode="
@@ -49,5 +60,21 @@ typedef struct mmp_spec {
 
 /* Parses text into *out.  Returns 0, or -1 with a one-line reason in err. */
 int mmp_spec_parse(const char *text, mmp_spec *out, char *err, size_t errlen);
+
+/* A guest profiler: "PATH={CLSID}". */
+typedef struct mmp_guest_spec {
+    char path[4096];
+    char clsid_text[40]; /* "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}" as given */
+    uint32_t d1;
+    uint16_t d2, d3;
+    uint8_t d4[8];
+} mmp_guest_spec;
+
+/* Parses one "PATH={CLSID}" of len bytes.  Returns 0, or -1 with the
+ * reason in err. */
+int mmp_guest_parse(const char *text, size_t len, mmp_guest_spec *out, char *err, size_t errlen);
+/* Parses a list of them separated by ';' into out[0..max).  Returns the
+ * count, or -1 with the reason in err. */
+int mmp_guests_parse(const char *text, mmp_guest_spec *out, int max, char *err, size_t errlen);
 
 #endif /* MM_PROFILER_PROTOCOL_H */

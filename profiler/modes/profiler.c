@@ -1,5 +1,6 @@
 /*
- * The profiler object: ICorProfilerCallback2, as the runtime sees it.
+ * The modes' profiler object: ICorProfilerCallback2, as the runtime sees it
+ * (a mode alone), or as the host sees it (the last guest of a chain).
  * Four callbacks do the work (Initialize, Shutdown, module load/unload,
  * JITCompilationStarted); every other event is one the event mask never
  * asks for, and its method only has to exist, in its slot, and say S_OK.
@@ -84,8 +85,10 @@ static HRESULT STDMETHODCALLTYPE Profiler_Initialize(ICorProfilerCallback2 *ifac
     if (p->cfg.include_precompiled)
         mask |= COR_PRF_DISABLE_ALL_NGEN_IMAGES;
     /* Now, before the runtime maps any managed image (see reserve.c). */
+    /* Inside the host, the host keeps the reserve. */
     mmp_reserve_init(&p->reserve,
-                     p->cfg.mode == MMP_MODE_RELOCATE || p->cfg.mode == MMP_MODE_REPLACE || p->cfg.mode == MMP_MODE_CALLS
+                     p->as_guest ? 0
+                     : p->cfg.mode == MMP_MODE_RELOCATE || p->cfg.mode == MMP_MODE_REPLACE || p->cfg.mode == MMP_MODE_CALLS
                          ? p->cfg.reserve_bytes
                          : 0,
                      info);
@@ -137,6 +140,13 @@ static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallbac
     case MMP_MODE_RELOCATE:
     case MMP_MODE_REPLACE:
     case MMP_MODE_CALLS:
+        /* Inside the host, the host's heaps serve, through the allocator
+         * it gives its guests (and count for them). */
+        if (p->as_guest) {
+            if (base && FAILED(info->lpVtbl->GetILFunctionBodyAllocator(info, id, &alloc)))
+                alloc = NULL;
+            break;
+        }
         /* No image, no window: such a module gets no heap and keeps its
          * bodies (the runtime refuses new ones for dynamic modules). */
         /* Counting blocks lets the report check served against the heaps. */
@@ -152,6 +162,7 @@ static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallbac
             alloc = NULL;
         break;
     case MMP_MODE_COUNT:
+    case MMP_MODE_HOST:
         break;
     }
     const uint8_t *image_end = image_end_of(base);
@@ -163,7 +174,7 @@ static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallbac
         utf8[k] = 0;
         mmp_trace(&p->cfg, "module %s base=%p image_end=%p", utf8, (const void *)base, (const void *)image_end);
     }
-    if (mmp_modules_add(&p->modules, id, base, image_end, heap, alloc) != 0) {
+    if (mmp_modules_add(&p->modules, id, base, image_end, heap, alloc, NULL) != 0) {
         if (alloc)
             alloc->lpVtbl->Release(alloc);
         mm_module_close(heap);
@@ -378,6 +389,14 @@ static const ICorProfilerCallback2Vtbl Profiler_vtbl = {
     SLOT(HandleDestroyed),
 #undef SLOT
 };
+
+HRESULT mmp_profiler_create_guest(ICorProfilerCallback2 **out)
+{
+    HRESULT hr = mmp_profiler_create(&IID_ICorProfilerCallback2, (void **)out);
+    if (hr == S_OK)
+        impl_from_ICorProfilerCallback2(*out)->as_guest = 1;
+    return hr;
+}
 
 HRESULT mmp_profiler_create(REFIID riid, void **ppv)
 {
