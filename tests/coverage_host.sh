@@ -97,7 +97,7 @@ shim() {
 hosted() {
   local run=$1 line tag set served refused checked violations failed n
   [ -f "$work/$run.report" ] || fail "$run: the host wrote no report (was it loaded from the shim?)"
-  line=$(grep '^methodmalloc: guest=1 .*program=dotnet:testhost\.dll' "$work/$run.report" || true)
+  line=$(grep '^methodmalloc: guest=1 path=.*program=dotnet:testhost\.dll' "$work/$run.report" || true)
   [ "$(grep -c . <<<"$line")" -eq 1 ] || { cat "$work/$run.report" >&2; fail "$run: expected one guest=1 line of the testhost in the report"; }
   grep -q ' state=active ' <<<"$line" || fail "$run: the engine is not active under the host: $line"
   set=$(key "$line" set) served=$(key "$line" served) refused=$(key "$line" alloc_refused)
