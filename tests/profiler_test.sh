@@ -103,8 +103,11 @@ for s in async calls exceptions generics linq parallel; do
     mode=calls${pre:+-precompiled}
     run "$s" "$mode" --calls $pre --calls-report "$work/$s.$mode.tsv"
     served=$(value served "$work/$s.$mode.err")
-    # Every rewritten method is listed, zeros included: one line each.
+    # Every rewritten method is listed, zeros included: one line each,
+    # with the process's program and pid.
     [ "$(wc -l <"$work/$s.$mode.tsv")" -eq "$served" ] || fail "$s under $mode: $served rewritten, $(wc -l <"$work/$s.$mode.tsv") in the calls report"
+    awk -F'\t' -v p="dotnet:$s.dll" 'NF != 4 || $3 != p || $4 !~ /^[0-9]+$/ { bad++ } END { exit bad > 0 }' "$work/$s.$mode.tsv" \
+      || { head -n 3 "$work/$s.$mode.tsv" >&2; fail "$s under $mode: calls report lines are not 'calls<TAB>method<TAB>$s program<TAB>pid'"; }
     grep -q '^methodmalloc: calls top  1 ' "$work/$s.$mode.err" || fail "$s under $mode: no top methods in the report"
   done
 done
@@ -129,14 +132,22 @@ expected_calls='177	Calls.Program::Fib
 2	Calls.Program::AddAsync
 1	Calls.Program::Main'
 for mode in calls calls-precompiled; do
-  tsv=$work/calls.$mode.tsv
+  tsv=$work/calls.$mode.cut
+  cut -f1,2 "$work/calls.$mode.tsv" >"$tsv"
   while IFS= read -r want; do
     grep -qxF "$want" "$tsv" || { grep -P '\tCalls\.' "$tsv" >&2; fail "calls sample under $mode: no line '$want'"; }
   done <<<"$expected_calls"
   grep -qP '^13\tCalls\.Program/<>c::<Main>b__[0-9_]+$' "$tsv" || fail "calls sample under $mode: the lambda was not called 13 times"
   grep -qP '^4\tCalls\.Program/<AddAsync>d__[0-9]+::MoveNext$' "$tsv" || fail "calls sample under $mode: AddAsync's MoveNext did not run 4 times"
 done
-echo "calls: every sample unchanged under --calls, the calls sample's counts exact"
+# Every process appends its counts: a second run into the same file keeps
+# the first run's lines and adds its own under its own pid.
+"$mmrun" --calls --calls-report "$work/calls.calls.tsv" -- dotnet "$samples/calls/calls.dll" >/dev/null 2>"$work/calls.again.err" \
+  || { cat "$work/calls.again.err" >&2; fail "calls: the second run failed"; }
+[ "$(cut -f4 "$work/calls.calls.tsv" | sort -u | wc -l)" -eq 2 ] || fail "calls: two runs into one calls report do not show two pids"
+[ "$(grep -cP '^177\tCalls\.Program::Fib\tdotnet:calls\.dll\t' "$work/calls.calls.tsv")" -eq 2 ] \
+  || fail "calls: two runs into one calls report do not each keep Fib's 177 calls"
+echo "calls: every sample unchanged under --calls, the calls sample's counts exact, each process's counts appended"
 
 # Replace: Answer() returns 41 in the sample; the new body says 42.
 dotnet "$samples/answer/answer.dll" >"$work/answer.plain"

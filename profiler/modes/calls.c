@@ -13,9 +13,12 @@
  * increment is not atomic: threads racing on one method may lose counts
  * (the samples with exact counts are single-threaded).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "methodmalloc_ilrw.h"
 #include "profiler.h"
@@ -170,6 +173,32 @@ static int by_calls(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* Appends every counter to the calls report, with the process's program
+ * and pid, so that the processes of one run (a test runner and its test
+ * host) each keep their counts in the one file.  The file is locked while
+ * written: processes ending together do not interleave their lines. */
+static void write_counts(mmp_profiler *p, FILE *f, mmp_call **v, size_t n)
+{
+    char program[128];
+    long pid = (long)getpid();
+    const char *tag = strstr(mmp_process_tag(), "program=");
+    snprintf(program, sizeof program, "%s", tag ? tag + 8 : "?");
+    int fd = open(p->cfg.calls_report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    FILE *out = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (!out) {
+        if (fd >= 0)
+            close(fd);
+        fprintf(f, MMP_ERROR_LINE " calls: cannot write %s %s\n", p->cfg.calls_report, mmp_process_tag());
+        return;
+    }
+    (void)flock(fd, LOCK_EX);
+    for (size_t k = 0; k < n; k++)
+        fprintf(out, "%lld\t%s\t%s\t%ld\n", (long long)v[k]->count, v[k]->name, program, pid);
+    fflush(out);
+    (void)flock(fd, LOCK_UN);
+    fclose(out);
+}
+
 void mmp_calls_report(mmp_profiler *p, FILE *f)
 {
     mmp_call **v, *r;
@@ -195,15 +224,7 @@ void mmp_calls_report(mmp_profiler *p, FILE *f)
     for (k = 0; k < n && k < TOP; k++)
         fprintf(f, "methodmalloc: calls top %2zu %12lld %s %s\n", k + 1, (long long)v[k]->count, v[k]->name,
                 mmp_process_tag());
-    if (p->cfg.calls_report[0]) {
-        FILE *out = fopen(p->cfg.calls_report, "w");
-        if (!out) {
-            fprintf(f, MMP_ERROR_LINE " calls: cannot write %s %s\n", p->cfg.calls_report, mmp_process_tag());
-        } else {
-            for (k = 0; k < n; k++)
-                fprintf(out, "%lld\t%s\n", (long long)v[k]->count, v[k]->name);
-            fclose(out);
-        }
-    }
+    if (p->cfg.calls_report[0])
+        write_counts(p, f, v, n);
     free(v);
 }
