@@ -93,52 +93,63 @@ shim() {
   [ -f "$work/$run.shim/libInstrumentationEngine.so" ] || fail "$run: mmrun --shim made no libInstrumentationEngine.so in its folder"
   mkdir -p "$work/$run.bodies"
 }
-# hosted RUN: the testhost's guest line holds the rules of proof 1.
-hosted() {
-  local run=$1 line tag set served refused checked violations failed n
-  [ -f "$work/$run.report" ] || fail "$run: the host wrote no report (was it loaded from the shim?)"
-  line=$(grep '^methodmalloc: guest=1 path=.*program=dotnet:testhost\.dll' "$work/$run.report" || true)
-  [ "$(grep -c . <<<"$line")" -eq 1 ] || { cat "$work/$run.report" >&2; fail "$run: expected one guest=1 line of the testhost in the report"; }
-  grep -q ' state=active ' <<<"$line" || fail "$run: the engine is not active under the host: $line"
-  set=$(key "$line" set) served=$(key "$line" served) refused=$(key "$line" alloc_refused)
-  checked=$(key "$line" check_refused) violations=$(key "$line" violations)
-  for v in set served refused checked violations; do
-    [ -n "${!v}" ] || fail "$run: no $v= on the guest line: $line"
-  done
-  if [ "$checked" -ne 0 ]; then
-    # What the checker refused, as the JIT would have been given it.
-    grep '^methodmalloc: refused ' "$work/$run.report" >&2 || true
-    for b in "$work/$run.bodies"/*.il; do
-      [ -e "$b" ] || continue
-      tag=$(basename "$b" .il)
-      if grep -q "token=0x${tag##*-}" <(grep '^methodmalloc: refused ' "$work/$run.report"); then
-        echo "--- $tag" >&2
-        "$mmil" disasm "$b" >&2 || true
-      fi
+# refused RUN: the bodies the checker refused, as the JIT would have been
+# given them (their dump, disassembled when mmil can read it).
+refused() {
+  local line g mod tok
+  grep '^methodmalloc: refused ' "$work/$1.report" | while read -r line; do
+    echo "$line"
+    g=$(grep -o ' guest=[0-9]*' <<<"$line" | cut -d= -f2)
+    mod=$(grep -o ' module=[^ ]*' <<<"$line" | cut -d= -f2)
+    tok=$(grep -o ' token=0x[0-9a-f]*' <<<"$line" | cut -d= -f2)
+    for b in "$work/$1.bodies/g$g-$mod-${tok#0x}.il"; do
+      [ -f "$b" ] || continue
+      "$mmil" disasm "$b" 2>/dev/null || od -An -tx1 "$b"
     done
-    fail "$run: the checker refused $checked bodies the engine set (shown above)"
-  fi
-  [ "$served" -gt 0 ] || fail "$run: no body of the engine served by methodmalloc: $line"
-  [ "$refused" -eq 0 ] || fail "$run: $refused of the engine's Alloc calls refused: $line"
-  [ "$violations" -eq 0 ] || fail "$run: $violations bodies outside their window: $line"
-  failed=$(grep '^methodmalloc: guest=.* state=failed' "$work/$run.report" || true)
-  [ -z "$failed" ] || fail "$run: a guest failed: $failed"
+  done >&2
+}
+# hosted RUN GUESTS: the testhost's report names GUESTS guests (the engine
+# first), each active and held to the rules of proof 1: bodies served by
+# methodmalloc, no Alloc refused, no body refused by the checker, none
+# outside its window; the engine instrumented what it did alone; the
+# coverage is the same line for line.
+hosted() {
+  local run=$1 want=$2 line k set served refused checked violations n guests=''
+  [ -f "$work/$run.report" ] || fail "$run: the host wrote no report (was it loaded from the shim?)"
+  n=$(grep -c '^methodmalloc: guest=[0-9]* path=.*program=dotnet:testhost\.dll' "$work/$run.report" || true)
+  [ "$n" -eq "$want" ] || { cat "$work/$run.report" >&2; fail "$run: expected $want guest lines of the testhost in the report, got $n"; }
+  while read -r line; do
+    k=$(key "$line" guest)
+    grep -q ' state=active ' <<<"$line" || fail "$run: guest $k is not active under the host: $line"
+    set=$(key "$line" set) served=$(key "$line" served) refused=$(key "$line" alloc_refused)
+    checked=$(key "$line" check_refused) violations=$(key "$line" violations)
+    for v in set served refused checked violations; do
+      [ -n "${!v}" ] || fail "$run: no $v= on the line of guest $k: $line"
+    done
+    [ "$checked" -eq 0 ] || { refused "$run"; fail "$run: the checker refused $checked bodies guest $k set (shown above)"; }
+    [ "$served" -gt 0 ] || fail "$run: no body of guest $k served by methodmalloc: $line"
+    [ "$refused" -eq 0 ] || fail "$run: $refused Alloc calls of guest $k refused: $line"
+    [ "$violations" -eq 0 ] || fail "$run: $violations bodies of guest $k outside their window: $line"
+    guests+=" guest $k: set=$set served=$served alloc_refused=$refused check_refused=$checked violations=$violations;"
+  done < <(grep '^methodmalloc: guest=[0-9]* path=.*program=dotnet:testhost\.dll' "$work/$run.report")
+  grep -q '^methodmalloc: guest=1 path=[^ ]*/libInstrumentationEngine\.so ' "$work/$run.report" \
+    || fail "$run: guest 1 is not the engine"
   n=$(instrumented "$run" CovLib.dll)
   [ "$n" -eq "$alone_lib" ] || fail "$run: the engine instrumented $n methods of CovLib.dll, $alone_lib alone"
   n=$(instrumented "$run" CovLib.Tests.dll)
   [ "$n" -eq "$alone_tests" ] || fail "$run: the engine instrumented $n methods of CovLib.Tests.dll, $alone_tests alone"
   diff "$work/alone.cov" "$work/$run.cov" >&2 || fail "$run: coverage differs from the engine alone (- alone, + $run)"
-  echo "$run: coverage identical ($(wc -l <"$work/$run.cov") lines); testhost: set=$set served=$served alloc_refused=$refused check_refused=$checked violations=$violations; ms=$(cat "$work/$run.ms")"
+  echo "$run: $tests_expected tests passed, coverage identical ($(wc -l <"$work/$run.cov") lines); testhost:$guests ms=$(cat "$work/$run.ms")"
 }
 
 shim host
 cover host "$work/host.shim"
-hosted host
+hosted host 1
 
 ########## 3. the engine, then our --calls ##########
 shim calls --calls --calls-report "$work/calls.tsv"
 cover calls "$work/calls.shim"
-hosted calls
+hosted calls 2
 [ -s "$work/calls.tsv" ] || fail "calls: no calls report"
 # calls NAME EXPECTED: the testhost called Ns.Type::Method EXPECTED times
 # (LibTests.cs: one test at a time, every call counted by hand).

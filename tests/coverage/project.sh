@@ -28,6 +28,10 @@ trap 'exit 130' INT TERM
 # A fresh HOME: no NuGet config, http cache or SDK state of this machine's.
 export HOME=$work/home DOTNET_CLI_HOME=$work/home NUGET_PACKAGES=$cache/nuget
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# vstest kills the test host 100 ms after the run unless told otherwise: a
+# profiler's report written at the runtime's Shutdown (ours) would be cut
+# short on a busy machine.
+export VSTEST_TESTHOST_SHUTDOWN_TIMEOUT=30000
 mkdir -p "$HOME"
 
 # bounded DEADLINE_S COMMAND...: COMMAND in a process group of its own, killed
