@@ -81,6 +81,7 @@ include mk/fuzz.mk
 include mk/profiler.mk
 include mk/platforms.mk
 include mk/harness.mk
+include mk/docs.mk
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 PIC_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
@@ -123,14 +124,16 @@ $(BUILD)/tools/%$(EXE): tools/%.c $(PE_LIB) $(STATIC)
 # TSan ones under TSan, then the script tests; tests/run runs each line of
 # the list as one test and prints the summary.
 ASAN := SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPTFLAGS="-O1 -g"
+# JOBS: builds and tests at once (default: one per CPU).
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 test:
 	tests/setup.sh
-	$(MAKE) all tests
-	$(MAKE) CC=$(CLANG) BUILD=$(BUILD)/clang tests
-	$(MAKE) BUILD=$(BUILD)/asan $(ASAN) tests
-	$(MAKE) BUILD=$(BUILD)/tsan SANFLAGS=-fsanitize=thread OPTFLAGS="-O1 -g" tsan-tests
+	$(MAKE) -j$(JOBS) all tests
+	$(MAKE) -j$(JOBS) CC=$(CLANG) BUILD=$(BUILD)/clang tests
+	$(MAKE) -j$(JOBS) BUILD=$(BUILD)/asan $(ASAN) tests
+	$(MAKE) -j$(JOBS) BUILD=$(BUILD)/tsan SANFLAGS=-fsanitize=thread OPTFLAGS="-O1 -g" tsan-tests
 	$(MAKE) test-list
-	tests/run $(BUILD)/test-list
+	MM_TEST_JOBS=$(JOBS) tests/run $(BUILD)/test-list
 
 define nl
 

@@ -13,7 +13,11 @@ PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.so
 MMRUN         := $(BUILD)/profiler/mmrun
 SAMPLES_DIR   := $(BUILD)/samples
 
-SCRIPT_TESTS  += profiler real-programs
+HOST_UNIT     := $(BUILD)/tests/test_host
+SCRIPT_TESTS  += profiler real-programs host-unit
+# The host's logic without a runtime: the callback-to-mask table, the body
+# chain, the IL map composition.
+test.host-unit := $(HOST_UNIT)
 test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
 # Issue 8 on programs we did not write: an ASP.NET Core app and dotnet test
 # (about 45 s).
@@ -34,7 +38,11 @@ demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
 .PHONY: profiler samples install-profiler
 all: profiler
-profiler: $(PROFILER_SO) $(MMRUN)
+profiler: $(PROFILER_SO) $(MMRUN) $(HOST_UNIT)
+
+$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC) -o $@ $(LDLIBS)
 
 # Only DllGetClassObject is exported (exports.map); -z defs makes a symbol
 # missing from the archive a link error here rather than a load failure

@@ -42,7 +42,7 @@ static HRESULT STDMETHODCALLTYPE ClassFactory_CreateInstance(IClassFactory *ifac
         return MM_CLASS_E_NOAGGREGATION;
     /* Guests named: the host, which runs the mode (if any) as its last
      * guest; else the mode alone, as it always was. */
-    if (mmp_config_wants_host())
+    if (mmp_config_wants_host() && !mmh_loading_guests())
         return mmh_host_create(riid, ppv);
     return mmp_profiler_create(riid, ppv);
 }
@@ -106,7 +106,8 @@ __attribute__((visibility("default"))) HRESULT STDMETHODCALLTYPE DllGetClassObje
         return E_POINTER;
     *ppv = NULL;
     load_shim_conf();
-    if (!rclsid || (!mm_guid_equal(rclsid, &CLSID_MethodMallocProfiler) && !is_guest_clsid(rclsid)))
+    if (!rclsid
+        || (!mm_guid_equal(rclsid, &CLSID_MethodMallocProfiler) && (mmh_loading_guests() || !is_guest_clsid(rclsid))))
         return MM_CLASS_E_CLASSNOTAVAILABLE;
     return ClassFactory_QueryInterface(&class_factory, riid, ppv);
 }

@@ -14,13 +14,13 @@
 #   HEAVY_KEEP=1 keeps the work directory; HEAVY_STATS=1 prints wall times.
 set -euo pipefail
 mmrun=${1:?usage: heavy_build.sh MMRUN [WORKDIR]}
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 fail() { echo "FAIL (heavy build): $*" >&2; exit 1; }
 command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10"
 [ -x "$mmrun" ] || fail "$mmrun not built"
 work=${2:-$(mktemp -d)}
 [ "${HEAVY_KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
 mkdir -p "$work"
+. "$(dirname "$0")/dotnet_env.sh" "$work/home" "$(dirname "$mmrun")/.."
 
 ( cd "$work" && dotnet new console -o app >new.log 2>&1 ) || { cat "$work/new.log" >&2; fail "dotnet new console"; }
 build() { dotnet build "$work/app" -c Release -nodeReuse:false -p:UseSharedCompilation=false; }

@@ -9,7 +9,7 @@ set -euo pipefail
 mmrun=${1:?usage: profiler_demo.sh MMRUN SAMPLES_DIR}
 samples=${2:?usage: profiler_demo.sh MMRUN SAMPLES_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+. "$here/dotnet_env.sh" "$(mkdir -p "$samples" && cd "$samples" && pwd)/home" "$samples/.."
 command -v dotnet >/dev/null || { echo "demo: dotnet not found: install the .NET SDK 10" >&2; exit 1; }
 
 show() { printf '\n$ %s\n' "$*"; "$@" 2>&1; }

@@ -10,7 +10,7 @@ set -euo pipefail
 mmrun=${1:?usage: profiler_test.sh MMRUN SAMPLES_DIR}
 samples=${2:?usage: profiler_test.sh MMRUN SAMPLES_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+. "$here/dotnet_env.sh" "$(mkdir -p "$samples" && cd "$samples" && pwd)/home" "$samples/.."
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10 (the samples and the runtime come from it)"

@@ -21,13 +21,13 @@
 #   REAL_KEEP=1 keeps the work directory.
 set -euo pipefail
 mmrun=${1:?usage: real_programs.sh MMRUN}
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 fail() { echo "FAIL (real programs): $*" >&2; exit 1; }
 command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10"
 command -v pgrep >/dev/null || fail "pgrep not found: install procps"
 [ -x "$mmrun" ] || fail "$mmrun not built (make all)"
 mmrun=$(cd "$(dirname "$mmrun")" && pwd)/$(basename "$mmrun")
 work=$(mktemp -d)
+. "$(dirname "$0")/dotnet_env.sh" "$work/home" "$(dirname "$mmrun")/.."
 
 # What runs now, killed on every way out: the server (the background job:
 # dotnet, or mmrun with dotnet as its child) or a bounded step (timeout leads
@@ -132,12 +132,15 @@ pages=(/ /Privacy /css/site.css /lib/bootstrap/dist/css/bootstrap.min.css /nope)
 serve() {
   local run=$1; shift
   local log=$work/$run.log err=$work/$run.err port='' code i t0 deadline
+  # Every run starts from the same state: a HOME where ASP.NET Core never
+  # ran, so that each creates its data-protection key ring and logs so.
+  rm -rf "$work/webhome"; mkdir -p "$work/webhome"
   t0=$(now_ms) deadline=$((t0 + 120000))
   # Port 0: the kernel picks a free one, which Kestrel logs.
   if [ $# -eq 0 ]; then
-    (cd "$web" && ASPNETCORE_URLS=http://127.0.0.1:0 DOTNET_ReadyToRun=0 exec dotnet "$dll") >"$log" 2>"$err" &
+    (cd "$web" && HOME=$work/webhome ASPNETCORE_URLS=http://127.0.0.1:0 DOTNET_ReadyToRun=0 exec dotnet "$dll") >"$log" 2>"$err" &
   else
-    (cd "$web" && ASPNETCORE_URLS=http://127.0.0.1:0 MM_PROFILER_VERBOSE=1 exec "$mmrun" "$@" -- dotnet "$dll") >"$log" 2>"$err" &
+    (cd "$web" && HOME=$work/webhome ASPNETCORE_URLS=http://127.0.0.1:0 MM_PROFILER_VERBOSE=1 exec "$mmrun" "$@" -- dotnet "$dll") >"$log" 2>"$err" &
   fi
   server=$!
   while :; do
@@ -180,9 +183,16 @@ for i in "${!pages[@]}"; do
   cmp -s "$work/plain.$i" "$work/reloc.$i" || fail "web app: ${pages[$i]} differs from the plain run"
 done
 [ -s "$work/plain.0" ] || fail "web app: GET / gave an empty page"
-# The app's log, port aside and in any order (a request may log before the
-# lifetime's last startup lines); the program's stderr holds only the report.
-normalize_log() { sed -E 's|http://127\.0\.0\.1:[0-9]+|http://127.0.0.1:PORT|' "$1" | sort; }
+# The app's log, port and new key's ID aside and in any order (a request may
+# log before the lifetime's last startup lines); the program's stderr holds
+# only the report.
+normalize_log() {
+  sed -E -e 's|http://127\.0\.0\.1:[0-9]+|http://127.0.0.1:PORT|' \
+    -e 's/\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}/{KEY}/g' "$1" | sort
+}
+# Both runs created the key ring: a run that found one left by the other
+# would log differently, and this proves each started from nothing.
+grep -q 'No XML encryptor configured' "$work/plain.log" || fail "web app: the plain run did not start from a HOME without a key ring"
 diff <(normalize_log "$work/plain.log") <(normalize_log "$work/reloc.log") >&2 || fail "web app: its log differs from the plain run"
 diff "$work/plain.err" <(grep -v '^methodmalloc: ' "$work/reloc.err") >&2 || fail "web app: its stderr differs from the plain run"
 [ -f "$work/web.report" ] || fail "web app: mmrun kept no report"

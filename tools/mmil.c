@@ -5,6 +5,7 @@
  *   mmil roundtrip [--skip-unmanaged] FILE...  decode, re-encode, compare
  *   mmil dump FILE [TOKEN]                     print one method's body, or all
  *   mmil disasm FILE [TOKEN]                   list the instructions, ildasm style
+ *                                              (FILE may be one raw body: mmrun --dump-bodies)
  *   mmil stack [--skip-unmanaged] FILE...      check every body's evaluation stack
  *   mmil rewrite-test [--skip-unmanaged] FILE... emit unedited (byte-identical?),
  *                                              then with a nop before every
@@ -391,7 +392,7 @@ static void print_operand(const mm_meta *md, const mm_il_instr *i)
     case MM_IL_OP_R8: printf(" %.17g", i->arg.r8); break;
     case MM_IL_OP_TOKEN:
         printf(" 0x%08x", i->arg.token);
-        if (i->arg.token >> 24 != 0x70) /* user strings: no name */
+        if (md && i->arg.token >> 24 != 0x70) /* user strings: no name */
             printf("  // %s", mm_meta_name(md, i->arg.token, name, sizeof name));
         break;
     case MM_IL_OP_BR1:
@@ -405,11 +406,11 @@ static void print_operand(const mm_meta *md, const mm_il_instr *i)
     }
 }
 
-static void disasm_method(const mm_pe *pe, const mm_meta *md, uint32_t rid, mm_il_method *mt)
+/* The header, clauses and instructions of a method read into mt; md (may
+ * be NULL: tokens without names) names tokens, rid its MethodDef row for
+ * its own signature. */
+static void print_method(const mm_meta *md, uint32_t rid, mm_il_method *mt)
 {
-    const uint8_t *p;
-    size_t avail;
-    mm_pe_method m;
     mm_il_error err;
     mm_il_method_header h;
     mm_il_stack_options so;
@@ -418,19 +419,11 @@ static void disasm_method(const mm_pe *pe, const mm_meta *md, uint32_t rid, mm_i
     char name[256];
     uint32_t k;
 
-    mm_pe_method_row(pe, rid, &m);
-    printf(".method 0x%08x %s", 0x06000000u | rid, mm_meta_name(md, 0x06000000u | rid, name, sizeof name));
-    if (!is_il_body(&m)) {
-        printf("  (no IL body)\n\n");
-        return;
-    }
-    printf("  RVA 0x%x\n", m.rva);
-    if (FAILED(locate(pe, &m, &p, &avail, &err)) || FAILED(mm_il_method_read(mt, p, avail, &err))) {
-        printf("  invalid: offset 0x%x: %s\n\n", err.offset, err.message);
-        return;
-    }
     mm_il_get_header(mt, &h);
-    stack_options(md, rid, &so);
+    if (md)
+        stack_options(md, rid, &so);
+    else
+        memset(&so, 0, sizeof so); /* no metadata: calls cannot be resolved */
     printf("  .maxstack %u", h.max_stack);
     if (SUCCEEDED(mm_il_stack_check(mt, &so, &sr, NULL, &err)))
         printf("  // computed %u", sr.max_stack);
@@ -444,7 +437,7 @@ static void disasm_method(const mm_pe *pe, const mm_meta *md, uint32_t rid, mm_i
         printf("  .try IL_%04x to IL_%04x %s", c->try_start->offset,
                c->try_end ? c->try_end->offset : mm_il_code_size(mt), mm_il_clause_kind_name(c->kind));
         if (c->kind == MM_IL_CLAUSE_CATCH)
-            printf(" 0x%08x (%s)", c->class_token, mm_meta_name(md, c->class_token, name, sizeof name));
+            printf(" 0x%08x (%s)", c->class_token, md ? mm_meta_name(md, c->class_token, name, sizeof name) : "?");
         else if (c->kind == MM_IL_CLAUSE_FILTER)
             printf(" IL_%04x", c->filter_start->offset);
         printf(" handler IL_%04x to IL_%04x\n", c->handler_start->offset,
@@ -460,7 +453,8 @@ static void disasm_method(const mm_pe *pe, const mm_meta *md, uint32_t rid, mm_i
                 printf(" %u", i->prefix[k].operand);
                 off += 1;
             } else if (po->operand == MM_IL_OP_TOKEN) {
-                printf(" 0x%08x  // %s", i->prefix[k].operand, mm_meta_name(md, i->prefix[k].operand, name, sizeof name));
+                printf(" 0x%08x  // %s", i->prefix[k].operand,
+                       md ? mm_meta_name(md, i->prefix[k].operand, name, sizeof name) : "?");
                 off += 4;
             }
             printf("\n");
@@ -476,6 +470,67 @@ static void disasm_method(const mm_pe *pe, const mm_meta *md, uint32_t rid, mm_i
     printf("\n");
 }
 
+static void disasm_method(const mm_pe *pe, const mm_meta *md, uint32_t rid, mm_il_method *mt)
+{
+    const uint8_t *p;
+    size_t avail;
+    mm_pe_method m;
+    mm_il_error err;
+    char name[256];
+
+    mm_pe_method_row(pe, rid, &m);
+    printf(".method 0x%08x %s", 0x06000000u | rid, mm_meta_name(md, 0x06000000u | rid, name, sizeof name));
+    if (!is_il_body(&m)) {
+        printf("  (no IL body)\n\n");
+        return;
+    }
+    printf("  RVA 0x%x\n", m.rva);
+    if (FAILED(locate(pe, &m, &p, &avail, &err)) || FAILED(mm_il_method_read(mt, p, avail, &err))) {
+        printf("  invalid: offset 0x%x: %s\n\n", err.offset, err.message);
+        return;
+    }
+    print_method(md, rid, mt);
+}
+
+/* A file that is one method body (a .il file of mmrun --dump-bodies), not
+ * an assembly: it does not start with "MZ". */
+static int is_raw_body(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    int c0 = f ? fgetc(f) : EOF, c1 = f ? fgetc(f) : EOF;
+    if (f)
+        fclose(f);
+    return c0 != EOF && !(c0 == 'M' && c1 == 'Z');
+}
+
+/* disasm of a raw body: the bytes exactly as a profiler handed them to
+ * SetILFunctionBody, tokens unnamed (no metadata at hand). */
+static int disasm_raw(const char *path)
+{
+    static uint8_t buf[1 << 20];
+    mm_il_method *mt;
+    mm_il_error err;
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    if (!n) {
+        printf("%s: empty or unreadable\n", path);
+        return 1;
+    }
+    if (FAILED(mm_il_method_create(&mt)))
+        return 1;
+    printf(".method %s  (%zu bytes)\n", path, n);
+    if (FAILED(mm_il_method_read(mt, buf, n, &err))) {
+        printf("  invalid: offset 0x%x: %s\n", err.offset, err.message);
+        mm_il_method_destroy(mt);
+        return 1;
+    }
+    print_method(NULL, 0, mt);
+    mm_il_method_destroy(mt);
+    return 0;
+}
+
 static int disasm(int argc, char **argv)
 {
     unsigned long unmanaged = 0;
@@ -486,9 +541,11 @@ static int disasm(int argc, char **argv)
     uint32_t rid, first = 1, last;
 
     if (argc < 1 || argc > 2) {
-        fprintf(stderr, "usage: mmil disasm FILE [TOKEN]\n");
+        fprintf(stderr, "usage: mmil disasm FILE [TOKEN]\n       mmil disasm BODY.il\n");
         return 2;
     }
+    if (is_raw_body(argv[0]))
+        return disasm_raw(argv[0]);
     if (open_assembly(argv[0], &f, &pe, 0, &unmanaged) <= 0)
         return 1;
     if (open_meta(argv[0], &pe, &md) != 0 || FAILED(mm_il_method_create(&mt))) {

@@ -156,6 +156,13 @@ static int start_guest(mmh_host *h, mmh_guest *g, IUnknown *unk, void *client, U
     return 0;
 }
 
+static atomic_int loading;
+
+int mmh_loading_guests(void)
+{
+    return atomic_load(&loading);
+}
+
 static HRESULT start(mmh_host *h, IUnknown *unk, void *client, UINT client_size, int attach)
 {
     char err[512];
@@ -179,6 +186,7 @@ static HRESULT start(mmh_host *h, IUnknown *unk, void *client, UINT client_size,
     }
     /* Now, before the runtime maps any managed image (see reserve.c). */
     mmp_reserve_init(&h->reserve, h->cfg.reserve_bytes, h->info);
+    atomic_fetch_add(&loading, 1);
     for (int i = 0; i < h->cfg.nguests; i++) {
         mmh_guest *g = &h->guests[h->nguests];
         g->index = h->nguests + 1;
@@ -187,6 +195,7 @@ static HRESULT start(mmh_host *h, IUnknown *unk, void *client, UINT client_size,
         if (mmh_guest_load(g) == 0)
             (void)start_guest(h, g, unk, client, client_size, attach);
     }
+    atomic_fetch_sub(&loading, 1);
     /* methodmalloc's own mode, last: it sees what the guests set. */
     if (h->cfg.mode != MMP_MODE_HOST) {
         mmh_guest *g = &h->guests[h->nguests];

@@ -100,6 +100,10 @@ struct mmh_host {
 
 /* Creates the host (class factory's CreateInstance). */
 HRESULT mmh_host_create(REFIID riid, void **ppv);
+/* Nonzero while the host loads its guests: our own library named as a
+ * guest then gives a mode's profiler, never a host within the host (which
+ * would load its guests again, without end). */
+int mmh_loading_guests(void);
 
 /* events.c: which event mask bits a callback needs.  A guest is called in
  * slot s when its mask has one of the bits; a slot with no bits

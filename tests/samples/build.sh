@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mkdir -p "${1:-$here/../../build/samples}" && cd "${1:-$here/../../build/samples}" && pwd)
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+. "$here/../dotnet_env.sh" "$out/home" "$out/.."
 command -v dotnet >/dev/null || { echo "samples: dotnet not found: install the .NET SDK (10.0)" >&2; exit 1; }
 # The thread-parallel sample's methods: regenerated only when the count changes.
 methods=3000

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The host (issue 16) as mmrun and the environment drive it, without a
+# third-party profiler: guests that cannot load (a missing library, a class
+# ID the library does not serve) are named in the report and the program
+# runs as without them; methodmalloc's --calls after them counts exactly;
+# --dump-bodies writes what the JIT is given, and mmil reads it back; the
+# environment route (CORECLR_PROFILER = a guest's class ID, our library as
+# CORECLR_PROFILER_PATH); mmrun --shim's folder and its errors.
+# usage: tests/host_test.sh MMRUN SAMPLES_DIR MMIL
+set -euo pipefail
+mmrun=${1:?usage: host_test.sh MMRUN SAMPLES_DIR MMIL}
+samples=${2:?usage: host_test.sh MMRUN SAMPLES_DIR MMIL}
+mmil=${3:?usage: host_test.sh MMRUN SAMPLES_DIR MMIL}
+here=$(cd "$(dirname "$0")" && pwd)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10"
+[ -x "$mmrun" ] || fail "$mmrun not built (make all)"
+[ -x "$mmil" ] || fail "$mmil not built (make all)"
+"$here/samples/build.sh" "$samples" || fail "building the samples"
+lib=$(cd "$(dirname "$mmrun")" && pwd)/libmmprofiler.so
+[ -f "$lib" ] || fail "$lib not built (make all)"
+ours='{E7C0561D-4650-4F35-9D86-A69D58427C09}'
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+dotnet "$samples/calls/calls.dll" >"$work/calls.plain" || fail "calls: the plain run failed"
+
+# guest_line FILE K: guest K's line of the report.
+guest_line() { grep "^methodmalloc: guest=$2 path=" "$1" || true; }
+
+# 1. Guests that cannot load: the program runs, its output unchanged, exit 0,
+#    and the report names each guest and why; --calls after them counts.
+missing=$work/nowhere/libmissing.so
+"$mmrun" --guest "$missing={11111111-2222-3333-4444-555555555555}" \
+  --guest "$lib={00000000-0000-0000-0000-000000000001}" \
+  --calls --calls-report "$work/calls.tsv" --dump-bodies "$work/bodies" \
+  -- dotnet "$samples/calls/calls.dll" >"$work/bad.out" 2>"$work/bad.err" \
+  || { cat "$work/bad.err" >&2; fail "bad guests: exit status $?"; }
+cmp -s "$work/calls.plain" "$work/bad.out" || fail "bad guests: the program's output changed"
+line=$(guest_line "$work/bad.err" 1)
+grep -q "path=$missing .*state=failed why=\"dlopen: .*No such file" <<<"$line" \
+  || { cat "$work/bad.err" >&2; fail "bad guests: guest 1 (missing library) not reported failed with dlopen's reason"; }
+line=$(guest_line "$work/bad.err" 2)
+grep -q 'state=failed why="DllGetClassObject: 0x80040111 (CLASS_E_CLASSNOTAVAILABLE)"' <<<"$line" \
+  || { cat "$work/bad.err" >&2; fail "bad guests: guest 2 (wrong class ID) not reported failed with CLASS_E_CLASSNOTAVAILABLE"; }
+line=$(guest_line "$work/bad.err" 3)
+grep -q 'path=methodmalloc:calls .*state=active' <<<"$line" || { cat "$work/bad.err" >&2; fail "bad guests: --calls is not guest 3, active"; }
+set=$(grep -o ' set=[0-9]*' <<<"$line" | cut -d= -f2)
+served=$(grep -o ' served=[0-9]*' <<<"$line" | cut -d= -f2)
+[ "$set" -gt 0 ] && [ "$served" -eq "$set" ] || fail "bad guests: --calls set $set bodies, $served served by methodmalloc"
+grep -q "^methodmalloc: guest=3 check_refused by reason: module=0 window=0 extent=0 stack=0 " "$work/bad.err" \
+  || fail "bad guests: the checker refused a body of --calls"
+grep -qP '^177\tCalls\.Program::Fib\tdotnet:calls\.dll\t[0-9]+$' "$work/calls.tsv" || fail "bad guests: Fib not counted 177 times"
+grep -qP '^8\tCalls\.Program::Thrower\t' "$work/calls.tsv" || fail "bad guests: Thrower not counted 8 times"
+echo "bad guests: a missing library and a wrong class ID reported, the program unchanged, --calls after them exact ($set bodies)"
+
+# 2. --dump-bodies: one file per body set, named by guest, module and
+#    token, the whole body as the JIT got it: mmil disassembles it and the
+#    probe of --calls is its first instruction.
+n=$(find "$work/bodies" -name 'g3-calls.dll-06*.il' | wc -l)
+[ "$n" -gt 0 ] || { ls "$work/bodies" | head >&2; fail "dump-bodies: no g3-calls.dll-06*.il file"; }
+[ "$(find "$work/bodies" -name '*.il' | wc -l)" -eq "$set" ] || fail "dump-bodies: $set bodies set, $(find "$work/bodies" -name '*.il' | wc -l) files"
+body=$(find "$work/bodies" -name "g3-calls.dll-06*.il" | head -n 1)
+"$mmil" disasm "$body" >"$work/body.dis" 2>&1 || { cat "$work/body.dis" >&2; fail "dump-bodies: mmil disasm $body failed"; }
+grep -m1 -i 'ldc.i8' "$work/body.dis" >/dev/null || { head "$work/body.dis" >&2; fail "dump-bodies: no counter probe in $body"; }
+echo "dump-bodies: $n files of the calls module, mmil disassembles them"
+
+# 3. The environment route: our library as CORECLR_PROFILER_PATH, a guest's
+#    class ID as CORECLR_PROFILER, the guests in MM_PROFILER_GUESTS.
+env CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER='{11111111-2222-3333-4444-555555555555}' CORECLR_PROFILER_PATH="$lib" \
+  MM_PROFILER_GUESTS="$missing={11111111-2222-3333-4444-555555555555}" MM_PROFILER_MODE=calls \
+  MM_PROFILER_REPORT="$work/env.report" dotnet "$samples/calls/calls.dll" >"$work/env.out" \
+  || fail "environment route: the program failed"
+cmp -s "$work/calls.plain" "$work/env.out" || fail "environment route: the program's output changed"
+grep -q '^methodmalloc: guest=1 .*state=failed why="dlopen' "$work/env.report" || { cat "$work/env.report" >&2; fail "environment route: no failed guest 1"; }
+grep -q '^methodmalloc: calls methods=' "$work/env.report" || fail "environment route: --calls did not run after the guest"
+echo "environment route: the host loaded under the guest's class ID"
+
+# 4. --shim: a mirror of the guest's folder with our library in the guest's
+#    place and the host's file; nothing printed, status 0.
+mkdir -p "$work/vendor"
+printf 'config\n' >"$work/vendor/Engine.config"
+cp "$lib" "$work/vendor/libEngine.so"
+out=$("$mmrun" --shim "$work/shim" --guest "$work/vendor/libEngine.so={11111111-2222-3333-4444-555555555555}" \
+      --calls --report "$work/shim.report" 2>&1) || fail "shim: mmrun --shim failed: $out"
+[ -z "$out" ] || fail "shim: mmrun --shim printed: $out"
+[ "$(readlink "$work/shim/Engine.config")" = "$work/vendor/Engine.config" ] || fail "shim: Engine.config is not a link to the original"
+[ "$(readlink -f "$work/shim/libEngine.so")" = "$(readlink -f "$lib")" ] || fail "shim: libEngine.so is not our library"
+conf=$work/shim/methodmalloc-host.conf
+grep -qx "MM_PROFILER_GUESTS=$work/vendor/libEngine.so={11111111-2222-3333-4444-555555555555}" "$conf" || { cat "$conf" >&2; fail "shim: the file does not name the real guest"; }
+grep -qx 'MM_PROFILER_MODE=calls' "$conf" && grep -qx "MM_PROFILER_REPORT=$work/shim.report" "$conf" || { cat "$conf" >&2; fail "shim: mode or report missing"; }
+# Loaded from the shim under the guest's class ID, the host finds its file.
+env CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER='{11111111-2222-3333-4444-555555555555}' \
+  CORECLR_PROFILER_PATH="$work/shim/libEngine.so" dotnet "$samples/calls/calls.dll" >"$work/shim.out" \
+  || fail "shim: the program failed"
+cmp -s "$work/calls.plain" "$work/shim.out" || fail "shim: the program's output changed"
+grep -q '^methodmalloc: calls methods=' "$work/shim.report" || { cat "$work/shim.report" >&2; fail "shim: the host did not run --calls from its file"; }
+# The guest (our own library, copied) asked for its class ID it does not serve.
+grep -q '^methodmalloc: guest=1 .*state=failed why="DllGetClassObject: 0x80040111' "$work/shim.report" \
+  || { cat "$work/shim.report" >&2; fail "shim: the real guest was not loaded from its own folder"; }
+status=0
+"$mmrun" --shim "$work/shim2" -- dotnet x >"$work/e.err" 2>&1 || status=$?
+[ "$status" -eq 2 ] && grep -q 'exactly one --guest' "$work/e.err" || fail "shim: without a guest: status $status, $(cat "$work/e.err")"
+status=0
+"$mmrun" --shim "$work/shim3" --guest "$missing={11111111-2222-3333-4444-555555555555}" >"$work/e.err" 2>&1 || status=$?
+[ "$status" -eq 2 ] && grep -q 'libmissing.so' "$work/e.err" || fail "shim: a missing guest: status $status, $(cat "$work/e.err")"
+status=0
+"$mmrun" --guest 'nobrace.so' -- dotnet x >"$work/e.err" 2>&1 || status=$?
+[ "$status" -eq 2 ] && grep -q 'PATH={CLSID}' "$work/e.err" || fail "--guest without a class ID: status $status, $(cat "$work/e.err")"
+echo "shim: the mirror, the host's file, the guest loaded from its own folder; errors exit 2"
