@@ -5,10 +5,10 @@
 # (mmrun --shim), BENCH_RUNS runs each (default 5) in interleaved order;
 # prints the medians and their ratio (the goal: at most 1.05).  The engine's
 # log is off, as in a user's run.
-# usage: bench/coverage_bench.sh MMRUN CACHE
+# usage: bench/coverage_bench.sh MMRUN BUILD
 set -euo pipefail
-mmrun=${1:?usage: coverage_bench.sh MMRUN CACHE}
-cache=${2:?usage: coverage_bench.sh MMRUN CACHE}
+mmrun=${1:?usage: coverage_bench.sh MMRUN BUILD}
+build=${2:?usage: coverage_bench.sh MMRUN BUILD}
 runs=${BENCH_RUNS:-5}
 what=coverage-bench
 . "$(dirname "$0")/../tests/coverage/project.sh"

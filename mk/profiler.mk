@@ -26,13 +26,13 @@ test.real-programs := tests/real_programs.sh $(MMRUN)
 # a guest of our host, then with --calls after it (the project and its NuGet
 # packages cached in the build folder: about 1 minute once restored).
 SCRIPT_TESTS  += coverage
-test.coverage := tests/coverage_host.sh $(MMRUN) $(BUILD)/coverage $(BUILD)/tools/mmil
+test.coverage := tests/coverage_host.sh $(MMRUN) $(BUILD) $(BUILD)/tools/mmil
 BENCHES       += runtime modules heavy
 bench.runtime := bench/runtime_bench.sh $(MMRUN) $(SAMPLES_DIR)
 bench.modules := $(BUILD)/bench/bench_modules
 bench.heavy   := bench/heavy_bench.sh $(MMRUN)
 BENCHES       += coverage
-bench.coverage := bench/coverage_bench.sh $(MMRUN) $(BUILD)/coverage
+bench.coverage := bench/coverage_bench.sh $(MMRUN) $(BUILD)
 DEMOS         += profiler
 demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 

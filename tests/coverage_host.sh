@@ -5,7 +5,8 @@
 #
 # The project is tests/coverage (a library with branches, exceptions, async,
 # generics, lambdas and a nested type, and deterministic xunit tests), built
-# in CACHE with packages restored from NuGet into CACHE/nuget, on a fresh HOME
+# in BUILD/coverage with packages restored from NuGet into the build folder
+# (tests/dotnet_env.sh), on a fresh HOME
 # every run: nothing of this machine's caches is used, and the engine is found
 # where restore put it.  `dotnet test --collect "Code Coverage"` runs with
 # dynamic instrumentation only (tests/coverage/coverage.runsettings), whose
@@ -24,12 +25,12 @@
 #  3. the same with our --calls after the engine: coverage still identical
 #     and the test project's methods called exactly as often as the tests
 #     call them.
-# usage: tests/coverage_host.sh MMRUN CACHE [MMIL]
+# usage: tests/coverage_host.sh MMRUN BUILD [MMIL]
 #   COVERAGE_KEEP=1 keeps the work directory.
 set -euo pipefail
-mmrun=${1:?usage: coverage_host.sh MMRUN CACHE [MMIL]}
-cache=${2:?usage: coverage_host.sh MMRUN CACHE [MMIL]}
-mmil=${3:-$(dirname "$mmrun")/../tools/mmil}
+mmrun=${1:?usage: coverage_host.sh MMRUN BUILD [MMIL]}
+build=${2:?usage: coverage_host.sh MMRUN BUILD [MMIL]}
+mmil=${3:-$build/tools/mmil}
 what=coverage
 . "$(dirname "$0")/coverage/project.sh"
 

@@ -1,9 +1,9 @@
 # Sourced by tests/coverage_host.sh and bench/coverage_bench.sh, with mmrun,
-# cache and what (the name in messages) set: a fresh HOME in a new work
-# directory, the project of this folder built in CACHE/src with its packages
-# restored from NuGet into CACHE/nuget (again only when its sources change),
-# the engine's folder found in the restored package, and `cover`, one
-# coverage run.
+# build (the build folder) and what (the name in messages) set: a fresh
+# HOME in a new work directory (tests/dotnet_env.sh: the NuGet packages in
+# the build folder), the project of this folder built in BUILD/coverage
+# (again only when its sources change), the engine's folder found in the
+# restored package, and `cover`, one coverage run.
 # shellcheck shell=bash
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 fail() { echo "FAIL ($what): $*" >&2; exit 1; }
@@ -11,8 +11,8 @@ command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10"
 command -v python3 >/dev/null || fail "python3 not found: apt-get install python3"
 [ -x "$mmrun" ] || fail "$mmrun not built (make all)"
 mmrun=$(cd "$(dirname "$mmrun")" && pwd)/$(basename "$mmrun")
-mkdir -p "$cache"
-cache=$(cd "$cache" && pwd)
+mkdir -p "$build/coverage"
+cache=$(cd "$build/coverage" && pwd)
 work=$(mktemp -d)
 step=''
 cleanup() {
@@ -25,14 +25,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A fresh HOME: no NuGet config, http cache or SDK state of this machine's.
-export HOME=$work/home DOTNET_CLI_HOME=$work/home NUGET_PACKAGES=$cache/nuget
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+. "$here/../dotnet_env.sh" "$work/home" "$build"
 # vstest kills the test host 100 ms after the run unless told otherwise: a
 # profiler's report written at the runtime's Shutdown (ours) would be cut
 # short on a busy machine.
 export VSTEST_TESTHOST_SHUTDOWN_TIMEOUT=30000
-mkdir -p "$HOME"
 
 # bounded DEADLINE_S COMMAND...: COMMAND in a process group of its own, killed
 # after DEADLINE_S seconds; waited for in the background so that a signal to
@@ -49,9 +46,13 @@ now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
 ########## the project, built once per change of its sources ##########
 src=$cache/src
+# The version of Microsoft.CodeCoverage the project names: other projects
+# may restore other versions into the same NUGET_PACKAGES.
+version=$(sed -n 's|.*PackageReference Include="Microsoft.CodeCoverage" Version="\([^"]*\)".*|\1|p' "$here/CovLib.Tests/CovLib.Tests.csproj")
+[ -n "$version" ] || fail "tests/coverage/CovLib.Tests/CovLib.Tests.csproj names no version of Microsoft.CodeCoverage"
 stamp=$( (cd "$here" && find . -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.runsettings' \) -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
 dll=$src/CovLib.Tests/bin/Release/net10.0/CovLib.Tests.dll
-if [ "$(cat "$cache/stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$dll" ]; then
+if [ "$(cat "$cache/stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$dll" ] || [ ! -d "$NUGET_PACKAGES/microsoft.codecoverage/$version" ]; then
   rm -rf "$src" "$cache/stamp"
   mkdir -p "$src"
   cp -R "$here/CovLib" "$here/CovLib.Tests" "$here/coverage.runsettings" "$src/"
@@ -64,10 +65,11 @@ if [ "$(cat "$cache/stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$dll" ]; then
 fi
 lib=$(dirname "$dll")/CovLib.dll
 
-# The engine's folder in the restored package (the glibc build; never a path
-# of this machine): the engine, the coverage method and its configuration.
-mapfile -t engines < <(find "$NUGET_PACKAGES/microsoft.codecoverage" -path '*/ubuntu/x64/libInstrumentationEngine.so' 2>/dev/null)
-[ "${#engines[@]}" -eq 1 ] || fail "expected one ubuntu/x64/libInstrumentationEngine.so in $NUGET_PACKAGES/microsoft.codecoverage, found ${#engines[@]} (delete $cache to restore anew)"
+# The engine's folder in the package restore put in NUGET_PACKAGES: the
+# glibc build of the engine, the coverage method and its configuration.
+# Never a path of this machine.
+mapfile -t engines < <(find "$NUGET_PACKAGES/microsoft.codecoverage/$version" -path '*/ubuntu/x64/libInstrumentationEngine.so' 2>/dev/null)
+[ "${#engines[@]}" -eq 1 ] || fail "expected one ubuntu/x64/libInstrumentationEngine.so in $NUGET_PACKAGES/microsoft.codecoverage/$version, found ${#engines[@]}"
 engine_dir=$(dirname "${engines[0]}")
 for f in libInstrumentationEngine.so libCoverageInstrumentationMethod.so Cov_x64.config; do
   [ -f "$engine_dir/$f" ] || fail "$engine_dir has no $f: the Microsoft.CodeCoverage package changed its layout"
