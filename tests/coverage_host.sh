@@ -116,6 +116,7 @@ refused() {
 # coverage is the same line for line.
 hosted() {
   local run=$1 want=$2 line k set served refused checked violations n guests=''
+  diff "$work/alone.cov" "$work/$run.cov" >&2 || fail "$run: coverage differs from the engine alone (- alone, + $run)"
   [ -f "$work/$run.report" ] || fail "$run: the host wrote no report (was it loaded from the shim?)"
   n=$(grep -c '^methodmalloc: guest=[0-9]* path=.*program=dotnet:testhost\.dll' "$work/$run.report" || true)
   [ "$n" -eq "$want" ] || { cat "$work/$run.report" >&2; fail "$run: expected $want guest lines of the testhost in the report, got $n"; }
@@ -139,7 +140,6 @@ hosted() {
   [ "$n" -eq "$alone_lib" ] || fail "$run: the engine instrumented $n methods of CovLib.dll, $alone_lib alone"
   n=$(instrumented "$run" CovLib.Tests.dll)
   [ "$n" -eq "$alone_tests" ] || fail "$run: the engine instrumented $n methods of CovLib.Tests.dll, $alone_tests alone"
-  diff "$work/alone.cov" "$work/$run.cov" >&2 || fail "$run: coverage differs from the engine alone (- alone, + $run)"
   echo "$run: $tests_expected tests passed, coverage identical ($(wc -l <"$work/$run.cov") lines); testhost:$guests ms=$(cat "$work/$run.ms")"
 }
 
