@@ -132,6 +132,10 @@ hosted() {
     [ "$served" -gt 0 ] || fail "$run: no body of guest $k served by methodmalloc: $line"
     [ "$refused" -eq 0 ] || fail "$run: $refused Alloc calls of guest $k refused: $line"
     [ "$violations" -eq 0 ] || fail "$run: $violations bodies of guest $k outside their window: $line"
+    for v in set_failed callback_errors; do
+      n=$(key "$line" "$v")
+      [ "${n:-0}" -eq 0 ] || fail "$run: guest $k: $v=$n: $line"
+    done
     guests+=" guest $k: set=$set served=$served alloc_refused=$refused check_refused=$checked violations=$violations;"
   done < <(grep '^methodmalloc: guest=[0-9]* path=.*program=dotnet:testhost\.dll' "$work/$run.report")
   grep -q '^methodmalloc: guest=1 path=[^ ]*/libInstrumentationEngine\.so ' "$work/$run.report" \
