@@ -43,6 +43,13 @@ bounded() {
   return "$rc"
 }
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+# The user and system time of this shell's waited-for descendants, in ms
+# (/proc/PID/stat fields 16 and 17, in clock ticks).
+children_cpu_ms() {
+  local f
+  read -r -a f <"/proc/$$/stat"
+  echo $(( (f[15] + f[16]) * 1000 / $(getconf CLK_TCK) ))
+}
 
 ########## the project, built once per change of its sources ##########
 src=$cache/src
@@ -81,20 +88,22 @@ tests_expected=15
 # cover RUN ENGINE_DIR: dotnet test with coverage, the engine loaded from
 # ENGINE_DIR (with engine_log=1, its log in $work/RUN.engine.log); the tests
 # must pass; the normalized coverage in $work/RUN.cov; the run's wall time in
-# ms in $work/RUN.ms.
+# ms in $work/RUN.ms, the CPU time of all its processes in $work/RUN.cpu.
 engine_log=1
 cover() {
-  local run=$1 dir=$2 t0 xml logenv=()
+  local run=$1 dir=$2 t0 c0 xml logenv=()
   sed "s|@ENGINE_DIR@|$dir|" "$src/coverage.runsettings" >"$work/$run.runsettings"
   if [ "$engine_log" = 1 ]; then
     logenv=(MicrosoftInstrumentationEngine_LogLevel=All "MicrosoftInstrumentationEngine_FileLogPath=$work/$run.engine.log")
   fi
   rm -rf "$work/$run.results"
+  c0=$(children_cpu_ms)
   t0=$(now_ms)
   bounded 300 env "${logenv[@]}" dotnet test "$src/CovLib.Tests" --no-build -c Release -nodeReuse:false --collect "Code Coverage" --settings "$work/$run.runsettings" \
     --results-directory "$work/$run.results" >"$work/$run.out" 2>&1 \
     || { tail -n 40 "$work/$run.out" >&2; fail "$run: dotnet test failed"; }
   echo $(($(now_ms) - t0)) >"$work/$run.ms"
+  echo $(($(children_cpu_ms) - c0)) >"$work/$run.cpu"
   grep -Eq "Failed: +0, Passed: +$tests_expected, Skipped: +0, Total: +$tests_expected," "$work/$run.out" \
     || { cat "$work/$run.out" >&2; fail "$run: not all $tests_expected tests passed"; }
   mapfile -t xml < <(find "$work/$run.results" -name '*.cobertura.xml')
