@@ -24,7 +24,8 @@ test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
 test.real-programs := tests/real_programs.sh $(MMRUN)
 # Issue 16: Microsoft Code Coverage's CLR Instrumentation Engine alone and as
 # a guest of our host, then with --calls after it (the project and its NuGet
-# packages cached in the build folder: about 1 minute once restored).
+# packages cached in the build folder: three `dotnet test` runs, about 1
+# minute on an idle machine once restored).
 SCRIPT_TESTS  += coverage
 test.coverage := tests/coverage_host.sh $(MMRUN) $(BUILD) $(BUILD)/tools/mmil
 BENCHES       += runtime modules heavy
