@@ -12,6 +12,7 @@ packages=(
   gcc-i686-linux-gnu libc6-dev-i386-cross                  # Linux i686, natively or under qemu (below)
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static # Linux arm64, run under qemu
   libicu72 libssl3 zlib1g libstdc++6                       # what the .NET runtime runs on
+  python3 libxml2                                          # the coverage test's normalizer; the CLR Instrumentation Engine
 )
 missing=()
 for p in "${packages[@]}"; do
