@@ -14,10 +14,13 @@ MMRUN         := $(BUILD)/profiler/mmrun
 SAMPLES_DIR   := $(BUILD)/samples
 
 HOST_UNIT     := $(BUILD)/tests/test_host
-SCRIPT_TESTS  += profiler real-programs host-unit
+SCRIPT_TESTS  += profiler real-programs host-unit host
 # The host's logic without a runtime: the callback-to-mask table, the body
 # chain, the IL map composition.
 test.host-unit := $(HOST_UNIT)
+# The host under mmrun and the environment: bad guests, --calls after them,
+# --dump-bodies, the environment route, --shim (about 20 s).
+test.host     := tests/host_test.sh $(MMRUN) $(SAMPLES_DIR) $(BUILD)/tools/mmil
 test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
 # Issue 8 on programs we did not write: an ASP.NET Core app and dotnet test
 # (about 45 s).
@@ -41,7 +44,8 @@ demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 all: profiler
 profiler: $(PROFILER_SO) $(MMRUN) $(HOST_UNIT)
 
-$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC)
+$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c profiler/host/host.h profiler/profiler.h \
+              profiler/clrapi.h profiler/corprof_table.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC) -o $@ $(LDLIBS)
 

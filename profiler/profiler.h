@@ -190,13 +190,21 @@ uint64_t mmp_modules_stats(mmp_modules *t, mm_stats *sum);
 typedef struct mmp_call {
     int64_t count;
     struct mmp_call *next;
+    /* Inside the host: the method, and the body the probe was added to (a
+     * guest before may set another, for another instantiation). */
+    struct mmp_call *bucket_next;
+    ModuleID mod;
+    mdToken token;
+    const uint8_t *source;
     char name[]; /* "Ns.Type::Method", nested types "Ns.Outer/Inner" */
 } mmp_call;
 
+#define MMP_CALLS_BUCKETS 4096
 typedef struct mmp_calls {
     pthread_mutex_t lock;
     mmp_call *head;
     size_t n;
+    mmp_call *buckets[MMP_CALLS_BUCKETS]; /* by (module, token), inside the host */
 } mmp_calls;
 
 /* ---- Metadata (metadata.c) ---- */
@@ -261,6 +269,9 @@ void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn);
 void mmp_calls_report(mmp_profiler *p, FILE *f);
 /* report.c: writes the report once (Shutdown). */
 void mmp_report(mmp_profiler *p);
+/* The lines about memory: the heaps of a module table, placement, the
+ * window reserve. */
+void mmp_report_memory(FILE *f, mmp_modules *modules, mmp_reserve *reserve);
 /* ---- Diagnostics (trace.c) ----
  * Every line the profiler writes besides the report goes through these, to
  * the report destination: MM_PROFILER_REPORT when set (mmrun always sets it,

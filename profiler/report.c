@@ -38,11 +38,40 @@ int mmp_in_window(const void *base, const void *p, size_t cb)
     return a > b && a - b <= MM_DEFAULT_MAX_RVA && cb <= MM_DEFAULT_MAX_RVA - (a - b);
 }
 
+void mmp_report_memory(FILE *f, mmp_modules *modules, mmp_reserve *reserve)
+{
+    mm_stats heaps;
+    uint64_t nheaps = mmp_modules_stats(modules, &heaps);
+    fprintf(f,
+            "methodmalloc: heaps=%" PRIu64 " blocks=%" PRIu64 " requested=%" PRIu64 " allocated=%" PRIu64
+            " reserved=%" PRIu64 " resident=%" PRIu64 " chunks=%" PRIu64 " lowest_rva=0x%" PRIx64
+            " highest_rva=0x%" PRIx64 " %s\n",
+            nheaps, heaps.blocks, heaps.bytes_requested, heaps.bytes_allocated, heaps.bytes_reserved,
+            heaps.bytes_resident, heaps.chunks, heaps.lowest_rva, heaps.highest_rva, mmp_process_tag());
+    uint64_t donated, in_use;
+    mmp_reserve_stats rs;
+    mm_donated(&donated, &in_use);
+    /* Assemblies may still be loading on other threads. */
+    mmp_reserve_stats_get(reserve, &rs);
+    mm_space_counters sc;
+    mm_space_counters_get(&sc);
+    fprintf(f,
+            "methodmalloc: placement windows_learnt=%" PRIu64 " index_refreshes=%" PRIu64 " known=%" PRIu64
+            " open_windows=%" PRIu64 " free_ranges=%" PRIu64 " %s\n",
+            sc.learns, sc.refreshes, sc.known_bytes, sc.open_windows, sc.free_ranges, mmp_process_tag());
+    fprintf(f,
+            "methodmalloc: window_reserve held=%" PRIu64 " cap=%" PRIu64 " guard=%" PRIu64 " regions=%u"
+            " (out_of_reach=%u used=%u) region_bytes=%zu"
+            " plugged=%" PRIu64 " capped=%" PRIu64 " donated=%" PRIu64 " in_use=%" PRIu64 " exec_range=%#" PRIxPTR
+            "-%#" PRIxPTR " %s\n",
+            rs.held, (uint64_t)MMP_RESERVE_CAP, rs.guard, rs.regions, rs.for_reach, rs.for_use, rs.region_bytes, rs.plugged, rs.capped, donated,
+            in_use, rs.exec_lo, rs.exec_hi, mmp_process_tag());
+}
+
 void mmp_report(mmp_profiler *p)
 {
     mmp_counters *c = &p->counters;
     unsigned long long not_relocated = 0;
-    mm_stats heaps;
     int owned, r;
     FILE *f;
 
@@ -50,7 +79,6 @@ void mmp_report(mmp_profiler *p)
         return;
     for (r = 0; r < MMP_REASON_COUNT; r++)
         not_relocated += atomic_load(&c->not_relocated[r]);
-    uint64_t nheaps = mmp_modules_stats(&p->modules, &heaps);
 
     f = mmp_report_open(&p->cfg, &owned);
     fprintf(f,
@@ -67,30 +95,10 @@ void mmp_report(mmp_profiler *p)
     for (r = 0; r < MMP_REASON_COUNT; r++)
         fprintf(f, " %s=%llu", reason_names[r], (unsigned long long)atomic_load(&c->not_relocated[r]));
     fprintf(f, " %s\n", mmp_process_tag());
-    fprintf(f,
-            "methodmalloc: heaps=%" PRIu64 " blocks=%" PRIu64 " requested=%" PRIu64 " allocated=%" PRIu64
-            " reserved=%" PRIu64 " resident=%" PRIu64 " chunks=%" PRIu64 " lowest_rva=0x%" PRIx64
-            " highest_rva=0x%" PRIx64 " %s\n",
-            nheaps, heaps.blocks, heaps.bytes_requested, heaps.bytes_allocated, heaps.bytes_reserved,
-            heaps.bytes_resident, heaps.chunks, heaps.lowest_rva, heaps.highest_rva, mmp_process_tag());
-    uint64_t donated, in_use;
-    mmp_reserve_stats rs;
-    mm_donated(&donated, &in_use);
-    /* Assemblies may still be loading on other threads. */
-    mmp_reserve_stats_get(&p->reserve, &rs);
-    mm_space_counters sc;
-    mm_space_counters_get(&sc);
-    fprintf(f,
-            "methodmalloc: placement windows_learnt=%" PRIu64 " index_refreshes=%" PRIu64 " known=%" PRIu64
-            " open_windows=%" PRIu64 " free_ranges=%" PRIu64 " %s\n",
-            sc.learns, sc.refreshes, sc.known_bytes, sc.open_windows, sc.free_ranges, mmp_process_tag());
-    fprintf(f,
-            "methodmalloc: window_reserve held=%" PRIu64 " cap=%" PRIu64 " guard=%" PRIu64 " regions=%u"
-            " (out_of_reach=%u used=%u) region_bytes=%zu"
-            " plugged=%" PRIu64 " capped=%" PRIu64 " donated=%" PRIu64 " in_use=%" PRIu64 " exec_range=%#" PRIxPTR
-            "-%#" PRIxPTR " %s\n",
-            rs.held, (uint64_t)MMP_RESERVE_CAP, rs.guard, rs.regions, rs.for_reach, rs.for_use, rs.region_bytes, rs.plugged, rs.capped, donated,
-            in_use, rs.exec_lo, rs.exec_hi, mmp_process_tag());
+    /* Inside the host, the host's heaps and reserve are the ones in use:
+     * the host reports them. */
+    if (!p->as_guest)
+        mmp_report_memory(f, &p->modules, &p->reserve);
     if (p->cfg.mode == MMP_MODE_CALLS)
         mmp_calls_report(p, f);
     if (p->cfg.mode == MMP_MODE_REPLACE && atomic_load(&c->replaced) == 0)

@@ -12,7 +12,11 @@ mmrun=${1:?usage: host_test.sh MMRUN SAMPLES_DIR MMIL}
 samples=${2:?usage: host_test.sh MMRUN SAMPLES_DIR MMIL}
 mmil=${3:?usage: host_test.sh MMRUN SAMPLES_DIR MMIL}
 here=$(cd "$(dirname "$0")" && pwd)
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+. "$here/dotnet_env.sh" "$work/home" "$samples/.."
+# Nothing of the caller's profiler settings leaks into a run.
+for v in $(env | grep -oE '^(CORECLR_[A-Z_0-9]*|MM_PROFILER_[A-Z_0-9]*)=' | tr -d =); do unset "$v"; done
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10"
@@ -21,10 +25,6 @@ command -v dotnet >/dev/null || fail "dotnet not found: install the .NET SDK 10"
 "$here/samples/build.sh" "$samples" || fail "building the samples"
 lib=$(cd "$(dirname "$mmrun")" && pwd)/libmmprofiler.so
 [ -f "$lib" ] || fail "$lib not built (make all)"
-ours='{E7C0561D-4650-4F35-9D86-A69D58427C09}'
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 dotnet "$samples/calls/calls.dll" >"$work/calls.plain" || fail "calls: the plain run failed"
 
@@ -54,8 +54,45 @@ served=$(grep -o ' served=[0-9]*' <<<"$line" | cut -d= -f2)
 grep -q "^methodmalloc: guest=3 check_refused by reason: module=0 window=0 extent=0 stack=0 " "$work/bad.err" \
   || fail "bad guests: the checker refused a body of --calls"
 grep -qP '^177\tCalls\.Program::Fib\tdotnet:calls\.dll\t[0-9]+$' "$work/calls.tsv" || fail "bad guests: Fib not counted 177 times"
-grep -qP '^8\tCalls\.Program::Thrower\t' "$work/calls.tsv" || fail "bad guests: Thrower not counted 8 times"
+# Every count as plain --calls has it, generic methods compiled once per
+# instantiation included (a second instantiation must neither lose its
+# probe nor get two).
+"$mmrun" --calls --calls-report "$work/plain.tsv" -- dotnet "$samples/calls/calls.dll" >/dev/null 2>"$work/plain.err" \
+  || { cat "$work/plain.err" >&2; fail "plain --calls failed"; }
+diff <(cut -f1,2 "$work/plain.tsv" | sort) <(cut -f1,2 "$work/calls.tsv" | sort) >&2 \
+  || fail "bad guests: --calls after the guests counts differently from plain --calls (- plain, + host)"
 echo "bad guests: a missing library and a wrong class ID reported, the program unchanged, --calls after them exact ($set bodies)"
+
+# --replace after a guest: the mode's body reaches the runtime through the
+# host's allocator and checker.
+"$mmrun" --guest "$missing={11111111-2222-3333-4444-555555555555}" --replace 'App.Calc::Answer=1F 2A 2A' \
+  -- dotnet "$samples/answer/answer.dll" >"$work/replace.out" 2>"$work/replace.err" \
+  || { cat "$work/replace.err" >&2; fail "replace after a guest: the run failed"; }
+grep -qx 'Answer() = 42' "$work/replace.out" || { cat "$work/replace.out" "$work/replace.err" >&2; fail "replace after a guest: Answer() did not return 42"; }
+grep -q '^methodmalloc: guest=2 path=methodmalloc:replace .*state=active set=1 .*served=1 ' "$work/replace.err" \
+  || { cat "$work/replace.err" >&2; fail "replace after a guest: the body did not go through the host"; }
+echo "replace after a guest: Answer() = 42, its body served and checked by the host"
+
+# The checker: --replace with 'add; ret' (an add on an empty stack).  Alone,
+# the runtime takes the body and the program dies of it; after the host's
+# checker, the body is refused (named in the report with guest, method and
+# reason), the method keeps its IL and the program runs.
+status=0
+"$mmrun" --replace 'App.Calc::Answer=58 2A' -- dotnet "$samples/answer/answer.dll" >"$work/bad-alone.out" 2>"$work/bad-alone.err" || status=$?
+[ "$status" -ne 0 ] && grep -q 'InvalidProgramException' "$work/bad-alone.err" \
+  || { cat "$work/bad-alone.err" >&2; fail "checker: 'add; ret' alone did not end in InvalidProgramException (status $status)"; }
+status=0
+"$mmrun" --guest "$missing={11111111-2222-3333-4444-555555555555}" --replace 'App.Calc::Answer=58 2A' \
+  --dump-bodies "$work/refused" -- dotnet "$samples/answer/answer.dll" >"$work/bad-host.out" 2>"$work/bad-host.err" || status=$?
+grep -qx 'Answer() = 41' "$work/bad-host.out" || { cat "$work/bad-host.out" "$work/bad-host.err" >&2; fail "checker: Answer() did not keep its IL"; }
+grep -q '^methodmalloc: refused guest=2 module=answer.dll method=App.Calc::Answer token=0x06[0-9a-f]* reason=stack detail="[^"]\+" ' "$work/bad-host.err" \
+  || { cat "$work/bad-host.err" >&2; fail "checker: no refused line naming guest 2, App.Calc::Answer and reason=stack"; }
+grep -q "^methodmalloc: guest=2 check_refused by reason: module=0 window=0 extent=0 stack=1 " "$work/bad-host.err" \
+  || fail "checker: the refusal is not counted under stack"
+# The mode itself says its body was refused: mmrun's status 3, the program's 0.
+[ "$status" -eq 3 ] || fail "checker: mmrun status $status, expected 3 (the replace mode's error line)"
+[ "$(find "$work/refused" -name 'g2-answer.dll-06*.il' | wc -l)" -eq 1 ] || fail "checker: the refused body was not dumped"
+echo "checker: 'add; ret' kills the program alone; under the host it is refused (reason=stack) and Answer() keeps 41"
 
 # 2. --dump-bodies: one file per body set, named by guest, module and
 #    token, the whole body as the JIT got it: mmil disassembles it and the

@@ -62,6 +62,16 @@ static void test_chain(void)
     CHECK(mmh_bodies_get(&b, 0x1000, 0x06000001, 2, &body, &size) == 0 && body == one && size == sizeof one);
     CHECK(mmh_bodies_get(&b, 0x1000, 0x06000001, 3, &body, &size) == 0 && body == one);
     CHECK(mmh_bodies_get(&b, 0x1000, 0x06000001, 4, &body, &size) == 0 && body == three && size == sizeof three);
+    /* Once the original is recorded, guest 1 is shown it (not the last body
+     * set, which the runtime would show); the original is kept as first
+     * given. */
+    const uint8_t original[] = {0x06, 0x2A};
+    CHECK(mmh_bodies_has_original(&b, 0x1000, 0x06000001) == 0);
+    CHECK(mmh_bodies_put(&b, 0x1000, 0x06000001, 0, original, sizeof original) == 0);
+    CHECK(mmh_bodies_put(&b, 0x1000, 0x06000001, 0, three, sizeof three) == 0);
+    CHECK(mmh_bodies_has_original(&b, 0x1000, 0x06000001) == 1);
+    CHECK(mmh_bodies_get(&b, 0x1000, 0x06000001, 1, &body, &size) == 0 && body == original && size == sizeof original);
+    CHECK(mmh_bodies_get(&b, 0x1000, 0x06000001, 2, &body, &size) == 0 && body == one);
     /* Another method, another module: nothing. */
     CHECK(mmh_bodies_get(&b, 0x1000, 0x06000002, 4, &body, &size) == -1);
     CHECK(mmh_bodies_get(&b, 0x2000, 0x06000001, 4, &body, &size) == -1);

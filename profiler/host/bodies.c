@@ -16,10 +16,10 @@
 struct mmh_method {
     ModuleID mod;
     mdMethodDef token;
-    const uint8_t *body[MMP_GUESTS_MAX + 1]; /* by guest index; NULL: it set none */
-    size_t size[MMP_GUESTS_MAX + 1];
-    COR_IL_MAP *map[MMP_GUESTS_MAX + 1]; /* original -> guest k's body, composed */
-    ULONG nmap[MMP_GUESTS_MAX + 1];
+    const uint8_t *body[MMH_CHAIN_MAX + 1]; /* by guest index, 0 the original; NULL: none set */
+    size_t size[MMH_CHAIN_MAX + 1];
+    COR_IL_MAP *map[MMH_CHAIN_MAX + 1]; /* original -> guest k's body, composed */
+    ULONG nmap[MMH_CHAIN_MAX + 1];
 };
 
 void mmh_bodies_init(mmh_bodies *b)
@@ -79,9 +79,12 @@ static mmh_method *record(mmh_bodies *b, ModuleID mod, mdMethodDef token)
 
 int mmh_bodies_put(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const uint8_t *body, size_t size)
 {
+    if (k < 0 || k > MMH_CHAIN_MAX)
+        return -1;
     pthread_rwlock_wrlock(&b->lock);
     mmh_method *m = record(b, mod, token);
-    if (m) {
+    /* The original is kept as first seen. */
+    if (m && !(k == 0 && m->body[0])) {
         m->body[k] = body;
         m->size[k] = size;
     }
@@ -89,12 +92,23 @@ int mmh_bodies_put(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
     return m ? 0 : -1;
 }
 
+int mmh_bodies_has_original(mmh_bodies *b, ModuleID mod, mdMethodDef token)
+{
+    pthread_rwlock_rdlock(&b->lock);
+    mmh_method *m = lookup(b, mod, token);
+    int has = m && m->body[0];
+    pthread_rwlock_unlock(&b->lock);
+    return has;
+}
+
 int mmh_bodies_get(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const uint8_t **body, size_t *size)
 {
     int found = -1;
+    if (k > MMH_CHAIN_MAX + 1)
+        k = MMH_CHAIN_MAX + 1;
     pthread_rwlock_rdlock(&b->lock);
     mmh_method *m = lookup(b, mod, token);
-    for (int j = k - 1; m && j >= 1; j--)
+    for (int j = k - 1; m && j >= 0; j--)
         if (m->body[j]) {
             *body = m->body[j];
             *size = m->size[j];
@@ -129,6 +143,8 @@ int mmh_bodies_map(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
                    const COR_IL_MAP **out, ULONG *nout)
 {
     int result = -1;
+    if (k < 1 || k > MMH_CHAIN_MAX)
+        return -1;
     pthread_rwlock_wrlock(&b->lock);
     mmh_method *m = record(b, mod, token);
     if (m) {
@@ -148,7 +164,7 @@ int mmh_bodies_map(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
                 mmh_map_compose(prev, nprev, map, n, composed);
             else if (n)
                 memcpy(composed, map, n * sizeof *map);
-            m->map[k] = composed; /* an earlier one of k's is kept: handed out already */
+            m->map[k] = composed; /* an earlier map of k's is not freed: it was handed out */
             m->nmap[k] = count;
             *out = composed;
             *nout = count;

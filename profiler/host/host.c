@@ -361,6 +361,66 @@ AND_ANSWER(JITCachedFunctionSearchStarted, (, FunctionID functionId), (, functio
 #undef TRUE_BOOL
 #undef AND_ANSWER
 
+/* The runtime calls a version-4 profiler's MovedReferences2 first and its
+ * MovedReferences only if that succeeded (a profiler fails the first to
+ * skip the second); the same for SurvivingReferences2.  Per guest, on the
+ * GC thread that calls both: which guests said no to the newer one. */
+static _Thread_local uint32_t moved_declined, surviving_declined;
+
+static HRESULT STDMETHODCALLTYPE Host_MovedReferences2(ICorProfilerCallback11 *iface, ULONG n, ObjectID *from,
+                                                      ObjectID *to, SIZE_T *len)
+{
+    mmh_host *h = impl_from_ICorProfilerCallback11(iface);
+    moved_declined = 0;
+    for (int i = 0; i < h->nguests; i++) {
+        mmh_guest *g = &h->guests[i];
+        if (wants(g, MM_SLOT(ICorProfilerCallback11Vtbl, MovedReferences2), 4)
+            && FAILED(g->cb[4]->lpVtbl->MovedReferences2(g->cb[4], n, from, to, len)))
+            moved_declined |= 1u << i;
+    }
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE Host_MovedReferences(ICorProfilerCallback11 *iface, ULONG n, ObjectID *from,
+                                                     ObjectID *to, ULONG *len)
+{
+    mmh_host *h = impl_from_ICorProfilerCallback11(iface);
+    for (int i = 0; i < h->nguests; i++) {
+        mmh_guest *g = &h->guests[i];
+        if (!(moved_declined & 1u << i) && wants(g, MM_SLOT(ICorProfilerCallback11Vtbl, MovedReferences), 1))
+            count_error(g, g->cb[1]->lpVtbl->MovedReferences(g->cb[1], n, from, to, len));
+    }
+    moved_declined = 0;
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE Host_SurvivingReferences2(ICorProfilerCallback11 *iface, ULONG n, ObjectID *start,
+                                                          SIZE_T *len)
+{
+    mmh_host *h = impl_from_ICorProfilerCallback11(iface);
+    surviving_declined = 0;
+    for (int i = 0; i < h->nguests; i++) {
+        mmh_guest *g = &h->guests[i];
+        if (wants(g, MM_SLOT(ICorProfilerCallback11Vtbl, SurvivingReferences2), 4)
+            && FAILED(g->cb[4]->lpVtbl->SurvivingReferences2(g->cb[4], n, start, len)))
+            surviving_declined |= 1u << i;
+    }
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE Host_SurvivingReferences(ICorProfilerCallback11 *iface, ULONG n, ObjectID *start,
+                                                         ULONG *len)
+{
+    mmh_host *h = impl_from_ICorProfilerCallback11(iface);
+    for (int i = 0; i < h->nguests; i++) {
+        mmh_guest *g = &h->guests[i];
+        if (!(surviving_declined & 1u << i) && wants(g, MM_SLOT(ICorProfilerCallback11Vtbl, SurvivingReferences), 2))
+            count_error(g, g->cb[2]->lpVtbl->SurvivingReferences(g->cb[2], n, start, len));
+    }
+    surviving_declined = 0;
+    return S_OK;
+}
+
 /* The host is the runtime's profiler proper, whatever its guests are. */
 static HRESULT STDMETHODCALLTYPE Host_LoadAsNotificationOnly(ICorProfilerCallback11 *iface, BOOL *only)
 {
@@ -388,6 +448,10 @@ static const ICorProfilerCallback11Vtbl Host_vtbl = {
     .JITInlining = Host_JITInlining,
     .JITCachedFunctionSearchStarted = Host_JITCachedFunctionSearchStarted,
     .LoadAsNotificationOnly = Host_LoadAsNotificationOnly,
+    .MovedReferences = Host_MovedReferences,
+    .MovedReferences2 = Host_MovedReferences2,
+    .SurvivingReferences = Host_SurvivingReferences,
+    .SurvivingReferences2 = Host_SurvivingReferences2,
 };
 #pragma GCC diagnostic pop
 

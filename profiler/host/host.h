@@ -36,6 +36,10 @@ typedef enum mmh_state {
 typedef struct mmh_host mmh_host;
 typedef struct mmh_guest mmh_guest;
 
+/* The chain: the guests named, then methodmalloc's own mode.  Guests are
+ * numbered from 1, so arrays by guest index have MMH_CHAIN_MAX + 1 slots. */
+#define MMH_CHAIN_MAX (MMP_GUESTS_MAX + 1)
+
 /* The ICorProfilerInfo one guest sees. */
 typedef struct mmh_info {
     ICorProfilerInfo ICorProfilerInfo_iface;
@@ -71,7 +75,7 @@ typedef struct mmh_alloc {
 
 typedef struct mmh_module {
     char name[256]; /* the file name of its path */
-    mmh_alloc alloc[MMP_GUESTS_MAX + 1];
+    mmh_alloc alloc[MMH_CHAIN_MAX + 1]; /* by guest index */
 } mmh_module;
 
 /* The body chain: per method, the body and IL map each guest set. */
@@ -93,7 +97,7 @@ struct mmh_host {
     mmh_bodies bodies;
     pthread_mutex_t mask_lock;  /* one SetEventMask to the runtime at a time */
     int nguests;
-    mmh_guest guests[MMP_GUESTS_MAX + 1];
+    mmh_guest guests[MMH_CHAIN_MAX]; /* guests[i].index == i + 1 */
     atomic_int initialized, reported;
     atomic_ullong modules_loaded;
 };
@@ -137,10 +141,16 @@ mmh_check mmh_check_body(mmh_host *h, ModuleID mod, mdMethodDef token, const uin
 
 /* bodies.c */
 void mmh_bodies_init(mmh_bodies *b);
-/* Records the body guest k (1-based) set for (mod, token). */
+/* Records the body guest k (1-based) set for (mod, token); k = 0: the
+ * runtime's original, recorded before the first body a guest sets (kept
+ * as first given). */
 int mmh_bodies_put(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const uint8_t *body, size_t size);
-/* The body the nearest guest before k set: 0 with *body and *size, or -1
- * when none did (guest k sees the runtime's). */
+/* Whether the original of (mod, token) is recorded. */
+int mmh_bodies_has_original(mmh_bodies *b, ModuleID mod, mdMethodDef token);
+/* The body the nearest guest before k set, or the original recorded: 0
+ * with *body and *size, or -1 when neither (guest k asks the runtime).
+ * The runtime itself would show the last body set, whoever set it: the
+ * original keeps guest 1 seeing the IL it would see alone. */
 int mmh_bodies_get(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const uint8_t **body, size_t *size);
 /* Composes guest k's IL map (offsets of the body it was shown to offsets
  * of its own) over the maps of the guests before it, records it, and

@@ -190,6 +190,14 @@ static HRESULT STDMETHODCALLTYPE Info_SetILFunctionBody(ICorProfilerInfo *iface,
         /* The method keeps the body it had. */
         return E_INVALIDARG;
     }
+    /* Before the runtime's body changes: its original, which guest 1 (and
+     * any guest with no body before it) is shown from now on. */
+    if (!mmh_bodies_has_original(&h->bodies, mod, token)) {
+        LPCBYTE original = NULL;
+        ULONG original_size = 0;
+        if (SUCCEEDED(h->info->lpVtbl->GetILFunctionBody(h->info, mod, token, &original, &original_size)) && original)
+            (void)mmh_bodies_put(&h->bodies, mod, token, 0, original, original_size);
+    }
     hr = h->info->lpVtbl->SetILFunctionBody(h->info, mod, token, header);
     if (FAILED(hr)) {
         atomic_fetch_add(&g->set_failed, 1);

@@ -121,6 +121,7 @@ void mmh_report(mmh_host *h)
             internal ? "" : "mode=", h->nguests, active, set, served, bytes, refused, checked, violations,
             get(&h->modules_loaded), (unsigned long long)nheaps, (unsigned long long)heaps.blocks, h->info_version,
             mmp_process_tag());
+    mmp_report_memory(f, &h->modules, &h->reserve);
     if (owned)
         fclose(f);
     else

@@ -27,9 +27,8 @@
 
 void mmp_calls_init(mmp_calls *c)
 {
+    memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
-    c->head = NULL;
-    c->n = 0;
 }
 
 /* A new counter record named after method token, not yet published. */
@@ -44,8 +43,7 @@ static mmp_call *new_record(IMetaDataImport *md, mdMethodDef token)
     r = malloc(sizeof *r + at + 1);
     if (!r)
         return NULL;
-    r->count = 0;
-    r->next = NULL;
+    memset(r, 0, sizeof *r);
     memcpy(r->name, name, at + 1);
     return r;
 }
@@ -120,6 +118,22 @@ out:
     return why;
 }
 
+static size_t bucket_of(ModuleID mod, mdToken token)
+{
+    return (size_t)(((uint64_t)mod ^ token) * 0x9E3779B97F4A7C15ull >> 40) % MMP_CALLS_BUCKETS;
+}
+
+/* The record of a method already rewritten, or NULL. */
+static mmp_call *find_record(mmp_calls *c, ModuleID mod, mdToken token)
+{
+    mmp_call *r;
+    pthread_mutex_lock(&c->lock);
+    for (r = c->buckets[bucket_of(mod, token)]; r && (r->mod != mod || r->token != token); r = r->bucket_next)
+        ;
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
 void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
 {
     ICorProfilerInfo *info = p->info;
@@ -135,32 +149,52 @@ void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
     void *block = NULL;
     mmp_reason why;
 
-    if (mmp_method_claim(p, fn, &mod, &token, &t) != 0 || mmp_method_body(p, mod, token, &t, &body, &size) != 0)
+    mmp_call *again = NULL;
+
+    if (mmp_method_claim(p, fn, &mod, &token, &t) != 0) {
+        /* Inside the host, a guest before us may have set a new body for a
+         * method we rewrote already (an engine instruments each generic
+         * instantiation anew): that body gets the probe too, with the same
+         * counter.  A body we saw already is left alone. */
+        if (!p->as_guest || !t.alloc || !(again = find_record(&p->calls, mod, token)))
+            return;
+    }
+    if (mmp_method_body(p, mod, token, &t, &body, &size) != 0 || (again && body == again->source))
         return;
     if (info->lpVtbl->GetModuleMetaData(info, mod, MM_OF_READ, &IID_IMetaDataImport2, &unk) != S_OK || !unk) {
         mmp_not_relocated(c, MMP_NOT_METADATA);
         return;
     }
     md2 = (IMetaDataImport2 *)unk;
-    rec = new_record((IMetaDataImport *)md2, token);
+    rec = again ? again : new_record((IMetaDataImport *)md2, token);
     why = rec ? rewrite(p, md2, token, &t, body, size, &rec->count, &block, &out_size) : MMP_NOT_METADATA;
     md2->lpVtbl->base.Release((IMetaDataImport *)md2);
     if (!block) {
-        free(rec);
+        if (!again)
+            free(rec);
         if (why != MMP_REASON_COUNT) /* mmp_method_block counted its own */
             mmp_not_relocated(c, why);
         return;
     }
     if (mmp_method_set(p, mod, token, block, out_size) != 0) {
-        free(rec);
+        if (!again)
+            free(rec);
         return;
     }
+    pthread_mutex_lock(&p->calls.lock);
+    rec->source = body;
     /* From here the compiled code adds to rec->count: it lives as long as
      * the process. */
-    pthread_mutex_lock(&p->calls.lock);
-    rec->next = p->calls.head;
-    p->calls.head = rec;
-    p->calls.n++;
+    if (!again) {
+        rec->mod = mod;
+        rec->token = token;
+        rec->next = p->calls.head;
+        p->calls.head = rec;
+        p->calls.n++;
+        size_t b = bucket_of(mod, token);
+        rec->bucket_next = p->calls.buckets[b];
+        p->calls.buckets[b] = rec;
+    }
     pthread_mutex_unlock(&p->calls.lock);
 }
 
