@@ -14,7 +14,13 @@ MMRUN         := $(BUILD)/profiler/mmrun
 SAMPLES_DIR   := $(BUILD)/samples
 
 HOST_UNIT     := $(BUILD)/tests/test_host
-SCRIPT_TESTS  += profiler real-programs host-unit host
+HOST_FANOUT   := $(BUILD)/tests/test_host_fanout
+HOST_FAKE     := $(BUILD)/tests/libhostfake.so
+SCRIPT_TESTS  += profiler real-programs host-unit host host-fanout
+# The host's callback object under a fake runtime with fake guests: the
+# mask union, each callback to the guests that asked, errors counted, no
+# allocation while forwarding.
+test.host-fanout := $(HOST_FANOUT) $(HOST_FAKE)
 # The host's logic without a runtime: the callback-to-mask table, the body
 # chain, the IL map composition.
 test.host-unit := $(HOST_UNIT)
@@ -42,7 +48,17 @@ demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
 .PHONY: profiler samples install-profiler
 all: profiler
-profiler: $(PROFILER_SO) $(MMRUN) $(HOST_UNIT)
+profiler: $(PROFILER_SO) $(MMRUN) $(HOST_UNIT) $(HOST_FANOUT) $(HOST_FAKE)
+
+$(HOST_FAKE): tests/host_fake_guest.c $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) profiler/clrapi.h profiler/corprof_table.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iprofiler $(CFLAGS) -fPIC -shared tests/host_fake_guest.c $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) -o $@ $(LDLIBS)
+
+# malloc, calloc and realloc wrapped: the test counts every allocation.
+$(HOST_FANOUT): tests/test_host_fanout.c $(PROFILER_OBJS) $(PIC_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host_fanout.c $(PROFILER_OBJS) $(PIC_STATIC) \
+	  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $(LDLIBS) -ldl
 
 $(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c profiler/host/host.h profiler/profiler.h \
               profiler/clrapi.h profiler/corprof_table.h $(STATIC)

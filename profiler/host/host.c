@@ -131,10 +131,9 @@ MM_CALLBACK3_11(FORWARD)
 /* ---- The host's own callbacks ---- */
 
 /* Starts guest g with its own info object: 0, or -1 with g failed. */
-static int start_guest(mmh_host *h, mmh_guest *g, IUnknown *unk, void *client, UINT client_size, int attach)
+static int start_guest(mmh_host *h, mmh_guest *g, void *client, UINT client_size, int attach)
 {
     HRESULT hr;
-    (void)unk;
     mmh_info_init(&g->info, h, g);
     IUnknown *mine = (IUnknown *)&g->info.ICorProfilerInfo_iface;
     if (attach) {
@@ -193,7 +192,7 @@ static HRESULT start(mmh_host *h, IUnknown *unk, void *client, UINT client_size,
         g->spec = h->cfg.guests[i];
         h->nguests++;
         if (mmh_guest_load(g) == 0)
-            (void)start_guest(h, g, unk, client, client_size, attach);
+            (void)start_guest(h, g, client, client_size, attach);
     }
     atomic_fetch_sub(&loading, 1);
     /* methodmalloc's own mode, last: it sees what the guests set. */
@@ -210,7 +209,7 @@ static HRESULT start(mmh_host *h, IUnknown *unk, void *client, UINT client_size,
         } else {
             g->cb[1] = g->cb[2] = (ICorProfilerCallback11 *)cb;
             g->version = 2;
-            (void)start_guest(h, g, unk, client, client_size, attach);
+            (void)start_guest(h, g, client, client_size, attach);
         }
     }
     pthread_mutex_lock(&h->mask_lock);

@@ -7,6 +7,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=$(mkdir -p "${1:-$here/../../build/samples}" && cd "${1:-$here/../../build/samples}" && pwd)
 . "$here/../dotnet_env.sh" "$out/home" "$out/.."
 command -v dotnet >/dev/null || { echo "samples: dotnet not found: install the .NET SDK (10.0)" >&2; exit 1; }
+# One build at a time into one folder: make test runs several scripts at
+# once, and each builds the samples first.
+exec 9>"$out/.build.lock"
+flock 9
 # The thread-parallel sample's methods: regenerated only when the count changes.
 methods=3000
 mkdir -p "$out/gen"
