@@ -41,6 +41,11 @@ printf '  %-22s %10s %8s %10s %8s\n' run wall_ms ratio cpu_ms ratio
 printf '  %-22s %10.0f %8.3f %10.0f %8.3f\n' "engine alone" "$alone" 1 "$alone_cpu" 1
 printf '  %-22s %10.0f %8s %10.0f %8s\n' "engine under the host" "$host" "$(ratio "$host" "$alone")" \
   "$host_cpu" "$(ratio "$host_cpu" "$alone_cpu")"
+# Each host run follows its alone run: the median of the pairs' ratios is
+# less moved by load that drifts during the benchmark.
+paired() { paste "$1" "$2" | awk '{print $2 / $1}' | median; }
+printf '  %-22s %10s %8.3f %10s %8.3f\n' "paired ratio (median)" "" "$(paired "$work/alone.all" "$work/host.all")" \
+  "" "$(paired "$work/alone.cpus" "$work/host.cpus")"
 echo "  wall (ms): alone $(tr '\n' ' ' <"$work/alone.all")| host $(tr '\n' ' ' <"$work/host.all")"
 echo "  cpu (ms):  alone $(tr '\n' ' ' <"$work/alone.cpus")| host $(tr '\n' ' ' <"$work/host.cpus")"
 grep '^methodmalloc: guest=1 path=' "$work/host.report" | tail -n 1 | sed 's/^/  last host run: /'
