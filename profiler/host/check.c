@@ -89,10 +89,10 @@ static size_t readable(const uint8_t *p, size_t bound)
      * forbids the call): no answer, the mapping's bound stands. */
     if (got < 0)
         return errno == EFAULT ? 0 : bound;
-    if ((size_t)got == n)
-        return bound;
-    /* Up to the start of the first page that could not be read. */
-    size_t ok = (size_t)((uintptr_t)remote[got].iov_base - a);
+    /* Up to the start of the first page that could not be read, or the end
+     * of the last page asked about. */
+    size_t ok = (size_t)got < n ? (size_t)((uintptr_t)remote[got].iov_base - a)
+                                : (size_t)((((uintptr_t)remote[n - 1].iov_base & ~(page - 1)) + page) - a);
     return ok < bound ? ok : bound;
 }
 
@@ -101,7 +101,6 @@ mmh_check mmh_check_body(mmh_host *h, ModuleID mod, mdMethodDef token, const uin
 {
     mmp_target t;
     mm_il_error err = {0, 0, {0}};
-    uintptr_t lo, hi;
 
     detail[0] = 0;
     *size = 0;
@@ -114,16 +113,12 @@ mmh_check mmh_check_body(mmh_host *h, ModuleID mod, mdMethodDef token, const uin
                  (const void *)t.base);
         return MMH_CHECK_WINDOW;
     }
-    /* How far the block may be read to find its end. */
-    size_t bound;
+    /* How far the block may be read to find its end: to the image's end, or
+     * the window's, as far as the pages are readable (a body may run on
+     * from one of methodmalloc's chunks into the next, a mapping of its own). */
+    size_t bound = (size_t)(t.base + MM_DEFAULT_MAX_RVA - header);
     if (t.image_end && header >= t.base && header < t.image_end)
         bound = (size_t)(t.image_end - header);
-    else if (mm_os_mapping_at((uintptr_t)header, &lo, &hi) == 0)
-        bound = (size_t)(hi - (uintptr_t)header);
-    else {
-        snprintf(detail, dcap, "block %p is not mapped", (const void *)header);
-        return MMH_CHECK_EXTENT;
-    }
     bound = readable(header, bound);
     if (bound == 0) {
         snprintf(detail, dcap, "block %p cannot be read", (const void *)header);
