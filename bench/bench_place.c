@@ -335,8 +335,11 @@ static int refusals(void)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* "refusals": only the refusal rows (the tables take minutes). */
+    if (argc > 1 && strcmp(argv[1], "refusals") == 0)
+        return refusals();
     printf("placement cost vs mappings in the process: %d modules, each open + one 64-byte Alloc + close,\n"
            "median of %d fresh processes (one /proc/self/maps scan is what each placement cost before);\n"
            "target: mean/0 <= 3 at 30,000 mappings (cpu/0: the same in CPU time)\n",
