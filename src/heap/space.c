@@ -94,7 +94,7 @@ static size_t nextra;
 
 /* A window mostly of the library's own chunks, with a small foreign part
  * (its module's image, which a real module's window always holds), is
- * checked only once per own / foreign bytes refusals, up to this many: such
+ * checked only once per 1 + own / foreign bytes refusals, up to this many: such
  * a module refuses at a small multiple of its average Alloc, and what is
  * unmapped there is found within that many refusals.  A window mostly
  * foreign (covered by another library's reservation) is checked on every
@@ -806,15 +806,15 @@ static uintptr_t bytes_of(const range *v, size_t n)
 }
 
 /* How many refusals of w one check of its foreign stretches (`foreign`
- * bytes) is spread over: w's own bytes per foreign byte, 1 to SPREAD_MAX.
- * The caller holds the lock. */
+ * bytes) is spread over: 1 + w's own bytes per foreign byte, up to
+ * SPREAD_MAX.  The caller holds the lock. */
 static uint64_t spread(const struct mm_window *w, uintptr_t foreign)
 {
     uintptr_t mine = 0;
     for (size_t o = ending_above(own, nown, w->lo); o < nown && own[o].lo < w->hi; o++)
         mine += min_u(own[o].hi, w->hi) - max_u(own[o].lo, w->lo);
-    uintptr_t k = foreign ? mine / foreign : 0;
-    return k < 1 ? 1 : k > SPREAD_MAX ? SPREAD_MAX : k;
+    uintptr_t k = 1 + (foreign ? mine / foreign : SPREAD_MAX);
+    return k > SPREAD_MAX ? SPREAD_MAX : k;
 }
 
 /* Puts free ranges read without the lock (b, sorted) into the index, less
