@@ -23,7 +23,8 @@
  * that can change without this file knowing.  A window that looks full has
  * its foreign stretches read before a refusal; after that, refusals check
  * them with one system call each (mm_os_all_mapped), as often as their
- * credit allows, and read only the stretches that changed.
+ * credit allows (less often the more of the window is the library's own),
+ * and read only the stretches that changed.
  *
  * One lock guards it all; it is taken inside a module's lock, and takes the
  * donated-space lock inside it. */
