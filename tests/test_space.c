@@ -346,8 +346,8 @@ static void test_refusal_costs(void)
     int waited = 0;
     while (!p && waited < 4096)
         p = mal->lpVtbl->Alloc(mal, 1000), waited++;
-    CHECKF(within(p, 1000, image, img) && waited <= 128, "its image unmapped: found after %d refusals, at %p (image %p)",
-           waited, (void *)p, (void *)image);
+    CHECKF(within(p, 1000, image, img) && waited <= 128,
+           "its image unmapped: found after %d refusals, at %p (image %p)", waited, (void *)p, (void *)image);
     done(m, mal);
 
     /* One other mapping over all of it. */
