@@ -293,7 +293,9 @@ static void test_cheap_refusal(void)
 }
 
 /* What refusing a full window asks the OS (issue 15).  A window holding
- * only the library's chunks: nothing, however often.  A window covered by
+ * only the library's chunks: nothing, however often.  Its chunks and its
+ * image: a check once per 1 + own / foreign bytes refusals, and the image's
+ * place is found once unmapped.  A window covered by
  * one other mapping: one check per refusal, no reading, until the owner
  * unmaps part of it, which the next Alloc finds.  A window with hundreds
  * of other mappings: checked once per so many refusals that a refusal
