@@ -113,13 +113,12 @@ mmh_check mmh_check_body(mmh_host *h, ModuleID mod, mdMethodDef token, const uin
                  (const void *)t.base);
         return MMH_CHECK_WINDOW;
     }
-    /* How far the block may be read to find its end: to the image's end, or
-     * the window's, as far as the pages are readable (a body may run on
-     * from one of methodmalloc's chunks into the next, a mapping of its own). */
-    size_t bound = (size_t)(t.base + MM_DEFAULT_MAX_RVA - header);
-    if (t.image_end && header >= t.base && header < t.image_end)
-        bound = (size_t)(t.image_end - header);
-    bound = readable(header, bound);
+    /* How far the block may be read to find its end: to the window's end,
+     * as far as the pages are readable.  Not the end of one mapping (a body
+     * may run on from one of methodmalloc's chunks into the next), nor the
+     * image's SizeOfImage (an IL-only assembly mapped flat is shorter, and a
+     * chunk may follow it below base + SizeOfImage). */
+    size_t bound = readable(header, (size_t)(t.base + MM_DEFAULT_MAX_RVA - header));
     if (bound == 0) {
         snprintf(detail, dcap, "block %p cannot be read", (const void *)header);
         return MMH_CHECK_EXTENT;
