@@ -124,8 +124,11 @@ $(BUILD)/tools/%$(EXE): tools/%.c $(PE_LIB) $(STATIC)
 # TSan ones under TSan, then the script tests; tests/run runs each line of
 # the list as one test and prints the summary.
 ASAN := SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPTFLAGS="-O1 -g"
-# JOBS: builds and tests at once (default: one per CPU).
+# JOBS: builds at once (default: one per CPU); TEST_JOBS: tests at once
+# (one more, as the runtime tests spend much of their time waiting on
+# start-up and files).
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+TEST_JOBS ?= $(shell echo $$(($(JOBS) + 1)))
 test:
 	tests/setup.sh
 	$(MAKE) -j$(JOBS) all tests
@@ -133,14 +136,16 @@ test:
 	$(MAKE) -j$(JOBS) BUILD=$(BUILD)/asan $(ASAN) tests
 	$(MAKE) -j$(JOBS) BUILD=$(BUILD)/tsan SANFLAGS=-fsanitize=thread OPTFLAGS="-O1 -g" tsan-tests
 	$(MAKE) test-list
-	MM_TEST_JOBS=$(JOBS) tests/run $(BUILD)/test-list
+	MM_TEST_JOBS=$(TEST_JOBS) tests/run $(BUILD)/test-list
 
 define nl
 
 
 endef
-TEST_LIST := $(foreach t,$(TEST_BINS) $(UNIT_TESTS:%.c=$(BUILD)/clang/%) $(UNIT_TESTS:%.c=$(BUILD)/asan/%) \
-             $(TSAN_TESTS:%.c=$(BUILD)/tsan/%),$(t)$(nl))$(foreach t,$(SCRIPT_TESTS),$(test.$(t))$(nl))
+# The script tests first: the long ones (the runtimes, Wine, qemu) start
+# early and the short unit tests fill the gaps beside them.
+TEST_LIST := $(foreach t,$(SCRIPT_TESTS),$(test.$(t))$(nl))$(foreach t,$(TEST_BINS) $(UNIT_TESTS:%.c=$(BUILD)/clang/%) \
+             $(UNIT_TESTS:%.c=$(BUILD)/asan/%) $(TSAN_TESTS:%.c=$(BUILD)/tsan/%),$(t)$(nl))
 test-list:
 	$(file >$(BUILD)/test-list,$(subst $(nl) ,$(nl),$(TEST_LIST)))
 	@echo "$(BUILD)/test-list: $(words $(UNIT_TESTS)) unit tests, 4 builds; $(words $(SCRIPT_TESTS)) script tests"

@@ -27,8 +27,10 @@ test.valgrind       = tests/valgrind.sh $(filter-out $(BUILD)/tests/test_space $
 # The Windows port, as far as this machine can check it: the library and
 # tests/compat/windows_abi.c (the header after the Windows SDK's, __stdcall
 # slots on 32-bit) built by mingw-w64 with this very build description.
-test.windows-x86_64 := $(MAKE) --no-print-directory OS=windows CC=x86_64-w64-mingw32-gcc BUILD=$(BUILD)/windows/x86_64 lib compat-windows
-test.windows-i686   := $(MAKE) --no-print-directory OS=windows CC=i686-w64-mingw32-gcc BUILD=$(BUILD)/windows/i686 lib compat-windows
+# (flock: the folder is built by other lines of make test too, which may run
+# beside this one.)
+test.windows-x86_64 := flock $(BUILD)/.lock-windows-x86_64 $(MAKE) --no-print-directory OS=windows CC=x86_64-w64-mingw32-gcc BUILD=$(BUILD)/windows/x86_64 lib compat-windows
+test.windows-i686   := flock $(BUILD)/.lock-windows-i686 $(MAKE) --no-print-directory OS=windows CC=i686-w64-mingw32-gcc BUILD=$(BUILD)/windows/i686 lib compat-windows
 endif
 
 .PHONY: compat-windows

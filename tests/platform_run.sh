@@ -39,7 +39,10 @@ out=$top/$platform
 [ "$platform" = windows-x86_64 ] && out=$top/windows/x86_64
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! $make --no-print-directory -s CC="$cc" BUILD="$out" tests tools >"$log" 2>&1; then
+# One build of a folder at a time: make test runs the tests of a platform
+# that share it (the library's line, the runtime's) side by side.
+mkdir -p "$top"
+if ! flock "$top/.lock-$platform" $make --no-print-directory -s CC="$cc" BUILD="$out" tests tools >"$log" 2>&1; then
   cat "$log"; echo "$platform: the build failed"; exit 1
 fi
 if [ "$platform" = windows-x86_64 ] && [ ! -d "$WINEPREFIX" ]; then

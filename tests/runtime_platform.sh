@@ -40,7 +40,7 @@ case $platform in
     # The arm64 profiler; the native mmrun launches the program through qemu,
     # which hands the environment mmrun sets (CORECLR_*, MM_PROFILER_*) to the guest.
     build() {
-      $make --no-print-directory -s CC=aarch64-linux-gnu-gcc BUILD="$out" profiler \
+      flock "$top/.lock-$platform" $make --no-print-directory -s CC=aarch64-linux-gnu-gcc BUILD="$out" profiler \
         && $make --no-print-directory -s BUILD="$top" "$top/profiler/mmrun"
     }
     plain=(qemu-aarch64-static) under=(qemu-aarch64-static)
