@@ -1,12 +1,33 @@
 # The CLR profiler (profiler/): a C profiler that serves IL bodies from
 # methodmalloc inside the real .NET runtime, its launcher mmrun, the C#
-# samples, their tests, benchmark and demo.  Linux only; needs the .NET SDK.
+# samples, their tests, benchmark and demo (these need the .NET SDK).
+# Linux and Windows (libmmprofiler.dll and mmrun.exe: their runtime proof
+# runs under Wine, tests/runtime_platform.sh).
+PROFILER_SRCS := $(filter-out profiler/mmrun.c profiler/launch_%.c,$(wildcard profiler/*.c))
+MMRUN         := $(BUILD)/profiler/mmrun$(EXE)
+SAMPLES_DIR   := $(BUILD)/samples
+.PHONY: profiler
+all: profiler
+
+ifeq ($(OS),windows)
+PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/%.o) $(PE_SRCS:%.c=$(BUILD)/%.o)
+PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.dll
+profiler: $(PROFILER_SO) $(MMRUN)
+
+# exports.def exports DllGetClassObject alone, undecorated on 32-bit too;
+# libgcc linked in, so that the DLL needs only the system's.
+$(PROFILER_SO): $(PROFILER_OBJS) $(STATIC) profiler/exports.def
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -static-libgcc -Wl,--no-undefined $(PROFILER_OBJS) $(STATIC) profiler/exports.def -o $@ $(LDLIBS)
+
+$(MMRUN): profiler/mmrun.c $(BUILD)/profiler/launch_windows.o $(BUILD)/profiler/protocol.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -static-libgcc -MMD -MP $< $(BUILD)/profiler/launch_windows.o $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
+endif
+
 ifeq ($(OS),linux)
-PROFILER_SRCS := $(filter-out profiler/mmrun.c,$(wildcard profiler/*.c))
 PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o) $(PE_SRCS:%.c=$(BUILD)/pic/%.o)
 PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.so
-MMRUN         := $(BUILD)/profiler/mmrun
-SAMPLES_DIR   := $(BUILD)/samples
 
 SCRIPT_TESTS  += profiler real-programs
 test.profiler := tests/profiler_test.sh $(MMRUN) $(SAMPLES_DIR)
@@ -20,8 +41,7 @@ bench.heavy   := bench/heavy_bench.sh $(MMRUN)
 DEMOS         += profiler
 demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
-.PHONY: profiler samples install-profiler
-all: profiler
+.PHONY: samples install-profiler
 profiler: $(PROFILER_SO) $(MMRUN)
 
 # Only DllGetClassObject is exported (exports.map); -z defs makes a symbol
@@ -31,9 +51,9 @@ $(PROFILER_SO): $(PROFILER_OBJS) $(PIC_STATIC) profiler/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,--version-script=profiler/exports.map $(PROFILER_OBJS) $(PIC_STATIC) -o $@ $(LDLIBS)
 
-$(MMRUN): profiler/mmrun.c $(BUILD)/profiler/protocol.o $(STATIC)
+$(MMRUN): profiler/mmrun.c $(BUILD)/profiler/launch_posix.o $(BUILD)/profiler/protocol.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(BUILD)/profiler/launch_posix.o $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
 
 # The module table under many JIT threads, against the list it replaced.
 $(BUILD)/bench/bench_modules: bench/bench_modules.c profiler/modules.c $(STATIC)

@@ -25,7 +25,7 @@
 
 void mmp_calls_init(mmp_calls *c)
 {
-    pthread_mutex_init(&c->lock, NULL);
+    mm_lock_init(&c->lock);
     c->head = NULL;
     c->n = 0;
 }
@@ -250,11 +250,11 @@ void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
     }
     /* From here the compiled code adds to rec->count: it lives as long as
      * the process. */
-    pthread_mutex_lock(&p->calls.lock);
+    mm_lock_acquire(&p->calls.lock);
     rec->next = p->calls.head;
     p->calls.head = rec;
     p->calls.n++;
-    pthread_mutex_unlock(&p->calls.lock);
+    mm_lock_release(&p->calls.lock);
 }
 
 /* Most calls first, then by name, so that the lists are stable. */
@@ -272,12 +272,12 @@ void mmp_calls_report(mmp_profiler *p, FILE *f)
     size_t n, k;
     uint64_t total = 0;
 
-    pthread_mutex_lock(&p->calls.lock);
+    mm_lock_acquire(&p->calls.lock);
     n = p->calls.n;
     v = malloc((n ? n : 1) * sizeof *v);
     for (r = p->calls.head, k = 0; v && r && k < n; r = r->next, k++)
         v[k] = r;
-    pthread_mutex_unlock(&p->calls.lock);
+    mm_lock_release(&p->calls.lock);
     if (!v) {
         fprintf(f, MMP_ERROR_LINE " calls: out of memory for the report %s\n", mmp_process_tag());
         return;

@@ -10,8 +10,9 @@
  * pin the slot numbers, because one slot off calls the wrong function inside
  * the runtime.
  *
- * Types are those of CoreCLR's PAL on 64-bit Linux: ULONG and DWORD are 32
- * bits, BOOL is a 32-bit int, WCHAR is 16 bits, IDs are pointer-sized.
+ * Types are those of CoreCLR's PAL on 64-bit Linux, the same sizes as
+ * windows.h's on Windows: ULONG and DWORD are 32 bits, BOOL is a 32-bit int,
+ * WCHAR is 16 bits, IDs are pointer-sized.
  */
 #ifndef MM_PROFILER_CLRAPI_H
 #define MM_PROFILER_CLRAPI_H
@@ -22,6 +23,10 @@
 
 #include "methodmalloc.h"
 
+#if defined(_WIN32)
+/* windows.h (through methodmalloc.h) gives the same types, and IClassFactory. */
+#define MM_PLATFORM_CLASS_FACTORY 1
+#else
 typedef int32_t BOOL;
 typedef uint32_t DWORD;
 typedef int32_t LONG;
@@ -29,10 +34,11 @@ typedef uintptr_t UINT_PTR;
 typedef char16_t WCHAR;
 typedef const WCHAR *LPCWSTR;
 typedef WCHAR *LPWSTR;
-typedef const uint8_t *LPCBYTE;
 typedef void *HANDLE;
 typedef const GUID *REFGUID;
 typedef const GUID *REFCLSID;
+#endif
+typedef const uint8_t *LPCBYTE;
 
 typedef UINT_PTR ProcessID;
 typedef UINT_PTR AssemblyID;
@@ -91,7 +97,9 @@ typedef struct ICorProfilerCallback2 ICorProfilerCallback2;
 typedef struct ICorProfilerInfo ICorProfilerInfo;
 typedef struct IMetaDataImport IMetaDataImport;
 typedef struct IMetaDataImport2 IMetaDataImport2;
+#ifndef MM_PLATFORM_CLASS_FACTORY
 typedef struct IClassFactory IClassFactory;
+#endif
 
 /* ---- ICorProfilerCallback + ICorProfilerCallback2 (implemented) ---- */
 #define MM_CB ICorProfilerCallback2 *This
@@ -302,6 +310,7 @@ struct IMetaDataImport2 {
 };
 
 /* ---- IClassFactory (implemented) ---- */
+#ifndef MM_PLATFORM_CLASS_FACTORY
 typedef struct IClassFactoryVtbl {
     HRESULT(STDMETHODCALLTYPE *QueryInterface)(IClassFactory *This, REFIID riid, void **ppv);
     ULONG(STDMETHODCALLTYPE *AddRef)(IClassFactory *This);
@@ -313,9 +322,12 @@ typedef struct IClassFactoryVtbl {
 struct IClassFactory {
     const IClassFactoryVtbl *lpVtbl;
 };
+#endif
 
 /* Interface IDs (guids.c); IID_IUnknown comes from methodmalloc. */
+#ifndef MM_PLATFORM_CLASS_FACTORY
 extern const IID IID_IClassFactory;
+#endif
 extern const IID IID_ICorProfilerCallback;
 extern const IID IID_ICorProfilerCallback2;
 extern const IID IID_ICorProfilerInfo;

@@ -3,6 +3,8 @@
  * class factory it returns.  The factory is a static object: the library is
  * never unloaded while the runtime runs, so its count is only nominal.
  */
+/* windows.h's IClassFactory then points to a const vtable, as ours does. */
+#define CONST_VTABLE
 #include <string.h>
 
 #include "profiler.h"
@@ -55,9 +57,16 @@ static const IClassFactoryVtbl ClassFactory_vtbl = {
 
 static IClassFactory class_factory = {&ClassFactory_vtbl};
 
+/* Exported by exports.map, on Windows by exports.def (undecorated, for
+ * GetProcAddress, on 32-bit too). */
+#if defined(_WIN32)
+#define MMP_EXPORT
+#else
+#define MMP_EXPORT __attribute__((visibility("default")))
+#endif
+
 /* Answers only our CLSID: the runtime passes the CORECLR_PROFILER value. */
-__attribute__((visibility("default"))) HRESULT STDMETHODCALLTYPE DllGetClassObject(REFCLSID rclsid, REFIID riid,
-                                                                                   void **ppv)
+MMP_EXPORT HRESULT STDMETHODCALLTYPE DllGetClassObject(REFCLSID rclsid, REFIID riid, void **ppv)
 {
     if (!ppv)
         return E_POINTER;

@@ -2,6 +2,7 @@
  * in /proc/self/maps.  Included by os.c. */
 #include "os.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -347,6 +348,15 @@ size_t mm_os_resident(const void *p, size_t size)
     return resident;
 }
 
+int mm_os_image_of(const void *a, uintptr_t *base)
+{
+    Dl_info where;
+    if (!dladdr(a, &where) || !where.dli_fbase)
+        return MM_OS_ENOROOM;
+    *base = (uintptr_t)where.dli_fbase;
+    return 0;
+}
+
 int mm_lock_init(mm_lock *l)
 {
     return pthread_mutex_init(l, NULL) == 0 ? 0 : MM_OS_ENOMEM;
@@ -365,4 +375,34 @@ void mm_lock_acquire(mm_lock *l)
 void mm_lock_release(mm_lock *l)
 {
     pthread_mutex_unlock(l);
+}
+
+int mm_rwlock_init(mm_rwlock *l)
+{
+    return pthread_rwlock_init(l, NULL) == 0 ? 0 : MM_OS_ENOMEM;
+}
+
+void mm_rwlock_destroy(mm_rwlock *l)
+{
+    pthread_rwlock_destroy(l);
+}
+
+void mm_rwlock_read(mm_rwlock *l)
+{
+    pthread_rwlock_rdlock(l);
+}
+
+void mm_rwlock_read_release(mm_rwlock *l)
+{
+    pthread_rwlock_unlock(l);
+}
+
+void mm_rwlock_write(mm_rwlock *l)
+{
+    pthread_rwlock_wrlock(l);
+}
+
+void mm_rwlock_write_release(mm_rwlock *l)
+{
+    pthread_rwlock_unlock(l);
 }

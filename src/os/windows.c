@@ -184,6 +184,16 @@ size_t mm_os_resident(const void *p, size_t size)
     return resident;
 }
 
+int mm_os_image_of(const void *a, uintptr_t *base)
+{
+    HMODULE m;
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                            (LPCWSTR)a, &m))
+        return MM_OS_ENOROOM;
+    *base = (uintptr_t)m; /* a module's handle is its base address */
+    return 0;
+}
+
 int mm_lock_init(mm_lock *l)
 {
     InitializeSRWLock(l);
@@ -201,6 +211,37 @@ void mm_lock_acquire(mm_lock *l)
 }
 
 void mm_lock_release(mm_lock *l)
+{
+    ReleaseSRWLockExclusive(l);
+}
+
+int mm_rwlock_init(mm_rwlock *l)
+{
+    InitializeSRWLock(l);
+    return 0;
+}
+
+void mm_rwlock_destroy(mm_rwlock *l)
+{
+    (void)l;
+}
+
+void mm_rwlock_read(mm_rwlock *l)
+{
+    AcquireSRWLockShared(l);
+}
+
+void mm_rwlock_read_release(mm_rwlock *l)
+{
+    ReleaseSRWLockShared(l);
+}
+
+void mm_rwlock_write(mm_rwlock *l)
+{
+    AcquireSRWLockExclusive(l);
+}
+
+void mm_rwlock_write_release(mm_rwlock *l)
 {
     ReleaseSRWLockExclusive(l);
 }
