@@ -2,7 +2,8 @@
 // calls, generic methods and types (instantiations share one counter),
 // a nested type, exceptions unwinding through counted methods, async
 // methods (the stub and its state machine's MoveNext) and a lambda.
-// tests/profiler_test.sh asserts each count; keep the two in step.
+// tests/calls_counts.sh holds each count, asserted on every platform;
+// keep the two in step.
 namespace Calls;
 
 public interface IShape { int Sides(); }

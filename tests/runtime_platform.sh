@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The profiler inside another platform's real .NET runtime (issue 17): the
+# profiler built for PLATFORM with this same build description, the C#
+# samples published self-contained for it (its own runtime from NuGet), and
+# mmrun running them there.  The smallest set that proves each mode, as
+# emulated runs are slow:
+#   relocate   generics, exceptions, linq under --relocate --include-precompiled:
+#              output identical to the plain run, bodies served, no refusal,
+#              no block outside its window, nothing left unrelocated;
+#   calls      the calls sample under --calls: the same output and the exact
+#              counts of Linux x86-64 (tests/calls_counts.sh);
+#   replace    the answer sample: Answer() = 41 becomes 42.
+# One line per check, then "PLATFORM: N passed, N failed"; exit status 0
+# only if none failed.  The published samples are kept in BUILD/PLATFORM
+# and published again only when their sources or this script change.
+# Usage: tests/runtime_platform.sh linux-arm64 [BUILD] [MAKE]
+set -u
+platform=${1:?usage: tests/runtime_platform.sh PLATFORM [BUILD] [MAKE]}
+top=${2:-build}
+make=${3:-make}
+here=$(cd "$(dirname "$0")" && pwd)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# Each platform says:
+#   out        its build folder (the profiler and the published samples)
+#   rid        the .NET runtime identifier the samples are published for
+#   exe        the suffix of its programs
+#   needs      the commands it needs (each missing one fails with the fix)
+#   build      a function: builds the profiler and the launcher, quietly
+#   plain      what runs one of its programs plainly (an array, before the program)
+#   mmrun      the launcher (an array), and profiler, the library as it names it
+#   under      what mmrun runs the program under (an array, before the program)
+case $platform in
+  linux-arm64)
+    out=$top/linux-arm64 rid=linux-arm64 exe=
+    needs=(aarch64-linux-gnu-gcc qemu-aarch64-static)
+    # The arm64 profiler; the native mmrun launches the program through qemu,
+    # which hands the environment mmrun sets (CORECLR_*, MM_PROFILER_*) to the guest.
+    build() {
+      $make --no-print-directory -s CC=aarch64-linux-gnu-gcc BUILD="$out" profiler \
+        && $make --no-print-directory -s BUILD="$top" "$top/profiler/mmrun"
+    }
+    plain=(qemu-aarch64-static) under=(qemu-aarch64-static)
+    mmrun=("$top/profiler/mmrun") profiler=$out/profiler/libmmprofiler.so
+    # The arm64 C library for qemu; no arm64 ICU here.
+    export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 ;;
+  *) echo "runtime_platform: unknown platform $platform"; exit 1 ;;
+esac
+for c in dotnet "${needs[@]}"; do
+  command -v "$c" >/dev/null || { echo "runtime_platform: $c is missing: run tests/setup.sh (as root; dotnet: the .NET SDK 10)"; exit 1; }
+done
+
+samples=(answer calls exceptions generics linq)
+pub=$out/samples
+log=$(mktemp)
+work=$(mktemp -d)
+trap 'rm -rf "$log" "$work"' EXIT
+pass=0 fail=0
+verdict() { # NAME STATUS MS: one line; the log of a failure below it
+  if [ "$2" -eq 0 ]; then pass=$((pass + 1)); printf 'PASS %6d ms  %s %s\n' "$3" "$platform" "$1"
+  else fail=$((fail + 1)); printf 'FAIL %6d ms  %s %s\n' "$3" "$platform" "$1"; sed 's/^/    | /' "$log" | tail -n 30; fi
+}
+ms_since() { echo $(( (${EPOCHREALTIME/./} - $1) / 1000 )); }
+finish() { echo "$platform: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+
+start=${EPOCHREALTIME/./}
+build >"$log" 2>&1
+status=$?
+verdict "build: profiler ($profiler), mmrun" $status "$(ms_since "$start")"
+[ $status -eq 0 ] || finish
+
+# Publishing: once per content of the samples, the SDK and this script.  A
+# private HOME and NuGet cache in the build folder: a fresh HOME works, and
+# the runtime pack is downloaded once.
+key=$( { echo "$rid"; dotnet --version; cat "$0"
+         cd "$here/samples" && find Directory.Build.props "${samples[@]}" -type f -print0 | sort -z | xargs -0 sha256sum; } \
+       | sha256sum | cut -c1-16)
+published() {
+  [ "$(cat "$pub/stamp" 2>/dev/null)" = "$key" ] || return 1
+  for s in "${samples[@]}"; do [ -f "$pub/bin/$s$exe" ] || return 1; done
+}
+start=${EPOCHREALTIME/./}
+if published; then
+  echo "reused (stamp $key)" >"$log"; what=reused
+else
+  what=published
+  rm -rf "$pub/bin" "$pub/stamp"
+  mkdir -p "$pub/home"
+  # Only these samples: one solution listing them (absolute paths), one
+  # publish folder for all (the runtime's files are the same for each).
+  { echo '<Solution>'
+    for s in "${samples[@]}"; do echo "  <Project Path=\"$here/samples/$s/$s.csproj\" />"; done
+    echo '</Solution>'; } >"$pub/samples.slnx"
+  abs=$(cd "$pub" && pwd)
+  (export HOME=$abs/home DOTNET_CLI_HOME=$abs/home NUGET_PACKAGES=$abs/nuget
+   # Self-contained needs the app host; -m:1, as every project writes the same runtime files.
+   dotnet publish "$abs/samples.slnx" -c Release -r "$rid" --self-contained -nologo -v quiet -m:1 \
+     -p:UseAppHost=true -p:MmSamplesOut="$abs/build/" -p:PublishDir="$abs/bin/" -clp:ErrorsOnly) >"$log" 2>&1
+  status=$?
+  # The build outputs are copies of the runtime again: only obj/ is kept.
+  for s in "${samples[@]}"; do rm -rf "${pub:?}/build/$s"; done
+  [ $status -ne 0 ] || echo "$key" >"$pub/stamp"
+fi
+published || echo "(not all of ${samples[*]} published in $pub/bin)" >>"$log"
+published
+verdict "samples ${samples[*]} for $rid: $what" $? "$(ms_since "$start")"
+published || finish
+
+# value KEY FILE: the number after KEY= on the report line.
+value() { grep -m1 '^methodmalloc: mode=' "$2" | grep -o " $1=[0-9]*" | cut -d= -f2; }
+
+# Every run is bounded: a hung emulator is a failure, not a hung make test.
+limit=(timeout 300)
+
+# plain NAME: the sample's own output, into $work/NAME.plain.
+plain() {
+  "${limit[@]}" "${plain[@]}" "$pub/bin/$1$exe" </dev/null >"$work/$1.plain" 2>"$work/$1.plain.err" \
+    || { cat "$work/$1.plain.err"; echo "$1: the plain run failed"; return 1; }
+}
+
+# profiled NAME MODE [mmrun options...]: runs the sample under the profiler;
+# the same output as plain, a report, bodies served, none refused, none
+# outside its window, none left unrelocated.  Leaves $work/NAME.MODE.{out,err}.
+profiled() {
+  local s=$1 mode=$2 n st=0; shift 2
+  local o=$work/$s.$mode.out e=$work/$s.$mode.err
+  "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" "$@" -- "${under[@]}" "$pub/bin/$s$exe" </dev/null >"$o" 2>"$e" || st=$?
+  [ $st -eq 0 ] || { cat "$e"; echo "$s under $mode: exit status $st"; return 1; }
+  cmp -s "$work/$s.plain" "$o" || { diff "$work/$s.plain" "$o" | head -n 20; echo "$s under $mode: output differs from the plain run"; return 1; }
+  grep -q '^methodmalloc: mode=' "$e" || { cat "$e"; echo "$s under $mode: no report"; return 1; }
+  [ "$(value served "$e")" -gt 0 ] || { cat "$e"; echo "$s under $mode: no body served"; return 1; }
+  for n in refused violations not_relocated; do
+    [ "$(value $n "$e")" -eq 0 ] || { cat "$e"; echo "$s under $mode: $n=$(value $n "$e")"; return 1; }
+  done
+}
+# numbers FILE: the report's counts and the window reserve's, for the summary.
+numbers() {
+  local r
+  r=$(grep -m1 '^methodmalloc: window_reserve' "$1")
+  printf 'served=%s refused=%s violations=%s not_relocated=%s; reserve%s%s%s' \
+    "$(value served "$1")" "$(value refused "$1")" "$(value violations "$1")" "$(value not_relocated "$1")" \
+    "$(grep -o ' held=[0-9]*' <<<"$r")" "$(grep -o ' regions=[0-9]*' <<<"$r")" "$(grep -o ' exec_range=[0-9a-fx-]*' <<<"$r")"
+}
+
+# Relocate, ReadyToRun off: the framework's methods are JIT-compiled too.
+for s in generics exceptions linq; do
+  start=${EPOCHREALTIME/./}
+  { plain "$s" && profiled "$s" relocate --relocate --include-precompiled; } >"$log" 2>&1
+  status=$?
+  verdict "relocate --include-precompiled $s: $(numbers "$work/$s.relocate.err" 2>/dev/null)" $status "$(ms_since "$start")"
+done
+
+# Calls: every rewritten method listed once, the calls sample's counts exact.
+. "$here/calls_counts.sh"
+tsv=$work/calls.tsv
+calls_check() {
+  local served
+  plain calls && profiled calls calls --calls --calls-report "$tsv" || return 1
+  served=$(value served "$work/calls.calls.err")
+  [ "$(wc -l <"$tsv")" -eq "$served" ] || { echo "calls: $served rewritten, $(wc -l <"$tsv") in the calls report"; return 1; }
+  calls_counts_check "$tsv" || { grep -P '\tCalls\.' "$tsv"; return 1; }
+}
+start=${EPOCHREALTIME/./}
+calls_check >"$log" 2>&1
+verdict "calls: the calls sample's counts exact ($(grep -c $'\tCalls\\.' "$tsv" 2>/dev/null) of its methods)" $? "$(ms_since "$start")"
+
+# Replace: Answer() returns 41 in the sample; the new body says 42.
+replace_check() {
+  local e=$work/answer.err st=0
+  plain answer || return 1
+  grep -qx 'Answer() = 41' "$work/answer.plain" || { cat "$work/answer.plain"; echo "answer: the plain run did not say Answer() = 41"; return 1; }
+  "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" --replace 'App.Calc::Answer=1F 2A 2A' -- "${under[@]}" "$pub/bin/answer$exe" \
+    </dev/null >"$work/answer.out" 2>"$e" || st=$?
+  [ $st -eq 0 ] || { cat "$e"; echo "the replace run failed: exit status $st"; return 1; }
+  grep -qx 'Answer() = 42' "$work/answer.out" && grep -qx 'Twice() = 84' "$work/answer.out" \
+    || { cat "$work/answer.out" "$e"; echo "replace: Answer() and its caller did not see 42"; return 1; }
+  [ "$(value replaced "$e")" = 1 ] && [ "$(value violations "$e")" = 0 ] \
+    || { cat "$e"; echo "replace: the report does not say replaced=1 violations=0"; return 1; }
+}
+start=${EPOCHREALTIME/./}
+replace_check >"$log" 2>&1
+verdict "replace: Answer() = 41 became 42" $? "$(ms_since "$start")"
+finish
