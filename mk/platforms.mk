@@ -21,8 +21,9 @@ test.run-linux-i686     := tests/platform_run.sh linux-i686 $(BUILD) $(MAKE)
 test.run-linux-arm64    := tests/platform_run.sh linux-arm64 $(BUILD) $(MAKE)
 # The profiler inside each platform's real runtime (issue 17): the samples
 # published self-contained for it, run under mmrun (tests/runtime_platform.sh).
-SCRIPT_TESTS += run-runtime-linux-arm64
-test.run-runtime-linux-arm64 := tests/runtime_platform.sh linux-arm64 $(BUILD) $(MAKE)
+SCRIPT_TESTS += run-runtime-linux-arm64 run-runtime-windows-x86_64
+test.run-runtime-linux-arm64    := tests/runtime_platform.sh linux-arm64 $(BUILD) $(MAKE)
+test.run-runtime-windows-x86_64 := tests/runtime_platform.sh windows-x86_64 $(BUILD) $(MAKE)
 endif
 endif
 
