@@ -31,7 +31,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 #   mmrun      the launcher (an array), and profiler, the library as it names it
 #   under      what mmrun runs the program under (an array, before the program)
 #   crlf       1 when its programs end lines with CR LF (Windows): stripped before the checks
-crlf=
+#   held       when set, what the window reserve must hold in every run
+#   exits      when set, a command of its own exiting with status 5, to check
+#              the exit statuses of a launcher of its own
+crlf= held= exits=()
 case $platform in
   linux-arm64)
     out=$top/linux-arm64 rid=linux-arm64 exe=
@@ -48,7 +51,8 @@ case $platform in
     export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 ;;
   windows-x86_64)
     # The same folder as the unit tests' Windows build (tests/platform_run.sh).
-    out=$top/windows/x86_64 rid=win-x64 exe=.exe crlf=1
+    # No window reserve on Windows (profiler/profiler.h): each window has room of its own.
+    out=$top/windows/x86_64 rid=win-x64 exe=.exe crlf=1 held=0 exits=(cmd /c exit 5)
     wine=/usr/lib/wine/wine64
     needs=(x86_64-w64-mingw32-gcc "$wine")
     export WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$PWD/$top/wine}
@@ -156,6 +160,8 @@ profiled() {
   for n in refused violations not_relocated; do
     [ "$(value $n "$e")" -eq 0 ] || { cat "$e"; echo "$s under $mode: $n=$(value $n "$e")"; return 1; }
   done
+  [ -z "$held" ] || grep -q "^methodmalloc: window_reserve held=$held " "$e" \
+    || { grep window_reserve "$e"; echo "$s under $mode: the window reserve does not hold $held bytes"; return 1; }
 }
 # numbers FILE: the report's counts and the window reserve's, for the summary.
 numbers() {
@@ -206,4 +212,29 @@ replace_check() {
 start=${EPOCHREALTIME/./}
 replace_check >"$log" 2>&1
 verdict "replace: Answer() = 41 became 42" $? "$(ms_since "$start")"
+
+# A launcher of the platform's own (mmrun.exe): the program's exit status,
+# and its own for a program it cannot start or a profiler it cannot find.
+exits_check() {
+  local st=0
+  "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" -- "${exits[@]}" </dev/null >"$work/x.out" 2>"$work/x.err" || st=$?
+  unix_text "$work/x.err"
+  [ $st -eq 5 ] && grep -q 'wrote no report' "$work/x.err" \
+    || { cat "$work/x.err"; echo "a program exiting with 5 (not .NET): status $st, expected 5 and 'wrote no report'"; return 1; }
+  st=0
+  "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" -- no-such-program </dev/null >"$work/x.out" 2>"$work/x.err" || st=$?
+  unix_text "$work/x.err"
+  [ $st -eq 127 ] && grep -q 'cannot run no-such-program' "$work/x.err" \
+    || { cat "$work/x.err"; echo "a program that does not exist: status $st, expected 127 and 'cannot run'"; return 1; }
+  st=0
+  "${limit[@]}" "${mmrun[@]}" --profiler no-such.dll -- "$pub/bin/answer$exe" </dev/null >"$work/x.out" 2>"$work/x.err" || st=$?
+  unix_text "$work/x.err"
+  [ $st -eq 3 ] && grep -q 'profiler library no-such.dll' "$work/x.err" \
+    || { cat "$work/x.err"; echo "a profiler that does not exist: status $st, expected 3"; return 1; }
+}
+if [ ${#exits[@]} -gt 0 ]; then
+  start=${EPOCHREALTIME/./}
+  exits_check >"$log" 2>&1
+  verdict "mmrun's exit statuses: the program's (5), not started (127), no profiler (3)" $? "$(ms_since "$start")"
+fi
 finish
