@@ -14,11 +14,14 @@ PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/%.o) $(PE_SRCS:%.c=$(BUILD)/%.o)
 PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.dll
 profiler: $(PROFILER_SO) $(MMRUN)
 
-# exports.def exports DllGetClassObject alone, undecorated on 32-bit too;
-# libgcc linked in, so that the DLL needs only the system's.
+# exports.def exports DllGetClassObject alone, undecorated on 32-bit too
+# (where ld links the name to the stdcall _DllGetClassObject@12: asked for,
+# so not warned about); libgcc linked in, so that the DLL needs only the
+# system's DLLs.
 $(PROFILER_SO): $(PROFILER_OBJS) $(STATIC) profiler/exports.def
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -shared -static-libgcc -Wl,--no-undefined $(PROFILER_OBJS) $(STATIC) profiler/exports.def -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) -shared -static-libgcc -Wl,--no-undefined -Wl,--enable-stdcall-fixup $(PROFILER_OBJS) $(STATIC) \
+	    profiler/exports.def -o $@ $(LDLIBS)
 
 $(MMRUN): profiler/mmrun.c $(BUILD)/profiler/launch_windows.o $(BUILD)/profiler/protocol.o $(STATIC)
 	@mkdir -p $(dir $@)
