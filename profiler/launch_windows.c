@@ -126,6 +126,8 @@ int launch_run(char **argv, int stats)
             fprintf(stderr, "mmrun: the command line of %s is longer than Windows allows\n", argv[0]);
             return LAUNCH_NOT_STARTED;
         }
+    /* Before the program starts: a handler is not inherited. */
+    SetConsoleCtrlHandler(keep_waiting, TRUE);
     QueryPerformanceFrequency(&freq);
     QueryPerformanceCounter(&t0);
     if (!CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
@@ -133,7 +135,6 @@ int launch_run(char **argv, int stats)
         return LAUNCH_NOT_STARTED;
     }
     CloseHandle(pi.hThread);
-    SetConsoleCtrlHandler(keep_waiting, TRUE);
     if (WaitForSingleObject(pi.hProcess, INFINITE) != WAIT_OBJECT_0 || !GetExitCodeProcess(pi.hProcess, &code)) {
         fprintf(stderr, "mmrun: wait: error %lu\n", (unsigned long)GetLastError());
         CloseHandle(pi.hProcess);
