@@ -12,7 +12,8 @@
 #   replace    the answer sample: Answer() = 41 becomes 42.
 # One line per check, then "PLATFORM: N passed, N failed"; exit status 0
 # only if none failed.  The published samples are kept in BUILD/PLATFORM
-# and published again only when their sources or this script change.
+# and published again only when their sources, the SDK or the publish
+# command change.
 # Usage: tests/runtime_platform.sh linux-arm64|windows-x86_64 [BUILD] [MAKE]
 set -u
 platform=${1:?usage: tests/runtime_platform.sh PLATFORM [BUILD] [MAKE]}
@@ -30,6 +31,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 #   plain      what runs one of its programs plainly (an array, before the program)
 #   mmrun      the launcher (an array), and profiler, the library as it names it
 #   under      what mmrun runs the program under (an array, before the program)
+#   own_mmrun  the platform's own mmrun, when mmrun is another platform's:
+#              the replace check runs under it (optional; default mmrun)
 #   crlf       1 when its programs end lines with CR LF (Windows): stripped before the checks
 #   held       when set, what the window reserve must hold in every run
 #   exits      when set, a command of its own exiting with status 5, to check
@@ -47,6 +50,9 @@ case $platform in
     }
     plain=(qemu-aarch64-static) under=(qemu-aarch64-static)
     mmrun=("$top/profiler/mmrun") profiler=$out/profiler/libmmprofiler.so
+    # The arm64 mmrun runs too, under qemu; qemu-user does not follow
+    # execve, so it launches the program through qemu as the native one does.
+    own_mmrun=(qemu-aarch64-static "$out/profiler/mmrun")
     # The arm64 C library for qemu; no arm64 ICU here.
     export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 ;;
   windows-x86_64)
@@ -95,10 +101,19 @@ status=$?
 verdict "build: profiler ($profiler), mmrun" $status "$(ms_since "$start")"
 [ $status -eq 0 ] || finish
 
-# Publishing: once per content of the samples, the SDK and this script.  A
-# private HOME and NuGet cache in the build folder: a fresh HOME works, and
-# the runtime pack is downloaded once.
-key=$( { echo "$rid"; dotnet --version; cat "$0"
+# Publishing: once per content of the samples, the SDK and the publish
+# command.  A private HOME and NuGet cache in the build folder: a fresh HOME
+# works, the user's is not touched, and the runtime pack is downloaded once.
+mkdir -p "$pub/home"
+abs=$(cd "$pub" && pwd)
+export HOME=$abs/home DOTNET_CLI_HOME=$abs/home NUGET_PACKAGES=$abs/nuget
+# Only these samples: one solution listing them (absolute paths), one
+# publish folder for all (the runtime's files are the same for each).
+# Self-contained needs the app host; -m:1, as every project writes the
+# same runtime files.
+publish=(dotnet publish "$abs/samples.slnx" -c Release -r "$rid" --self-contained -nologo -v quiet -m:1
+         -p:UseAppHost=true -p:MmSamplesOut="$abs/build/" -p:PublishDir="$abs/bin/" -clp:ErrorsOnly)
+key=$( { echo "${publish[*]}"; dotnet --version
          cd "$here/samples" && find Directory.Build.props "${samples[@]}" -type f -print0 | sort -z | xargs -0 sha256sum; } \
        | sha256sum | cut -c1-16)
 published() {
@@ -111,17 +126,10 @@ if published; then
 else
   what=published
   rm -rf "$pub/bin" "$pub/stamp"
-  mkdir -p "$pub/home"
-  # Only these samples: one solution listing them (absolute paths), one
-  # publish folder for all (the runtime's files are the same for each).
   { echo '<Solution>'
     for s in "${samples[@]}"; do echo "  <Project Path=\"$here/samples/$s/$s.csproj\" />"; done
     echo '</Solution>'; } >"$pub/samples.slnx"
-  abs=$(cd "$pub" && pwd)
-  (export HOME=$abs/home DOTNET_CLI_HOME=$abs/home NUGET_PACKAGES=$abs/nuget
-   # Self-contained needs the app host; -m:1, as every project writes the same runtime files.
-   dotnet publish "$abs/samples.slnx" -c Release -r "$rid" --self-contained -nologo -v quiet -m:1 \
-     -p:UseAppHost=true -p:MmSamplesOut="$abs/build/" -p:PublishDir="$abs/bin/" -clp:ErrorsOnly) >"$log" 2>&1
+  "${publish[@]}" >"$log" 2>&1
   status=$?
   # The build outputs are copies of the runtime again: only obj/ is kept.
   for s in "${samples[@]}"; do rm -rf "${pub:?}/build/$s"; done
@@ -129,7 +137,8 @@ else
 fi
 published || echo "(not all of ${samples[*]} published in $pub/bin)" >>"$log"
 published
-verdict "samples ${samples[*]} for $rid: $what" $? "$(ms_since "$start")"
+status=$?
+verdict "samples ${samples[*]} for $rid: $what" $status "$(ms_since "$start")"
 published || finish
 
 # value KEY FILE: the number after KEY= on the report line.
@@ -193,14 +202,17 @@ calls_check() {
 }
 start=${EPOCHREALTIME/./}
 calls_check >"$log" 2>&1
-verdict "calls: the calls sample's counts exact ($(grep -c $'\tCalls\\.' "$tsv" 2>/dev/null) of its methods)" $? "$(ms_since "$start")"
+status=$?
+verdict "calls: the calls sample's counts exact ($(grep -c $'\tCalls\\.' "$tsv" 2>/dev/null) of its methods)" $status "$(ms_since "$start")"
 
-# Replace: Answer() returns 41 in the sample; the new body says 42.
+# Replace: Answer() returns 41 in the sample; the new body says 42.  Under
+# the platform's own mmrun, when it has one.
+[ -n "${own_mmrun+set}" ] || own_mmrun=("${mmrun[@]}")
 replace_check() {
   local e=$work/answer.err st=0
   plain answer || return 1
   grep -qx 'Answer() = 41' "$work/answer.plain" || { cat "$work/answer.plain"; echo "answer: the plain run did not say Answer() = 41"; return 1; }
-  "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" --replace 'App.Calc::Answer=1F 2A 2A' -- "${under[@]}" "$pub/bin/answer$exe" \
+  "${limit[@]}" "${own_mmrun[@]}" --profiler "$profiler" --replace 'App.Calc::Answer=1F 2A 2A' -- "${under[@]}" "$pub/bin/answer$exe" \
     </dev/null >"$work/answer.out" 2>"$e" || st=$?
   unix_text "$work/answer.out" "$e"
   [ $st -eq 0 ] || { cat "$e"; echo "the replace run failed: exit status $st"; return 1; }
@@ -211,7 +223,8 @@ replace_check() {
 }
 start=${EPOCHREALTIME/./}
 replace_check >"$log" 2>&1
-verdict "replace: Answer() = 41 became 42" $? "$(ms_since "$start")"
+status=$?
+verdict "replace: Answer() = 41 became 42 (under ${own_mmrun[*]})" $status "$(ms_since "$start")"
 
 # A launcher of the platform's own (mmrun.exe): the program's exit status,
 # and its own for a program it cannot start or a profiler it cannot find.
@@ -235,6 +248,7 @@ exits_check() {
 if [ ${#exits[@]} -gt 0 ]; then
   start=${EPOCHREALTIME/./}
   exits_check >"$log" 2>&1
-  verdict "mmrun's exit statuses: the program's (5), not started (127), no profiler (3)" $? "$(ms_since "$start")"
+  status=$?
+  verdict "mmrun's exit statuses: the program's (5), not started (127), no profiler (3)" $status "$(ms_since "$start")"
 fi
 finish

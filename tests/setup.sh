@@ -11,6 +11,7 @@ packages=(
   gcc-mingw-w64-x86-64-win32 gcc-mingw-w64-i686-win32 wine64  # Windows builds; x86-64 run under Wine
   gcc-i686-linux-gnu libc6-dev-i386-cross                  # Linux i686, run natively
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static # Linux arm64, run under qemu
+  libstdc++6-arm64-cross                                   # the arm64 .NET runtime under qemu
   libicu72 libssl3 zlib1g libstdc++6                       # what the .NET runtime runs on
 )
 missing=()
