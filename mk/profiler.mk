@@ -8,6 +8,21 @@ MMRUN         := $(BUILD)/profiler/mmrun$(EXE)
 SAMPLES_DIR   := $(BUILD)/samples
 .PHONY: profiler
 all: profiler
+# mmrun's system half (launch.h): one file per system.
+LAUNCH_OBJ    := $(BUILD)/profiler/launch_$(if $(filter windows,$(OS)),windows,posix).o
+
+# launch.h tested on the system itself: Linux built for this machine's
+# processor (gcc or clang), and Windows (under Wine, tests/platform_run.sh);
+# not the other Linux builds, where the test cannot start itself again
+# (qemu-user does not follow execve).
+ifeq ($(OS),windows)
+LAUNCH_TEST   := tests/test_launch.c
+else ifeq ($(firstword $(subst -, ,$(TARGET))),$(shell uname -m))
+LAUNCH_TEST   := tests/test_launch.c
+endif
+UNIT_TESTS    += $(LAUNCH_TEST)
+$(LAUNCH_TEST:%.c=$(BUILD)/%$(EXE)): $(LAUNCH_OBJ)
+$(LAUNCH_TEST:%.c=$(BUILD)/%$(EXE)): TEST_LDLIBS += $(LAUNCH_OBJ)
 
 ifeq ($(OS),windows)
 PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/%.o) $(PE_SRCS:%.c=$(BUILD)/%.o)
@@ -23,9 +38,9 @@ $(PROFILER_SO): $(PROFILER_OBJS) $(STATIC) profiler/exports.def
 	$(CC) $(CFLAGS) -shared -static-libgcc -Wl,--no-undefined -Wl,--enable-stdcall-fixup $(PROFILER_OBJS) $(STATIC) \
 	    profiler/exports.def -o $@ $(LDLIBS)
 
-$(MMRUN): profiler/mmrun.c $(BUILD)/profiler/launch_windows.o $(BUILD)/profiler/protocol.o $(STATIC)
+$(MMRUN): profiler/mmrun.c $(LAUNCH_OBJ) $(BUILD)/profiler/protocol.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -static-libgcc -MMD -MP $< $(BUILD)/profiler/launch_windows.o $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -static-libgcc -MMD -MP $< $(LAUNCH_OBJ) $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
 endif
 
 ifeq ($(OS),linux)
@@ -54,9 +69,9 @@ $(PROFILER_SO): $(PROFILER_OBJS) $(PIC_STATIC) profiler/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,--version-script=profiler/exports.map $(PROFILER_OBJS) $(PIC_STATIC) -o $@ $(LDLIBS)
 
-$(MMRUN): profiler/mmrun.c $(BUILD)/profiler/launch_posix.o $(BUILD)/profiler/protocol.o $(STATIC)
+$(MMRUN): profiler/mmrun.c $(LAUNCH_OBJ) $(BUILD)/profiler/protocol.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(BUILD)/profiler/launch_posix.o $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(LAUNCH_OBJ) $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
 
 # The module table under many JIT threads, against the list it replaced.
 $(BUILD)/bench/bench_modules: bench/bench_modules.c profiler/modules.c $(STATIC)
