@@ -170,8 +170,9 @@ static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallbac
             utf8[k] = name[k] < 0x80 ? (char)name[k] : '?';
         utf8[k] = 0;
         uint64_t room = 0;
+        uintptr_t end = (uintptr_t)base + MM_DEFAULT_MAX_RVA;
         if (base)
-            (void)mm_os_free_ranges((uintptr_t)base, (uintptr_t)base + MM_DEFAULT_MAX_RVA, add_room, &room);
+            (void)mm_os_free_ranges((uintptr_t)base, end < (uintptr_t)base ? UINTPTR_MAX : end, add_room, &room);
         mmp_trace(&p->cfg, "module %s base=%p image_end=%p window_free=%" PRIu64, utf8, (const void *)base,
                   (const void *)image_end, room);
     }
