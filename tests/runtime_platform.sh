@@ -61,7 +61,8 @@ case $platform in
     out=$top/windows/x86_64 rid=win-x64 exe=.exe crlf=1 held=0 exits=(cmd /c exit 5)
     wine=/usr/lib/wine/wine64
     needs=(x86_64-w64-mingw32-gcc "$wine")
-    export WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$PWD/$top/wine}
+    # The prefix of tests/platform_run.sh: BUILD/wine (BUILD relative or absolute).
+    export WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$(mkdir -p "$top" && cd "$top" && pwd)/wine}
     # The DLL and mmrun.exe; the Wine prefix once (about 20 s), then a wine
     # server kept a while between the runs (each start costs seconds).
     build() {
