@@ -27,6 +27,9 @@ LAUNCH_TEST   := tests/test_launch.c
 else ifeq ($(firstword $(subst -, ,$(TARGET))),$(shell uname -m))
 LAUNCH_TEST   := tests/test_launch.c
 endif
+# mm_os_readable (the host's checker) likewise: natively and under Wine;
+# not under qemu-user, whose process_vm_readv is not the kernel's.
+UNIT_TESTS    += $(LAUNCH_TEST:tests/test_launch.c=tests/test_readable.c)
 UNIT_TESTS    += $(LAUNCH_TEST)
 $(LAUNCH_TEST:%.c=$(BUILD)/%$(EXE)): $(LAUNCH_OBJ)
 $(LAUNCH_TEST:%.c=$(BUILD)/%$(EXE)): TEST_LDLIBS += $(LAUNCH_OBJ)
