@@ -37,7 +37,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 #   held       when set, what the window reserve must hold in every run
 #   exits      when set, a command of its own exiting with status 5, to check
 #              the exit statuses of a launcher of its own
-crlf= held= exits=()
+#   no_shim    1 when its mmrun refuses --shim (Windows: no symbolic links)
+crlf= held= exits=() no_shim=
 case $platform in
   linux-arm64)
     out=$top/linux-arm64 rid=linux-arm64 exe=
@@ -58,7 +59,7 @@ case $platform in
   windows-x86_64)
     # The same folder as the unit tests' Windows build (tests/platform_run.sh).
     # No window reserve on Windows (profiler/profiler.h): each window has room of its own.
-    out=$top/windows/x86_64 rid=win-x64 exe=.exe crlf=1 held=0 exits=(cmd /c exit 5)
+    out=$top/windows/x86_64 rid=win-x64 exe=.exe crlf=1 held=0 exits=(cmd /c exit 5) no_shim=1
     wine=/usr/lib/wine/wine64
     needs=(x86_64-w64-mingw32-gcc "$wine")
     # The prefix of tests/platform_run.sh: BUILD/wine (BUILD relative or absolute).
@@ -246,11 +247,18 @@ exits_check() {
   unix_text "$work/x.err"
   [ $st -eq 3 ] && grep -q 'profiler library no-such.dll' "$work/x.err" \
     || { cat "$work/x.err"; echo "a profiler that does not exist: status $st, expected 3"; return 1; }
+  [ -n "$no_shim" ] || return 0
+  st=0
+  "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" --shim "$work/shim" --guest "$profiler={11111111-2222-3333-4444-555555555555}" \
+    </dev/null >"$work/x.out" 2>"$work/x.err" || st=$?
+  unix_text "$work/x.err"
+  [ $st -eq 2 ] && grep -q 'not supported on Windows' "$work/x.err" && [ ! -e "$work/shim" ] \
+    || { cat "$work/x.err"; echo "--shim: status $st, expected 2 and 'not supported on Windows', nothing made"; return 1; }
 }
 if [ ${#exits[@]} -gt 0 ]; then
   start=${EPOCHREALTIME/./}
   exits_check >"$log" 2>&1
   status=$?
-  verdict "mmrun's exit statuses: the program's (5), not started (127), no profiler (3)" $status "$(ms_since "$start")"
+  verdict "mmrun's exit statuses: the program's (5), not started (127), no profiler (3)${no_shim:+, --shim refused (2)}" $status "$(ms_since "$start")"
 fi
 finish
