@@ -13,6 +13,7 @@ packages=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static # Linux arm64, run under qemu
   libstdc++6-arm64-cross                                   # the arm64 .NET runtime under qemu
   libicu72 libssl3 zlib1g libstdc++6                       # what the .NET runtime runs on
+  python3 libxml2                                          # the coverage test's normalizer; the CLR Instrumentation Engine
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -293,7 +293,9 @@ static void test_cheap_refusal(void)
 }
 
 /* What refusing a full window asks the OS (issue 15).  A window holding
- * only the library's chunks: nothing, however often.  A window covered by
+ * only the library's chunks: nothing, however often.  Its chunks and its
+ * image: a check once per 1 + own / foreign bytes refusals, and the image's
+ * place is found once unmapped.  A window covered by
  * one other mapping: one check per refusal, no reading, until the owner
  * unmaps part of it, which the next Alloc finds.  A window with hundreds
  * of other mappings: checked once per so many refusals that a refusal
@@ -323,6 +325,33 @@ static void test_refusal_costs(void)
            (unsigned long long)(c1.rereads - c0.rereads + c1.learns - c0.learns + c1.refreshes - c0.refreshes));
     done(m, mal);
 
+    /* Its chunks and its image at the base (as a real module's window
+     * holds it): the image is the only foreign part, 1/64 of the window,
+     * so a check is spread over about 63 refusals. */
+    const size_t img = 64 << 10;
+    char *image = (char *)make_image(img, 8 * MiB);
+    mal = open_alloc(image, 4 * MiB, &m);
+    got = 0;
+    while (mal->lpVtbl->Alloc(mal, 1000))
+        got++;
+    c0 = counters();
+    refused = 0;
+    for (int i = 0; i < 1000; i++)
+        refused += mal->lpVtbl->Alloc(mal, 1000) == NULL;
+    c1 = counters();
+    CHECKF(got > 3000 && refused == 1000 && c1.checks - c0.checks <= 1000 / 32 + 2 && c1.rereads == c0.rereads,
+           "a window of its chunks and a %zu KiB image (%zu blocks): 1000 refusals made %llu checks, %llu readings",
+           img >> 10, got, (unsigned long long)(c1.checks - c0.checks), (unsigned long long)(c1.rereads - c0.rereads));
+    /* Still checked: the image unmapped is room within those refusals. */
+    punch(image, img);
+    char *p = NULL;
+    int waited = 0;
+    while (!p && waited < 4096)
+        p = mal->lpVtbl->Alloc(mal, 1000), waited++;
+    CHECKF(within(p, 1000, image, img) && waited <= 128,
+           "its image unmapped: found after %d refusals, at %p (image %p)", waited, (void *)p, (void *)image);
+    done(m, mal);
+
     /* One other mapping over all of it. */
     r = covered(8 * MiB);
     mal = open_alloc(r, 8 * MiB, &m);
@@ -336,7 +365,7 @@ static void test_refusal_costs(void)
            "a covered window: 100 refusals made %llu checks, %llu readings",
            (unsigned long long)(c1.checks - c0.checks), (unsigned long long)(c1.rereads - c0.rereads));
     punch(r + 4 * MiB, MiB);
-    char *p = mal->lpVtbl->Alloc(mal, 1000);
+    p = mal->lpVtbl->Alloc(mal, 1000);
     c0 = counters();
     CHECKF(within(p, 1000, r + 4 * MiB, MiB) && c0.rereads == c1.rereads + 1,
            "after an unmap in the covered window: %p, %llu readings", (void *)p,

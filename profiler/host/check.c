@@ -71,7 +71,6 @@ mmh_check mmh_check_body(mmh_host *h, ModuleID mod, mdMethodDef token, const uin
 {
     mmp_target t;
     mm_il_error err = {0, 0, {0}};
-    uintptr_t lo, hi;
 
     detail[0] = 0;
     *size = 0;
@@ -84,17 +83,12 @@ mmh_check mmh_check_body(mmh_host *h, ModuleID mod, mdMethodDef token, const uin
                  (const void *)t.base);
         return MMH_CHECK_WINDOW;
     }
-    /* How far the block may be read to find its end. */
-    size_t bound;
-    if (t.image_end && header >= t.base && header < t.image_end)
-        bound = (size_t)(t.image_end - header);
-    else if (mm_os_mapping_at((uintptr_t)header, &lo, &hi) == 0)
-        bound = (size_t)(hi - (uintptr_t)header);
-    else {
-        snprintf(detail, dcap, "block %p is not mapped", (const void *)header);
-        return MMH_CHECK_EXTENT;
-    }
-    bound = mm_os_readable(header, bound);
+    /* How far the block may be read to find its end: to the window's end,
+     * as far as the pages are readable.  Not the end of one mapping (a body
+     * may run on from one of methodmalloc's chunks into the next), nor the
+     * image's SizeOfImage (an IL-only assembly mapped flat is shorter, and a
+     * chunk may follow it below base + SizeOfImage). */
+    size_t bound = mm_os_readable(header, (size_t)(t.base + MM_DEFAULT_MAX_RVA - header));
     if (bound == 0) {
         snprintf(detail, dcap, "block %p cannot be read", (const void *)header);
         return MMH_CHECK_EXTENT;

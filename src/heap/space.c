@@ -23,7 +23,8 @@
  * that can change without this file knowing.  A window that looks full has
  * its foreign stretches read before a refusal; after that, refusals check
  * them with one system call each (mm_os_all_mapped), as often as their
- * credit allows, and read only the stretches that changed.
+ * credit allows (less often the more of the window is the library's own),
+ * and read only the stretches that changed.
  *
  * One lock guards it all; it is taken inside a module's lock, and takes the
  * donated-space lock inside it. */
@@ -91,6 +92,15 @@ static size_t nextra;
  * A mapping inside a stretch counts half a call (msync walks them in the
  * kernel). */
 #define CREDIT 2
+
+/* A window mostly of the library's own chunks, with a small foreign part
+ * (its module's image, which a real module's window always holds), is
+ * checked only once per 1 + own / foreign bytes refusals, up to this many: such
+ * a module refuses at a small multiple of its average Alloc, and what is
+ * unmapped there is found within that many refusals.  A window mostly
+ * foreign (covered by another library's reservation) is checked on every
+ * refusal. */
+#define SPREAD_MAX 4096
 
 static uintptr_t min_u(uintptr_t a, uintptr_t b)
 {
@@ -792,6 +802,26 @@ static int foreign_of(const struct mm_window *w, struct builder *out)
     return oom ? MM_OS_ENOMEM : 0;
 }
 
+static uintptr_t bytes_of(const range *v, size_t n)
+{
+    uintptr_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i].hi - v[i].lo;
+    return sum;
+}
+
+/* How many refusals of w one check of its foreign stretches (`foreign`
+ * bytes) is spread over: 1 + w's own bytes per foreign byte, up to
+ * SPREAD_MAX.  The caller holds the lock. */
+static uint64_t spread(const struct mm_window *w, uintptr_t foreign)
+{
+    uintptr_t mine = 0;
+    for (size_t o = ending_above(own, nown, w->lo); o < nown && own[o].lo < w->hi; o++)
+        mine += min_u(own[o].hi, w->hi) - max_u(own[o].lo, w->lo);
+    uintptr_t k = 1 + (foreign ? mine / foreign : SPREAD_MAX);
+    return k > SPREAD_MAX ? SPREAD_MAX : k;
+}
+
 /* Puts free ranges read without the lock (b, sorted) into the index, less
  * what became the library's meanwhile.  Takes b.  The caller holds the
  * lock, and the index was not read anew since the reading. */
@@ -835,6 +865,7 @@ static int reread(struct mm_window *w, int check, int hold)
         return MM_OS_ENOMEM;
     }
     size_t nforeign = f.n, asked = 0;
+    uintptr_t foreign = bytes_of(f.v, f.n);
     uint64_t seen = epoch;
     if (!hold)
         mm_lock_release(&lock);
@@ -867,11 +898,16 @@ static int reread(struct mm_window *w, int check, int hold)
     if (b.n && r == 0) {
         /* Found room: the stretches are fewer, or others. */
         struct builder now = {0};
-        if (foreign_of(w, &now) == 0)
+        if (foreign_of(w, &now) == 0) {
             nforeign = now.n;
+            foreign = bytes_of(now.v, now.n);
+        }
         free(now.v);
     }
-    atomic_store_explicit(&w->cost, nforeign ? nforeign + w->mappings / 2 : MM_SPACE_NEVER, memory_order_relaxed);
+    /* What the check costs in system calls, or, where more, the credit of
+     * spread(w) refusals. */
+    uint64_t cost = nforeign + w->mappings / 2, least = CREDIT * spread(w, foreign);
+    atomic_store_explicit(&w->cost, nforeign ? (cost > least ? cost : least) : MM_SPACE_NEVER, memory_order_relaxed);
     atomic_store_explicit(&w->credit, 0, memory_order_relaxed);
     return r;
 }

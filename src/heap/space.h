@@ -23,8 +23,10 @@
  * whatever the mappings in it) so that space another library unmaps is
  * found by the next Alloc, and where that check is expensive (thousands of
  * foreign mappings), only once per so many refusals that a refusal costs
- * about two system calls on average.  A window of the library's own chunks
- * has nothing foreign: its refusals ask the OS nothing. */
+ * about two system calls on average; where the window is mostly the
+ * library's own chunks (its module's image the foreign part), once per
+ * 1 + own / foreign bytes refusals, up to 4,096.  A window of the library's
+ * own chunks only has nothing foreign: its refusals ask the OS nothing. */
 #ifndef MM_SPACE_H
 #define MM_SPACE_H
 

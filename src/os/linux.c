@@ -559,15 +559,14 @@ size_t mm_os_resident(const void *p, size_t size)
 
 /* One process_vm_readv of a byte per page: it stops at the first page that
  * cannot be read. */
-#define PROBE_PAGES 256
 size_t mm_os_readable(const void *p, size_t bound)
 {
-    struct iovec remote[PROBE_PAGES], local;
-    char sink[PROBE_PAGES];
+    struct iovec remote[MM_OS_READABLE_PAGES], local;
+    char sink[MM_OS_READABLE_PAGES];
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p;
     size_t n = 0;
 
-    for (uintptr_t at = a; n < PROBE_PAGES && at - a < bound; at = (at & ~(page - 1)) + page)
+    for (uintptr_t at = a; n < MM_OS_READABLE_PAGES && at - a < bound; at = (at & ~(page - 1)) + page)
         remote[n++] = (struct iovec){(void *)at, 1};
     local = (struct iovec){sink, n};
     ssize_t got = process_vm_readv(getpid(), &local, 1, remote, n, 0);
@@ -575,10 +574,10 @@ size_t mm_os_readable(const void *p, size_t bound)
      * forbids the call): no answer, the caller's bound stands. */
     if (got < 0)
         return errno == EFAULT ? 0 : bound;
-    if ((size_t)got == n)
-        return bound;
-    /* Up to the start of the first page that could not be read. */
-    size_t ok = (size_t)((uintptr_t)remote[got].iov_base - a);
+    /* Up to the start of the first page that could not be read, or the end
+     * of the last page asked about. */
+    size_t ok = (size_t)got < n ? (size_t)((uintptr_t)remote[got].iov_base - a)
+                                : (size_t)((((uintptr_t)remote[n - 1].iov_base & ~(page - 1)) + page) - a);
     return ok < bound ? ok : bound;
 }
 

@@ -132,10 +132,12 @@ size_t mm_os_resident(const void *p, size_t size);
  * MM_OS_ENOROOM when a lies in none. */
 int mm_os_image_of(const void *a, uintptr_t *base);
 
-/* How many bytes from p on can be read now, at most bound: 0 when not even
- * the first; bound when the system gives no answer.  A mapping may be
- * reserved and not accessible, and a pointer handed in may point anywhere:
- * probing never faults. */
+/* How many bytes from p on can be read now, at most bound and at most to
+ * the end of the MM_OS_READABLE_PAGES-th page from p's (the probe looks no
+ * further): 0 when not even the first; bound when the system gives no
+ * answer.  A mapping may be reserved and not accessible, and a pointer
+ * handed in may point anywhere: probing never faults. */
+#define MM_OS_READABLE_PAGES 256
 size_t mm_os_readable(const void *p, size_t bound);
 
 /* Registers handlers run around fork() in the forking thread (prepare before,
