@@ -28,5 +28,16 @@ int main(void)
     CHECKF(mm_os_readable(r + g + page, 4 * g) == page, "that part alone: %zu, want %zu",
            mm_os_readable(r + g + page, 4 * g), page);
     CHECK(mm_os_release(r, 4 * g) == 0);
+
+    /* The probe looks MM_OS_READABLE_PAGES pages far, no further. */
+    size_t big = (MM_OS_READABLE_PAGES + 8) * page;
+    big = (big + g - 1) / g * g;
+    REQUIRE(mm_os_reserve_anywhere(big, g, MM_OS_READWRITE, &v) == 0);
+    r = v;
+    CHECKF(mm_os_readable(r, big) == MM_OS_READABLE_PAGES * page, "a long readable stretch: %zu, want %zu",
+           mm_os_readable(r, big), (size_t)MM_OS_READABLE_PAGES * page);
+    CHECKF(mm_os_readable(r + 10, big) == MM_OS_READABLE_PAGES * page - 10, "from inside its first page: %zu",
+           mm_os_readable(r + 10, big));
+    CHECK(mm_os_release(r, big) == 0);
     return check_done();
 }

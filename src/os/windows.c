@@ -225,9 +225,9 @@ size_t mm_os_resident(const void *p, size_t size)
 size_t mm_os_readable(const void *p, size_t bound)
 {
     uintptr_t a = (uintptr_t)p, at = a, page = (uintptr_t)mm_os_page_size();
-    uintptr_t far = (a & ~(page - 1)) + MM_OS_READABLE_PAGES * page - a;
-    if (bound > far)
-        bound = far;
+    uintptr_t reach = (a & ~(page - 1)) + MM_OS_READABLE_PAGES * page - a;
+    if (bound > reach)
+        bound = reach;
     while (at - a < bound) {
         MEMORY_BASIC_INFORMATION mi;
         if (VirtualQuery((LPCVOID)at, &mi, sizeof mi) == 0)
