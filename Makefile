@@ -1,6 +1,6 @@
 # methodmalloc's build: one description for every system it targets.
 #
-#   make                the libraries, mmil, and on Linux the profiler and mmrun
+#   make                the libraries, mmil, the profiler and mmrun
 #   make test           every test; the runner's last line is "N passed, N failed"
 #   make bench          the benchmarks, printing ratios against alternatives
 #   make demo           the main job: a .NET program on methodmalloc bodies

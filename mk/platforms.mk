@@ -21,8 +21,17 @@ test.run-linux-i686     := tests/platform_run.sh linux-i686 $(BUILD) $(MAKE)
 test.run-linux-arm64    := tests/platform_run.sh linux-arm64 $(BUILD) $(MAKE)
 # The profiler inside each platform's real runtime (issue 17): the samples
 # published self-contained for it, run under mmrun (tests/runtime_platform.sh).
-SCRIPT_TESTS += run-runtime-linux-arm64
-test.run-runtime-linux-arm64 := tests/runtime_platform.sh linux-arm64 $(BUILD) $(MAKE)
+SCRIPT_TESTS += run-runtime-linux-arm64 run-runtime-windows-x86_64
+test.run-runtime-linux-arm64    := tests/runtime_platform.sh linux-arm64 $(BUILD) $(MAKE)
+test.run-runtime-windows-x86_64 := tests/runtime_platform.sh windows-x86_64 $(BUILD) $(MAKE)
+# Windows i686: the profiler DLL built, its one export undecorated (the
+# runtime asks GetProcAddress for "DllGetClassObject", which a stdcall
+# function is not called on 32-bit); not run: this kernel runs no 32-bit
+# programs, so no 32-bit Wine.
+SCRIPT_TESTS += build-windows-i686-profiler
+test.build-windows-i686-profiler := $(MAKE) -s --no-print-directory CC=i686-w64-mingw32-gcc BUILD=$(BUILD)/windows/i686 profiler \
+  && i686-w64-mingw32-objdump -p $(BUILD)/windows/i686/profiler/libmmprofiler.dll | grep -q '] DllGetClassObject$$' \
+  || { echo "build-windows-i686-profiler: no libmmprofiler.dll exporting DllGetClassObject undecorated"; exit 1; }
 endif
 endif
 

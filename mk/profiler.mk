@@ -1,17 +1,63 @@
 # The CLR profiler (profiler/): a C profiler that serves IL bodies from
 # methodmalloc inside the real .NET runtime, its launcher mmrun, the C#
-# samples, their tests, benchmark and demo.  Linux only; needs the .NET SDK.
-ifeq ($(OS),linux)
+# samples, their tests, benchmark and demo (these need the .NET SDK).
+# Linux and Windows (libmmprofiler.dll and mmrun.exe: their runtime proof
+# runs under Wine, tests/runtime_platform.sh).
 # profiler/: what the host and the modes share (the API tables, the module
 # table, configuration, report); profiler/host/: the host that loads guest
 # profilers and stands between them and the runtime; profiler/modes/:
 # methodmalloc's own modes (relocate, runtime, replace, calls).
-PROFILER_SRCS := $(filter-out profiler/mmrun.c,$(wildcard profiler/*.c profiler/host/*.c profiler/modes/*.c))
+# The library's system half (sys.h) and mmrun's (launch.h): one file per
+# system.
+SYS_NAME      := $(if $(filter windows,$(OS)),windows,posix)
+PROFILER_SRCS := $(filter-out profiler/mmrun.c profiler/launch_%.c profiler/sys_%.c,\
+                   $(wildcard profiler/*.c profiler/host/*.c profiler/modes/*.c)) profiler/sys_$(SYS_NAME).c
+MMRUN         := $(BUILD)/profiler/mmrun$(EXE)
+SAMPLES_DIR   := $(BUILD)/samples
+.PHONY: profiler
+all: profiler
+LAUNCH_OBJ    := $(BUILD)/profiler/launch_$(SYS_NAME).o
+
+# launch.h tested on the system itself: Linux built for this machine's
+# processor (gcc or clang), and Windows (under Wine, tests/platform_run.sh);
+# not the other Linux builds, where the test cannot start itself again
+# (qemu-user does not follow execve).
+ifeq ($(OS),windows)
+LAUNCH_TEST   := tests/test_launch.c
+else ifeq ($(firstword $(subst -, ,$(TARGET))),$(shell uname -m))
+LAUNCH_TEST   := tests/test_launch.c
+endif
+# mm_os_readable (the host's checker) likewise: natively and under Wine;
+# not under qemu-user, whose process_vm_readv is not the kernel's.
+UNIT_TESTS    += $(LAUNCH_TEST:tests/test_launch.c=tests/test_readable.c)
+UNIT_TESTS    += $(LAUNCH_TEST)
+$(LAUNCH_TEST:%.c=$(BUILD)/%$(EXE)): $(LAUNCH_OBJ)
+$(LAUNCH_TEST:%.c=$(BUILD)/%$(EXE)): TEST_LDLIBS += $(LAUNCH_OBJ)
+
+ifeq ($(OS),windows)
+PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/%.o) $(PE_SRCS:%.c=$(BUILD)/%.o)
+$(PROFILER_SRCS:%.c=$(BUILD)/%.o): CPPFLAGS += -Iprofiler
+PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.dll
+profiler: $(PROFILER_SO) $(MMRUN)
+
+# exports.def exports DllGetClassObject alone, undecorated on 32-bit too
+# (where ld links the name to the stdcall _DllGetClassObject@12: asked for,
+# so not warned about); libgcc linked in, so that the DLL needs only the
+# system's DLLs.
+$(PROFILER_SO): $(PROFILER_OBJS) $(STATIC) profiler/exports.def
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -static-libgcc -Wl,--no-undefined -Wl,--enable-stdcall-fixup $(PROFILER_OBJS) $(STATIC) \
+	    profiler/exports.def -o $@ $(LDLIBS)
+
+$(MMRUN): profiler/mmrun.c $(LAUNCH_OBJ) $(BUILD)/profiler/protocol.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -static-libgcc -MMD -MP $< $(LAUNCH_OBJ) $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
+endif
+
+ifeq ($(OS),linux)
 PROFILER_OBJS := $(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o) $(PE_SRCS:%.c=$(BUILD)/pic/%.o)
 $(PROFILER_SRCS:%.c=$(BUILD)/pic/%.o): CPPFLAGS += -Iprofiler
 PROFILER_SO   := $(BUILD)/profiler/libmmprofiler.so
-MMRUN         := $(BUILD)/profiler/mmrun
-SAMPLES_DIR   := $(BUILD)/samples
 
 HOST_UNIT     := $(BUILD)/tests/test_host
 HOST_FANOUT   := $(BUILD)/tests/test_host_fanout
@@ -49,8 +95,8 @@ bench.coverage := bench/coverage_bench.sh $(MMRUN) $(BUILD)
 DEMOS         += profiler
 demo.profiler := tests/profiler_demo.sh $(MMRUN) $(SAMPLES_DIR)
 
-.PHONY: profiler test-guests samples install-profiler
-all: profiler test-guests
+.PHONY: test-guests samples install-profiler
+all: test-guests
 profiler: $(PROFILER_SO) $(MMRUN) $(HOST_UNIT) $(HOST_FANOUT) $(HOST_FAKE)
 test-guests: $(TEST_GUESTS)
 
@@ -84,9 +130,9 @@ $(TEST_GUESTS): tests/guests/testguest.c $(BUILD)/pic/profiler/guids.o $(PIC_STA
 	$(CC) $(CPPFLAGS) -Iprofiler $(CFLAGS) -fPIC -MMD -MP -shared -Wl,-z,defs -Wl,--version-script=profiler/exports.map \
 	    $< $(BUILD)/pic/profiler/guids.o $(PIC_STATIC) -o $@ $(LDLIBS)
 
-$(MMRUN): profiler/mmrun.c $(BUILD)/profiler/protocol.o $(STATIC)
+$(MMRUN): profiler/mmrun.c $(LAUNCH_OBJ) $(BUILD)/profiler/protocol.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(LAUNCH_OBJ) $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
 
 # The module table under many JIT threads, against the list it replaced.
 $(BUILD)/bench/bench_modules: bench/bench_modules.c profiler/modules.c $(STATIC)

@@ -10,8 +10,9 @@
  * dotnet/runtime; the static assertions at the end pin the slot numbers,
  * because one slot off calls the wrong function inside the runtime.
  *
- * Types are those of CoreCLR's PAL on 64-bit Linux: ULONG and DWORD are 32
- * bits, BOOL is a 32-bit int, WCHAR is 16 bits, IDs are pointer-sized.
+ * Types are those of CoreCLR's PAL on 64-bit Linux, the same sizes as
+ * windows.h's on Windows: ULONG and DWORD are 32 bits, BOOL is a 32-bit int,
+ * WCHAR is 16 bits, IDs are pointer-sized.
  */
 #ifndef MM_PROFILER_CLRAPI_H
 #define MM_PROFILER_CLRAPI_H
@@ -23,6 +24,10 @@
 #include "methodmalloc.h"
 #include "corprof_table.h"
 
+#if defined(_WIN32)
+/* windows.h (through methodmalloc.h) gives the same types, and IClassFactory. */
+#define MM_PLATFORM_CLASS_FACTORY 1
+#else
 typedef int32_t BOOL;
 typedef uint32_t DWORD;
 typedef int32_t LONG;
@@ -30,10 +35,11 @@ typedef uintptr_t UINT_PTR;
 typedef char16_t WCHAR;
 typedef const WCHAR *LPCWSTR;
 typedef WCHAR *LPWSTR;
-typedef const uint8_t *LPCBYTE;
 typedef void *HANDLE;
 typedef const GUID *REFGUID;
 typedef const GUID *REFCLSID;
+#endif
+typedef const uint8_t *LPCBYTE;
 
 typedef UINT_PTR ProcessID;
 typedef UINT_PTR AssemblyID;
@@ -51,6 +57,7 @@ typedef mdToken mdMethodDef;
 typedef void *HCORENUM;
 typedef const uint8_t *PCCOR_SIGNATURE;
 
+#if !defined(_WIN32) /* windows.h has them (SIZE_T an unsigned long on 32-bit) */
 typedef uint32_t UINT;
 typedef uint32_t ULONG32;
 typedef uint32_t UINT32;
@@ -60,6 +67,7 @@ typedef uint8_t BYTE;
 typedef uint16_t USHORT;
 typedef size_t SIZE_T;
 typedef const GUID *LPCGUID;
+#endif
 typedef UINT_PTR ContextID;
 typedef UINT_PTR ReJITID;
 typedef UINT_PTR COR_PRF_ELT_INFO;
@@ -166,7 +174,9 @@ typedef struct ICorProfilerCallback11 ICorProfilerCallback11;
 typedef struct ICorProfilerInfo ICorProfilerInfo;
 typedef struct IMetaDataImport IMetaDataImport;
 typedef struct IMetaDataImport2 IMetaDataImport2;
+#ifndef MM_PLATFORM_CLASS_FACTORY
 typedef struct IClassFactory IClassFactory;
+#endif
 
 /* ---- The profiling interfaces, built from corprof_table.h ---- */
 #define MM_VTBL_SLOT(slot, version, name, params, args) HRESULT(STDMETHODCALLTYPE *name)(MM_THIS MM_ARGS params);
@@ -288,6 +298,7 @@ struct IMetaDataImport2 {
 };
 
 /* ---- IClassFactory (implemented) ---- */
+#ifndef MM_PLATFORM_CLASS_FACTORY
 typedef struct IClassFactoryVtbl {
     HRESULT(STDMETHODCALLTYPE *QueryInterface)(IClassFactory *This, REFIID riid, void **ppv);
     ULONG(STDMETHODCALLTYPE *AddRef)(IClassFactory *This);
@@ -299,9 +310,12 @@ typedef struct IClassFactoryVtbl {
 struct IClassFactory {
     const IClassFactoryVtbl *lpVtbl;
 };
+#endif
 
 /* Interface IDs (guids.c); IID_IUnknown comes from methodmalloc. */
+#ifndef MM_PLATFORM_CLASS_FACTORY
 extern const IID IID_IClassFactory;
+#endif
 extern const IID IID_ICorProfilerCallback;
 extern const IID IID_ICorProfilerCallback2;
 extern const IID IID_ICorProfilerInfo;

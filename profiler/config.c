@@ -1,7 +1,7 @@
 /* The profiler's tunables, all read here from the environment mmrun (or the
  * user) sets before starting the runtime. */
 #include <stdio.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +24,8 @@ static struct {
 } conf[CONF_MAX];
 static int conf_n;
 static char conf_dir[4096];
-static pthread_once_t conf_once = PTHREAD_ONCE_INIT;
+static atomic_int conf_done;
+static mm_lock conf_lock = MM_LOCK_INIT;
 
 static void conf_read(void)
 {
@@ -51,12 +52,17 @@ static void conf_read(void)
 
 void mmp_conf_load(const char *dir)
 {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&lock);
-    if (!conf_dir[0] && strlen(dir) < sizeof conf_dir)
-        strcpy(conf_dir, dir);
-    pthread_mutex_unlock(&lock);
-    pthread_once(&conf_once, conf_read);
+    if (atomic_load_explicit(&conf_done, memory_order_acquire))
+        return;
+    /* Read once, by the first caller; the others wait for it. */
+    mm_lock_acquire(&conf_lock);
+    if (!atomic_load_explicit(&conf_done, memory_order_relaxed)) {
+        if (!conf_dir[0] && strlen(dir) < sizeof conf_dir)
+            strcpy(conf_dir, dir);
+        conf_read();
+        atomic_store_explicit(&conf_done, 1, memory_order_release);
+    }
+    mm_lock_release(&conf_lock);
 }
 
 const char *mmp_var(const char *name)

@@ -3,11 +3,13 @@
  * class factory it returns.  The factory is a static object: the library is
  * never unloaded while the runtime runs, so its count is only nominal.
  */
-#include <dlfcn.h>
+/* windows.h's IClassFactory then points to a const vtable, as ours does. */
+#define CONST_VTABLE
 #include <string.h>
 
 #include "host/host.h"
 #include "profiler.h"
+#include "sys.h"
 
 static HRESULT STDMETHODCALLTYPE ClassFactory_QueryInterface(IClassFactory *iface, REFIID riid, void **ppv)
 {
@@ -62,21 +64,13 @@ static const IClassFactoryVtbl ClassFactory_vtbl = {
 static IClassFactory class_factory = {&ClassFactory_vtbl};
 
 /* Reads the shim folder's file, if this library was loaded from one: the
- * folder this library's file name lies in (dladdr), not the real file a
- * symbolic link names. */
+ * folder this library's file name lies in, not the real file a symbolic
+ * link names. */
 static void load_shim_conf(void)
 {
-    Dl_info dl;
     char dir[4096];
-    if (!dladdr((void *)(uintptr_t)&ClassFactory_CreateInstance, &dl) || !dl.dli_fname)
-        return;
-    const char *slash = strrchr(dl.dli_fname, '/');
-    size_t len = slash ? (size_t)(slash - dl.dli_fname) : 0;
-    if (len == 0 || len >= sizeof dir)
-        return;
-    memcpy(dir, dl.dli_fname, len);
-    dir[len] = 0;
-    mmp_conf_load(dir);
+    if (mmp_sys_lib_dir((const void *)(uintptr_t)&ClassFactory_CreateInstance, dir, sizeof dir) == 0)
+        mmp_conf_load(dir);
 }
 
 /* Whether rclsid is one of the configured guests': a tool that names the
@@ -97,10 +91,17 @@ static int is_guest_clsid(REFCLSID rclsid)
     return 0;
 }
 
+/* Exported by exports.map, on Windows by exports.def (undecorated, for
+ * GetProcAddress, on 32-bit too). */
+#if defined(_WIN32)
+#define MMP_EXPORT
+#else
+#define MMP_EXPORT __attribute__((visibility("default")))
+#endif
+
 /* Answers our CLSID, and a guest's (the runtime passes the CORECLR_PROFILER
  * value). */
-__attribute__((visibility("default"))) HRESULT STDMETHODCALLTYPE DllGetClassObject(REFCLSID rclsid, REFIID riid,
-                                                                                   void **ppv)
+MMP_EXPORT HRESULT STDMETHODCALLTYPE DllGetClassObject(REFCLSID rclsid, REFIID riid, void **ppv)
 {
     if (!ppv)
         return E_POINTER;

@@ -13,20 +13,13 @@
  * the program, prints the profiler's report on stderr once the program has
  * ended, and exits with the program's status.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "launch.h"
 #include "methodmalloc.h"
 #include "protocol.h"
 
@@ -87,32 +80,20 @@ static int die_usage(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-static int is_file(const char *path)
-{
-    return access(path, R_OK) == 0;
-}
-
 /* The profiler next to mmrun: ../lib when installed, ../profiler in the
  * build tree.  Fills path; returns 0 or -1 with the places tried in tried. */
 static int find_profiler(char *path, size_t cap, char *tried, size_t tcap)
 {
     static const char *const rel[] = {"/../lib/" PROFILER_NAME, "/../profiler/" PROFILER_NAME};
     char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    char *slash;
 
     tried[0] = 0;
-    if (n <= 0)
+    if (launch_self_dir(self, sizeof self) != 0)
         return -1;
-    self[n] = 0;
-    slash = strrchr(self, '/');
-    if (!slash)
-        return -1;
-    *slash = 0;
     for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
         char candidate[PATH_MAX + 64];
         snprintf(candidate, sizeof candidate, "%s%s", self, rel[i]);
-        if (is_file(candidate) && realpath(candidate, path) && strlen(path) < cap)
+        if (launch_existing_file(candidate, path, cap) == 0)
             return 0;
         strncat(tried, i ? ", " : "", tcap - strlen(tried) - 1);
         strncat(tried, candidate, tcap - strlen(tried) - 1);
@@ -255,13 +236,8 @@ static int parse_args(int argc, char **argv, struct options *o)
  * change directory), into out[PATH_MAX]; an existing file's real path. */
 static void absolute(const char *path, char *out)
 {
-    if (realpath(path, out))
+    if (launch_existing_file(path, out, PATH_MAX) == 0 || launch_absolute(path, out, PATH_MAX) == 0)
         return;
-    if (path[0] != '/' && getcwd(out, PATH_MAX) && strlen(out) + strlen(path) + 2 < PATH_MAX) {
-        strcat(out, "/");
-        strcat(out, path);
-        return;
-    }
     snprintf(out, PATH_MAX, "%s", path);
 }
 
@@ -284,7 +260,8 @@ static void guest_list(const struct options *o, char *out, size_t cap)
 static int locate_profiler(const struct options *o, char *profiler_path)
 {
     if (o->profiler && *o->profiler) {
-        if (!is_file(o->profiler) || !realpath(o->profiler, profiler_path)) {
+        errno = 0;
+        if (launch_existing_file(o->profiler, profiler_path, PATH_MAX) != 0) {
             fprintf(stderr, "mmrun: profiler library %s: %s\n", o->profiler, strerror(errno ? errno : ENOENT));
             return EXIT_PROFILER;
         }
@@ -294,7 +271,7 @@ static int locate_profiler(const struct options *o, char *profiler_path)
             fprintf(stderr,
                     "mmrun: profiler library %s not found (tried %s); build it with `make` or name it with "
                     "--profiler PATH or MM_PROFILER_PATH\n",
-                    PROFILER_NAME, tried[0] ? tried : "nothing: /proc/self/exe unreadable");
+                    PROFILER_NAME, tried[0] ? tried : "nothing: mmrun's own path unknown");
             return EXIT_PROFILER;
         }
     }
@@ -306,53 +283,13 @@ static int locate_profiler(const struct options *o, char *profiler_path)
  * DIR/MMP_SHIM_CONF tells the host the real guest and the options. */
 static int make_shim(const struct options *o)
 {
-    char profiler_path[PATH_MAX], guest[PATH_MAX], src[PATH_MAX], dir[PATH_MAX], list[MMP_GUESTS_MAX * (PATH_MAX + 50)];
+    char profiler_path[PATH_MAX], guest[PATH_MAX], dir[PATH_MAX], list[MMP_GUESTS_MAX * (PATH_MAX + 50)];
     int status = locate_profiler(o, profiler_path);
     if (status)
         return status;
     const char *spec = o->guests[0], *brace = strrchr(spec, '{');
     snprintf(guest, sizeof guest, "%.*s", (int)(brace - 1 - spec), spec);
-    if (!realpath(guest, src)) {
-        fprintf(stderr, "mmrun: --shim: guest %s: %s\n", guest, strerror(errno));
-        return EXIT_USAGE;
-    }
-    char *slash = strrchr(src, '/');
-    char base[NAME_MAX + 1];
-    snprintf(base, sizeof base, "%s", slash + 1);
-    *slash = 0;
-    if (mkdir(o->shim, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mmrun: --shim: cannot create %s: %s\n", o->shim, strerror(errno));
-        return EXIT_USAGE;
-    }
-    if (!realpath(o->shim, dir)) {
-        fprintf(stderr, "mmrun: --shim: %s: %s\n", o->shim, strerror(errno));
-        return EXIT_USAGE;
-    }
-    if (strcmp(dir, src) == 0) {
-        fprintf(stderr, "mmrun: --shim: %s is the guest's own folder\n", dir);
-        return EXIT_USAGE;
-    }
-    DIR *d = opendir(src);
-    if (!d) {
-        fprintf(stderr, "mmrun: --shim: cannot read %s: %s\n", src, strerror(errno));
-        return EXIT_USAGE;
-    }
-    struct dirent *e;
-    int failed = 0;
-    while (!failed && (e = readdir(d))) {
-        char from[PATH_MAX + NAME_MAX + 2], to[PATH_MAX + NAME_MAX + 2];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, MMP_SHIM_CONF) == 0)
-            continue;
-        snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
-        snprintf(from, sizeof from, "%s/%s", src, e->d_name);
-        (void)unlink(to);
-        if (symlink(strcmp(e->d_name, base) == 0 ? profiler_path : from, to) != 0) {
-            fprintf(stderr, "mmrun: --shim: cannot link %s: %s\n", to, strerror(errno));
-            failed = 1;
-        }
-    }
-    closedir(d);
-    if (failed)
+    if (launch_mirror(guest, o->shim, profiler_path, MMP_SHIM_CONF, dir, sizeof dir) != 0)
         return EXIT_USAGE;
     char conf[PATH_MAX + 64], abs[PATH_MAX];
     snprintf(conf, sizeof conf, "%s/%s", dir, MMP_SHIM_CONF);
@@ -386,121 +323,51 @@ static int setup_profiler(const struct options *o, char *profiler_path, char *re
 {
     static const GUID clsid = MMP_CLSID_INIT;
     char clsid_text[40];
-    int fd, status = locate_profiler(o, profiler_path);
+    int status = locate_profiler(o, profiler_path);
 
     if (status)
         return status;
-    fd = mkstemp(report);
-    if (fd < 0) {
-        fprintf(stderr, "mmrun: cannot create a report file in /tmp: %s\n", strerror(errno));
+    if (launch_temp_file(report, PATH_MAX) != 0)
         return EXIT_PROFILER;
-    }
-    close(fd);
     snprintf(clsid_text, sizeof clsid_text, "{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}",
              (unsigned)clsid.Data1, clsid.Data2, clsid.Data3, clsid.Data4[0], clsid.Data4[1], clsid.Data4[2],
              clsid.Data4[3], clsid.Data4[4], clsid.Data4[5], clsid.Data4[6], clsid.Data4[7]);
-    setenv("CORECLR_ENABLE_PROFILING", "1", 1);
-    setenv("CORECLR_PROFILER", clsid_text, 1);
-    setenv("CORECLR_PROFILER_PATH", profiler_path, 1);
+    launch_setenv("CORECLR_ENABLE_PROFILING", "1");
+    launch_setenv("CORECLR_PROFILER", clsid_text);
+    launch_setenv("CORECLR_PROFILER_PATH", profiler_path);
     /* The runtime prefers these to CORECLR_PROFILER_PATH: one left over
      * from another profiler in the environment would load that one. */
-    unsetenv("CORECLR_PROFILER_PATH_32");
-    unsetenv("CORECLR_PROFILER_PATH_64");
-    unsetenv("CORECLR_PROFILER_PATH_ARM32");
-    unsetenv("CORECLR_PROFILER_PATH_ARM64");
-    setenv(MMP_ENV_MODE, o->mode, 1);
-    setenv(MMP_ENV_REPORT, report, 1);
-    setenv(MMP_ENV_PRECOMPILED, o->precompiled ? "1" : "0", 1);
-    setenv(MMP_ENV_INLINING, o->inlining ? "1" : "0", 1);
-    if (o->replace)
-        setenv(MMP_ENV_REPLACE, o->replace, 1);
-    else
-        unsetenv(MMP_ENV_REPLACE);
+    launch_setenv("CORECLR_PROFILER_PATH_32", NULL);
+    launch_setenv("CORECLR_PROFILER_PATH_64", NULL);
+    launch_setenv("CORECLR_PROFILER_PATH_ARM32", NULL);
+    launch_setenv("CORECLR_PROFILER_PATH_ARM64", NULL);
+    launch_setenv(MMP_ENV_MODE, o->mode);
+    launch_setenv(MMP_ENV_REPORT, report);
+    launch_setenv(MMP_ENV_PRECOMPILED, o->precompiled ? "1" : "0");
+    launch_setenv(MMP_ENV_INLINING, o->inlining ? "1" : "0");
+    launch_setenv(MMP_ENV_REPLACE, o->replace);
     char abs[PATH_MAX];
     if (o->calls_report) {
         /* Absolute, so that the program changing directory cannot move it. */
         absolute(o->calls_report, abs);
-        setenv(MMP_ENV_CALLS_REPORT, abs, 1);
+        launch_setenv(MMP_ENV_CALLS_REPORT, abs);
     } else {
-        unsetenv(MMP_ENV_CALLS_REPORT);
+        launch_setenv(MMP_ENV_CALLS_REPORT, NULL);
     }
     if (o->dump) {
         absolute(o->dump, abs);
-        setenv(MMP_ENV_DUMP_BODIES, abs, 1);
+        launch_setenv(MMP_ENV_DUMP_BODIES, abs);
     } else {
-        unsetenv(MMP_ENV_DUMP_BODIES);
+        launch_setenv(MMP_ENV_DUMP_BODIES, NULL);
     }
     if (o->nguests) {
         static char list[MMP_GUESTS_MAX * (PATH_MAX + 50)];
         guest_list(o, list, sizeof list);
-        setenv(MMP_ENV_GUESTS, list, 1);
+        launch_setenv(MMP_ENV_GUESTS, list);
     } else {
-        unsetenv(MMP_ENV_GUESTS);
+        launch_setenv(MMP_ENV_GUESTS, NULL);
     }
     return 0;
-}
-
-static volatile sig_atomic_t child;
-
-static void forward(int sig)
-{
-    if (child > 0)
-        kill((pid_t)child, sig);
-}
-
-/* Runs argv[0..] and waits for it.  Returns its exit status (128 + signal
- * when killed), or -1 after saying why it could not. */
-static int run_program(char **argv, int stats)
-{
-    struct timespec t0, t1;
-    struct rusage ru;
-    int status;
-    pid_t pid;
-    sigset_t stop, old;
-
-    /* SIGTERM and SIGHUP sent to mmrun (a service manager stopping it, a
-     * closed terminal) are the program's: passed on, and mmrun still waits
-     * for it and prints the report.  Held until the handler is in place. */
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGHUP);
-    sigprocmask(SIG_BLOCK, &stop, &old);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "mmrun: fork: %s\n", strerror(errno));
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        return -1;
-    }
-    if (pid == 0) {
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        execvp(argv[0], argv);
-        fprintf(stderr, "mmrun: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    child = pid;
-    struct sigaction sa = {.sa_handler = forward};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    /* The terminal's Ctrl-C reaches the program (same process group); mmrun
-     * waits for it to end and still prints the report. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
-    while (wait4(pid, &status, 0, &ru) < 0) {
-        if (errno != EINTR) {
-            fprintf(stderr, "mmrun: wait: %s\n", strerror(errno));
-            return -1;
-        }
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (stats)
-        fprintf(stderr, "mmrun: wall_ms=%.1f maxrss_kb=%ld status=%d\n",
-                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6, ru.ru_maxrss,
-                status);
-    return status;
 }
 
 /* Prints the report and decides mmrun's exit status from it and the
@@ -509,8 +376,8 @@ static int finish(const char *report, const char *keep, int status, const char *
 {
     int error, reported = print_report(report, keep, &error);
 
-    unlink(report);
-    if (!reported && status == 127) /* exec failed: said above */
+    remove(report);
+    if (!reported && status == LAUNCH_NOT_STARTED) /* said above */
         return status;
     if (!reported && error) {
         fprintf(stderr, "mmrun: the profiler did not start: see its error above\n");
@@ -531,7 +398,7 @@ static int finish(const char *report, const char *keep, int status, const char *
 int main(int argc, char **argv)
 {
     struct options o;
-    char profiler_path[PATH_MAX], report[] = "/tmp/mmrun-report-XXXXXX";
+    char profiler_path[PATH_MAX], report[PATH_MAX];
     int status = parse_args(argc, argv, &o);
 
     if (status >= 0)
@@ -543,12 +410,12 @@ int main(int argc, char **argv)
         if (status)
             return status;
     } else {
-        unsetenv("CORECLR_ENABLE_PROFILING");
+        launch_setenv("CORECLR_ENABLE_PROFILING", NULL);
     }
-    status = run_program(argv + o.program, o.stats);
+    status = launch_run(argv + o.program, o.stats);
     if (status < 0) {
         if (o.use_profiler)
-            unlink(report);
+            remove(report);
         return EXIT_PROFILER;
     }
     if (!o.use_profiler)

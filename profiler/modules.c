@@ -35,7 +35,7 @@ struct mmp_module {
 void mmp_modules_init(mmp_modules *t)
 {
     memset(t, 0, sizeof *t);
-    pthread_rwlock_init(&t->lock, NULL);
+    mm_rwlock_init(&t->lock);
 }
 
 static size_t slot_of(ModuleID id, size_t cap)
@@ -86,7 +86,7 @@ int mmp_modules_add(mmp_modules *t, ModuleID id, const uint8_t *base, const uint
     m->heap = heap;
     m->alloc = alloc;
     m->ext = ext;
-    pthread_rwlock_wrlock(&t->lock);
+    mm_rwlock_write(&t->lock);
     /* At most half full, so probes stay short. */
     if ((t->count + 1) * 2 > t->cap && grow(t) != 0)
         result = -1;
@@ -101,7 +101,7 @@ int mmp_modules_add(mmp_modules *t, ModuleID id, const uint8_t *base, const uint
                 t->heaps++;
         }
     }
-    pthread_rwlock_unlock(&t->lock);
+    mm_rwlock_write_release(&t->lock);
     if (result != 0)
         free(m);
     return result;
@@ -147,7 +147,7 @@ void mmp_modules_remove(mmp_modules *t, ModuleID id)
 {
     mmp_module *m = NULL;
 
-    pthread_rwlock_wrlock(&t->lock);
+    mm_rwlock_write(&t->lock);
     if (t->cap) {
         size_t i = probe(t, id);
         if ((m = t->slots[i]))
@@ -158,7 +158,7 @@ void mmp_modules_remove(mmp_modules *t, ModuleID id)
         if (mm_module_stats(m->heap, &s) == S_OK)
             add_stats(&t->closed, &s);
     }
-    pthread_rwlock_unlock(&t->lock);
+    mm_rwlock_write_release(&t->lock);
     if (!m)
         return;
     /* Released before the heap closes: our allocator stays safe to call
@@ -212,11 +212,11 @@ int mmp_modules_find(mmp_modules *t, ModuleID id, mmp_target *out)
     mmp_module *m;
 
     memset(out, 0, sizeof *out);
-    pthread_rwlock_rdlock(&t->lock);
+    mm_rwlock_read(&t->lock);
     m = lookup(t, id);
     if (m)
         fill_target(m, out);
-    pthread_rwlock_unlock(&t->lock);
+    mm_rwlock_read_release(&t->lock);
     return m ? 0 : -1;
 }
 
@@ -226,7 +226,7 @@ mmp_claim mmp_modules_claim(mmp_modules *t, ModuleID id, mdMethodDef token, mmp_
     mmp_module *m;
 
     memset(out, 0, sizeof *out);
-    pthread_rwlock_rdlock(&t->lock);
+    mm_rwlock_read(&t->lock);
     m = lookup(t, id);
     if (m) {
         fill_target(m, out);
@@ -234,7 +234,7 @@ mmp_claim mmp_modules_claim(mmp_modules *t, ModuleID id, mdMethodDef token, mmp_
          * is copied twice, which the runtime accepts. */
         result = test_and_set(m, MM_TOKEN_RID(token)) == 1 ? MMP_CLAIM_AGAIN : MMP_CLAIM_NEW;
     }
-    pthread_rwlock_unlock(&t->lock);
+    mm_rwlock_read_release(&t->lock);
     return result;
 }
 
@@ -242,7 +242,7 @@ uint64_t mmp_modules_stats(mmp_modules *t, mm_stats *sum)
 {
     uint64_t heaps;
 
-    pthread_rwlock_rdlock(&t->lock);
+    mm_rwlock_read(&t->lock);
     heaps = t->heaps;
     *sum = t->closed;
     for (size_t i = 0; i < t->cap; i++) {
@@ -250,6 +250,6 @@ uint64_t mmp_modules_stats(mmp_modules *t, mm_stats *sum)
         if (t->slots[i] && t->slots[i]->heap && mm_module_stats(t->slots[i]->heap, &s) == S_OK)
             add_stats(sum, &s);
     }
-    pthread_rwlock_unlock(&t->lock);
+    mm_rwlock_read_release(&t->lock);
     return heaps;
 }

@@ -7,13 +7,13 @@
 #ifndef MM_PROFILER_PROFILER_H
 #define MM_PROFILER_PROFILER_H
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
 
 #include "clrapi.h"
 #include "common.h"
 #include "methodmalloc.h"
+#include "os/os.h"
 #include "pe/pe.h"
 #include "protocol.h"
 
@@ -95,8 +95,16 @@ int mmp_in_window(const void *base, const void *p, size_t cb);
 
 /* ---- Window reserve (reserve.c) ---- */
 
-/* Each region's size (MM_PROFILER_RESERVE_MB; 0: no reserve at all). */
+/* Each region's size (MM_PROFILER_RESERVE_MB; 0: no reserve at all).  None
+ * by default on Windows: the loader maps images itself (no PAL range to
+ * guard), and VirtualAlloc fills the address space from the bottom, below
+ * the images, where no window reaches; each window has room of its own
+ * (about 2 GiB free, measured under Wine: see the docs). */
+#if defined(_WIN32)
+#define MMP_RESERVE_DEFAULT_MB 0
+#else
 #define MMP_RESERVE_DEFAULT_MB 16
+#endif
 /* The hard cap on everything the reserve holds in one process: guard,
  * regions and plugs. */
 #define MMP_RESERVE_CAP ((uint64_t)1 << 30)
@@ -109,7 +117,7 @@ int mmp_in_window(const void *base, const void *p, size_t cb);
 #define MMP_EXEC_RANGE_MIN ((uintptr_t)256 << 20)
 
 typedef struct mmp_reserve {
-    pthread_mutex_t lock;
+    mm_lock lock;
     size_t region_bytes;          /* size of each region, 0: no reserve */
     unsigned regions;             /* regions kept */
     uint64_t guard;               /* bytes reserved above the executable range at Initialize */
@@ -155,7 +163,7 @@ typedef struct mmp_module mmp_module;
 
 /* An open-addressing hash table by ModuleID, at most half full. */
 typedef struct mmp_modules {
-    pthread_rwlock_t lock; /* JIT events read, loads and unloads write */
+    mm_rwlock lock; /* JIT events read, loads and unloads write */
     mmp_module **slots;
     size_t cap, count;
     mm_stats closed; /* heaps of modules already unloaded, summed */
@@ -201,7 +209,7 @@ typedef struct mmp_call {
 
 #define MMP_CALLS_BUCKETS 4096
 typedef struct mmp_calls {
-    pthread_mutex_t lock;
+    mm_lock lock;
     mmp_call *head;
     size_t n;
     mmp_call *buckets[MMP_CALLS_BUCKETS]; /* by (module, token), inside the host */

@@ -21,7 +21,11 @@
 #define MMP_CLSID_INIT {0xE7C0561D, 0x4650, 0x4F35, {0x9D, 0x86, 0xA6, 0x9D, 0x58, 0x42, 0x7C, 0x09}}
 
 /* The profiler library's file name. */
+#if defined(_WIN32)
+#define MMP_LIBRARY_NAME "libmmprofiler.dll"
+#else
 #define MMP_LIBRARY_NAME "libmmprofiler.so"
+#endif
 
 /* The variables (see the README's profiler section for their values). */
 #define MMP_ENV_MODE "MM_PROFILER_MODE"

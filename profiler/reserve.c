@@ -33,8 +33,11 @@
  * All of it together is capped at MMP_RESERVE_CAP per process; what cannot
  * be reserved (the cap, mmap refused, RLIMIT_AS) only means fewer places,
  * that is refusals, counted, never a failed program.
+ *
+ * Both answer Linux's layout.  On Windows the reserve is off by default
+ * (MMP_RESERVE_DEFAULT_MB): there is no PAL range, and every window there
+ * has room of its own.
  */
-#include <dlfcn.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -87,11 +90,9 @@ static int plug(void *ctx, uintptr_t lo, uintptr_t hi)
  * find libcoreclr by. */
 static void guard(mmp_reserve *r, const void *runtime_object)
 {
-    Dl_info where;
-    uintptr_t lo, hi;
-    if (!runtime_object || !dladdr(*(void *const *)runtime_object, &where) || !where.dli_fbase)
+    uintptr_t lib, lo, hi;
+    if (!runtime_object || mm_os_image_of(*(void *const *)runtime_object, &lib) != 0)
         return;
-    uintptr_t lib = (uintptr_t)where.dli_fbase;
     /* The PAL's range: one no-access mapping ending where libcoreclr starts. */
     if (mm_os_mapping_at(lib - 1, &lo, &hi) != 0 || hi != lib || hi - lo < MMP_EXEC_RANGE_MIN)
         return;
@@ -149,13 +150,13 @@ static void region(mmp_reserve *r, uintptr_t lo, uintptr_t hi)
 void mmp_reserve_init(mmp_reserve *r, size_t region_bytes, const void *runtime_object)
 {
     memset(r, 0, sizeof *r);
-    pthread_mutex_init(&r->lock, NULL);
+    mm_lock_init(&r->lock);
     r->region_bytes = region_bytes;
     if (region_bytes == 0)
         return;
-    pthread_mutex_lock(&r->lock);
+    mm_lock_acquire(&r->lock);
     guard(r, runtime_object);
-    pthread_mutex_unlock(&r->lock);
+    mm_lock_release(&r->lock);
     mmp_reserve_need(r);
 }
 
@@ -165,21 +166,21 @@ void mmp_reserve_need(mmp_reserve *r)
 
     if (r->region_bytes == 0)
         return;
-    pthread_mutex_lock(&r->lock);
+    mm_lock_acquire(&r->lock);
     /* Where the kernel now puts a region-sized mapping: about where the next
      * image goes, so the region is a candidate that costs one mmap to make
      * and one munmap to drop. */
     if (mm_os_reserve_anywhere(r->region_bytes, mm_os_page_size(), MM_OS_NOACCESS, &p) == 0)
         region(r, (uintptr_t)p, (uintptr_t)p + r->region_bytes);
-    pthread_mutex_unlock(&r->lock);
+    mm_lock_release(&r->lock);
 }
 
 void mmp_reserve_stats_get(mmp_reserve *r, mmp_reserve_stats *out)
 {
-    pthread_mutex_lock(&r->lock);
+    mm_lock_acquire(&r->lock);
     *out = (mmp_reserve_stats){r->regions, r->region_bytes, r->guard, r->plugged, r->held, r->capped,
                                r->exec_lo, r->exec_hi, r->for_reach, r->for_use};
-    pthread_mutex_unlock(&r->lock);
+    mm_lock_release(&r->lock);
 }
 
 void mmp_reserve_trace(mmp_reserve *r, const mmp_config *cfg)

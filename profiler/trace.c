@@ -3,22 +3,50 @@
  * the report file when there is one, so that nothing reaches the program's
  * own stderr (a build tool reads its compiler's stderr for errors).
  */
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(_WIN32)
+#include <process.h>
+#else
+#include <fcntl.h>
 #include <unistd.h>
+#endif
 
 #include "profiler.h"
 
 static char tag[160];
-static pthread_once_t tag_once = PTHREAD_ONCE_INIT;
+static atomic_int tag_made;
+static mm_lock tag_lock = MM_LOCK_INIT;
 
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
+#if defined(_WIN32)
+    const char *back = strrchr(path, '\\');
+    if (back && (!slash || back > slash))
+        slash = back;
+#endif
     return slash ? slash + 1 : path;
+}
+
+/* The process's arguments, each ending in a NUL, into cmd: its length.  On
+ * Windows only the executable's path (a self-contained program is its own
+ * host). */
+static ssize_t command_line(char *cmd, size_t cap)
+{
+#if defined(_WIN32)
+    DWORD n = GetModuleFileNameA(NULL, cmd, (DWORD)cap);
+    return n && n < cap ? (ssize_t)n + 1 : 0;
+#else
+    ssize_t n = 0;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, cmd, cap);
+        close(fd);
+    }
+    return n;
+#endif
 }
 
 /* "pid=N program=NAME": NAME is the executable's file name, and for the
@@ -29,12 +57,7 @@ static const char *base_name(const char *path)
 static void make_tag(void)
 {
     char cmd[4096];
-    ssize_t n = 0;
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        n = read(fd, cmd, sizeof cmd - 1);
-        close(fd);
-    }
+    ssize_t n = command_line(cmd, sizeof cmd - 1);
     if (n <= 0)
         n = 0;
     cmd[n] = 0;
@@ -60,7 +83,13 @@ static void make_tag(void)
 
 const char *mmp_process_tag(void)
 {
-    pthread_once(&tag_once, make_tag);
+    if (!atomic_load_explicit(&tag_made, memory_order_acquire)) {
+        mm_lock_acquire(&tag_lock);
+        if (!atomic_load_explicit(&tag_made, memory_order_relaxed))
+            make_tag();
+        atomic_store_explicit(&tag_made, 1, memory_order_release);
+        mm_lock_release(&tag_lock);
+    }
     return tag;
 }
 

@@ -14,7 +14,7 @@
 # only if none failed.  The published samples are kept in BUILD/PLATFORM
 # and published again only when their sources, the SDK or the publish
 # command change.
-# Usage: tests/runtime_platform.sh linux-arm64 [BUILD] [MAKE]
+# Usage: tests/runtime_platform.sh linux-arm64|windows-x86_64 [BUILD] [MAKE]
 set -u
 platform=${1:?usage: tests/runtime_platform.sh PLATFORM [BUILD] [MAKE]}
 top=${2:-build}
@@ -33,6 +33,12 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 #   under      what mmrun runs the program under (an array, before the program)
 #   own_mmrun  the platform's own mmrun, when mmrun is another platform's:
 #              the replace check runs under it (optional; default mmrun)
+#   crlf       1 when its programs end lines with CR LF (Windows): stripped before the checks
+#   held       when set, what the window reserve must hold in every run
+#   exits      when set, a command of its own exiting with status 5, to check
+#              the exit statuses of a launcher of its own
+#   no_shim    1 when its mmrun refuses --shim (Windows: no symbolic links)
+crlf= held= exits=() no_shim=
 case $platform in
   linux-arm64)
     out=$top/linux-arm64 rid=linux-arm64 exe=
@@ -50,6 +56,26 @@ case $platform in
     own_mmrun=(qemu-aarch64-static "$out/profiler/mmrun")
     # The arm64 C library for qemu; no arm64 ICU here.
     export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 ;;
+  windows-x86_64)
+    # The same folder as the unit tests' Windows build (tests/platform_run.sh).
+    # No window reserve on Windows (profiler/profiler.h): each window has room of its own.
+    out=$top/windows/x86_64 rid=win-x64 exe=.exe crlf=1 held=0 exits=(cmd /c exit 5) no_shim=1
+    wine=/usr/lib/wine/wine64
+    needs=(x86_64-w64-mingw32-gcc "$wine")
+    # The prefix of tests/platform_run.sh: BUILD/wine (BUILD relative or absolute).
+    export WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$(mkdir -p "$top" && cd "$top" && pwd)/wine}
+    # The DLL and mmrun.exe; the Wine prefix once (about 20 s), then a wine
+    # server kept a while between the runs (each start costs seconds).
+    build() {
+      $make --no-print-directory -s CC=x86_64-w64-mingw32-gcc BUILD="$out" profiler || return 1
+      [ -d "$WINEPREFIX" ] || "$wine" cmd /c exit || return 1
+      "${wine%/*}/wineserver" -p30 2>/dev/null || true
+    }
+    # mmrun.exe runs under Wine too and starts the program, a Windows
+    # executable, with CreateProcess: paths relative to this folder, or
+    # absolute ones, which Wine's Z: drive maps.
+    plain=("$wine") under=()
+    mmrun=("$wine" "$out/profiler/mmrun.exe") profiler=$out/profiler/libmmprofiler.dll ;;
   *) echo "runtime_platform: unknown platform $platform"; exit 1 ;;
 esac
 for c in dotnet "${needs[@]}"; do
@@ -66,6 +92,8 @@ verdict() { # NAME STATUS MS: one line; the log of a failure below it
   if [ "$2" -eq 0 ]; then pass=$((pass + 1)); printf 'PASS %6d ms  %s %s\n' "$3" "$platform" "$1"
   else fail=$((fail + 1)); printf 'FAIL %6d ms  %s %s\n' "$3" "$platform" "$1"; sed 's/^/    | /' "$log" | tail -n 30; fi
 }
+# unix_text FILE...: CR LF line ends made LF, on platforms that write them.
+unix_text() { [ -z "$crlf" ] || sed -i 's/\r$//' "$@"; }
 ms_since() { echo $(( (${EPOCHREALTIME/./} - $1) / 1000 )); }
 finish() { echo "$platform: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
 
@@ -125,6 +153,7 @@ limit=(timeout 300)
 plain() {
   "${limit[@]}" "${plain[@]}" "$pub/bin/$1$exe" </dev/null >"$work/$1.plain" 2>"$work/$1.plain.err" \
     || { cat "$work/$1.plain.err"; echo "$1: the plain run failed"; return 1; }
+  unix_text "$work/$1.plain"
 }
 
 # profiled NAME MODE [mmrun options...]: runs the sample under the profiler;
@@ -134,6 +163,7 @@ profiled() {
   local s=$1 mode=$2 n st=0; shift 2
   local o=$work/$s.$mode.out e=$work/$s.$mode.err
   "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" "$@" -- "${under[@]}" "$pub/bin/$s$exe" </dev/null >"$o" 2>"$e" || st=$?
+  unix_text "$o" "$e"
   [ $st -eq 0 ] || { cat "$e"; echo "$s under $mode: exit status $st"; return 1; }
   cmp -s "$work/$s.plain" "$o" || { diff "$work/$s.plain" "$o" | head -n 20; echo "$s under $mode: output differs from the plain run"; return 1; }
   grep -q '^methodmalloc: mode=' "$e" || { cat "$e"; echo "$s under $mode: no report"; return 1; }
@@ -141,6 +171,8 @@ profiled() {
   for n in refused violations not_relocated; do
     [ "$(value $n "$e")" -eq 0 ] || { cat "$e"; echo "$s under $mode: $n=$(value $n "$e")"; return 1; }
   done
+  [ -z "$held" ] || grep -q "^methodmalloc: window_reserve held=$held " "$e" \
+    || { grep window_reserve "$e"; echo "$s under $mode: the window reserve does not hold $held bytes"; return 1; }
 }
 # numbers FILE: the report's counts and the window reserve's, for the summary.
 numbers() {
@@ -167,6 +199,7 @@ calls_check() {
   rm -f "$tsv" # every process appends to a calls report
   plain calls && profiled calls calls --calls --calls-report "$tsv" || return 1
   served=$(value served "$work/calls.calls.err")
+  unix_text "$tsv"
   [ "$(wc -l <"$tsv")" -eq "$served" ] || { echo "calls: $served rewritten, $(wc -l <"$tsv") in the calls report"; return 1; }
   calls_counts_check "$tsv" || { grep -P '\tCalls\.' "$tsv"; return 1; }
 }
@@ -184,6 +217,7 @@ replace_check() {
   grep -qx 'Answer() = 41' "$work/answer.plain" || { cat "$work/answer.plain"; echo "answer: the plain run did not say Answer() = 41"; return 1; }
   "${limit[@]}" "${own_mmrun[@]}" --profiler "$profiler" --replace 'App.Calc::Answer=1F 2A 2A' -- "${under[@]}" "$pub/bin/answer$exe" \
     </dev/null >"$work/answer.out" 2>"$e" || st=$?
+  unix_text "$work/answer.out" "$e"
   [ $st -eq 0 ] || { cat "$e"; echo "the replace run failed: exit status $st"; return 1; }
   grep -qx 'Answer() = 42' "$work/answer.out" && grep -qx 'Twice() = 84' "$work/answer.out" \
     || { cat "$work/answer.out" "$e"; echo "replace: Answer() and its caller did not see 42"; return 1; }
@@ -194,4 +228,37 @@ start=${EPOCHREALTIME/./}
 replace_check >"$log" 2>&1
 status=$?
 verdict "replace: Answer() = 41 became 42 (under ${own_mmrun[*]})" $status "$(ms_since "$start")"
+
+# A launcher of the platform's own (mmrun.exe): the program's exit status,
+# and its own for a program it cannot start or a profiler it cannot find.
+exits_check() {
+  local st=0
+  "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" -- "${exits[@]}" </dev/null >"$work/x.out" 2>"$work/x.err" || st=$?
+  unix_text "$work/x.err"
+  [ $st -eq 5 ] && grep -q 'wrote no report' "$work/x.err" \
+    || { cat "$work/x.err"; echo "a program exiting with 5 (not .NET): status $st, expected 5 and 'wrote no report'"; return 1; }
+  st=0
+  "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" -- no-such-program </dev/null >"$work/x.out" 2>"$work/x.err" || st=$?
+  unix_text "$work/x.err"
+  [ $st -eq 127 ] && grep -q 'cannot run no-such-program' "$work/x.err" \
+    || { cat "$work/x.err"; echo "a program that does not exist: status $st, expected 127 and 'cannot run'"; return 1; }
+  st=0
+  "${limit[@]}" "${mmrun[@]}" --profiler no-such.dll -- "$pub/bin/answer$exe" </dev/null >"$work/x.out" 2>"$work/x.err" || st=$?
+  unix_text "$work/x.err"
+  [ $st -eq 3 ] && grep -q 'profiler library no-such.dll' "$work/x.err" \
+    || { cat "$work/x.err"; echo "a profiler that does not exist: status $st, expected 3"; return 1; }
+  [ -n "$no_shim" ] || return 0
+  st=0
+  "${limit[@]}" "${mmrun[@]}" --profiler "$profiler" --shim "$work/shim" --guest "$profiler={11111111-2222-3333-4444-555555555555}" \
+    </dev/null >"$work/x.out" 2>"$work/x.err" || st=$?
+  unix_text "$work/x.err"
+  [ $st -eq 2 ] && grep -q 'not supported on Windows' "$work/x.err" && [ ! -e "$work/shim" ] \
+    || { cat "$work/x.err"; echo "--shim: status $st, expected 2 and 'not supported on Windows', nothing made"; return 1; }
+}
+if [ ${#exits[@]} -gt 0 ]; then
+  start=${EPOCHREALTIME/./}
+  exits_check >"$log" 2>&1
+  status=$?
+  verdict "mmrun's exit statuses: the program's (5), not started (127), no profiler (3)${no_shim:+, --shim refused (2)}" $status "$(ms_since "$start")"
+fi
 finish

@@ -25,7 +25,7 @@ struct mmh_method {
 void mmh_bodies_init(mmh_bodies *b)
 {
     memset(b, 0, sizeof *b);
-    pthread_rwlock_init(&b->lock, NULL);
+    mm_rwlock_init(&b->lock);
 }
 
 static size_t slot_of(ModuleID mod, mdMethodDef token, size_t cap)
@@ -81,23 +81,23 @@ int mmh_bodies_put(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
 {
     if (k < 0 || k > MMH_CHAIN_MAX)
         return -1;
-    pthread_rwlock_wrlock(&b->lock);
+    mm_rwlock_write(&b->lock);
     mmh_method *m = record(b, mod, token);
     /* The original is kept as first seen. */
     if (m && !(k == 0 && m->body[0])) {
         m->body[k] = body;
         m->size[k] = size;
     }
-    pthread_rwlock_unlock(&b->lock);
+    mm_rwlock_write_release(&b->lock);
     return m ? 0 : -1;
 }
 
 int mmh_bodies_has_original(mmh_bodies *b, ModuleID mod, mdMethodDef token)
 {
-    pthread_rwlock_rdlock(&b->lock);
+    mm_rwlock_read(&b->lock);
     mmh_method *m = lookup(b, mod, token);
     int has = m && m->body[0];
-    pthread_rwlock_unlock(&b->lock);
+    mm_rwlock_read_release(&b->lock);
     return has;
 }
 
@@ -106,7 +106,7 @@ int mmh_bodies_get(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
     int found = -1;
     if (k > MMH_CHAIN_MAX + 1)
         k = MMH_CHAIN_MAX + 1;
-    pthread_rwlock_rdlock(&b->lock);
+    mm_rwlock_read(&b->lock);
     mmh_method *m = lookup(b, mod, token);
     for (int j = k - 1; m && j >= 0; j--)
         if (m->body[j]) {
@@ -115,7 +115,7 @@ int mmh_bodies_get(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
             found = 0;
             break;
         }
-    pthread_rwlock_unlock(&b->lock);
+    mm_rwlock_read_release(&b->lock);
     return found;
 }
 
@@ -145,7 +145,7 @@ int mmh_bodies_map(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
     int result = -1;
     if (k < 1 || k > MMH_CHAIN_MAX)
         return -1;
-    pthread_rwlock_wrlock(&b->lock);
+    mm_rwlock_write(&b->lock);
     mmh_method *m = record(b, mod, token);
     if (m) {
         const COR_IL_MAP *prev = NULL;
@@ -171,6 +171,6 @@ int mmh_bodies_map(mmh_bodies *b, ModuleID mod, mdMethodDef token, int k, const 
             result = 0;
         }
     }
-    pthread_rwlock_unlock(&b->lock);
+    mm_rwlock_write_release(&b->lock);
     return result;
 }

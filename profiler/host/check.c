@@ -8,11 +8,8 @@
  * lies in the window, and the IL decodes and passes the stack checker with
  * the signatures read from the module's metadata.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "host/host.h"
 #include "methodmalloc_il.h"
@@ -69,33 +66,6 @@ static mmh_check check_stack(mmh_host *h, ModuleID mod, mdMethodDef token, const
     return why;
 }
 
-/* How many bytes from p on can be read, at most bound: a mapping may be
- * reserved and not accessible (the window reserve is), and a guest's
- * pointer may point anywhere.  One process_vm_readv of a byte per page: it
- * stops at the first page that cannot be read. */
-#define PROBE_PAGES 256
-static size_t readable(const uint8_t *p, size_t bound)
-{
-    struct iovec remote[PROBE_PAGES], local;
-    char sink[PROBE_PAGES];
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p;
-    size_t n = 0;
-
-    for (uintptr_t at = a; n < PROBE_PAGES && at - a < bound; at = (at & ~(page - 1)) + page)
-        remote[n++] = (struct iovec){(void *)at, 1};
-    local = (struct iovec){sink, n};
-    ssize_t got = process_vm_readv(getpid(), &local, 1, remote, n, 0);
-    /* EFAULT: not even the first byte.  Anything else (a sandbox that
-     * forbids the call): no answer, the mapping's bound stands. */
-    if (got < 0)
-        return errno == EFAULT ? 0 : bound;
-    /* Up to the start of the first page that could not be read, or the end
-     * of the last page asked about. */
-    size_t ok = (size_t)got < n ? (size_t)((uintptr_t)remote[got].iov_base - a)
-                                : (size_t)((((uintptr_t)remote[n - 1].iov_base & ~(page - 1)) + page) - a);
-    return ok < bound ? ok : bound;
-}
-
 mmh_check mmh_check_body(mmh_host *h, ModuleID mod, mdMethodDef token, const uint8_t *header, size_t *size,
                          char *detail, size_t dcap)
 {
@@ -118,7 +88,7 @@ mmh_check mmh_check_body(mmh_host *h, ModuleID mod, mdMethodDef token, const uin
      * may run on from one of methodmalloc's chunks into the next), nor the
      * image's SizeOfImage (an IL-only assembly mapped flat is shorter, and a
      * chunk may follow it below base + SizeOfImage). */
-    size_t bound = readable(header, (size_t)(t.base + MM_DEFAULT_MAX_RVA - header));
+    size_t bound = mm_os_readable(header, (size_t)(t.base + MM_DEFAULT_MAX_RVA - header));
     if (bound == 0) {
         snprintf(detail, dcap, "block %p cannot be read", (const void *)header);
         return MMH_CHECK_EXTENT;

@@ -212,7 +212,7 @@ static HRESULT start(mmh_host *h, IUnknown *unk, void *client, UINT client_size,
             (void)start_guest(h, g, client, client_size, attach);
         }
     }
-    pthread_mutex_lock(&h->mask_lock);
+    mm_lock_acquire(&h->mask_lock);
     hr = mmh_apply_mask(h);
     if (FAILED(hr)) {
         /* One guest's mask the runtime refuses would sink them all: say
@@ -224,7 +224,7 @@ static HRESULT start(mmh_host *h, IUnknown *unk, void *client, UINT client_size,
         hr = mmh_apply_mask(h);
     }
     atomic_store(&h->initialized, 1);
-    pthread_mutex_unlock(&h->mask_lock);
+    mm_lock_release(&h->mask_lock);
     return FAILED(hr) ? hr : S_OK;
 }
 
@@ -465,7 +465,7 @@ HRESULT mmh_host_create(REFIID riid, void **ppv)
     atomic_init(&h->ref, 1);
     mmp_modules_init(&h->modules);
     mmh_bodies_init(&h->bodies);
-    pthread_mutex_init(&h->mask_lock, NULL);
+    mm_lock_init(&h->mask_lock);
     hr = Host_QueryInterface(&h->ICorProfilerCallback11_iface, riid, ppv);
     if (mm_ref_release(&h->ref) == 0)
         free(h);

@@ -81,7 +81,7 @@ typedef struct mmh_module {
 /* The body chain: per method, the body and IL map each guest set. */
 typedef struct mmh_method mmh_method;
 typedef struct mmh_bodies {
-    pthread_rwlock_t lock;
+    mm_rwlock lock;
     mmh_method **slots;
     size_t cap, count;
 } mmh_bodies;
@@ -95,7 +95,7 @@ struct mmh_host {
     mmp_modules modules;
     mmp_reserve reserve;
     mmh_bodies bodies;
-    pthread_mutex_t mask_lock;  /* one SetEventMask to the runtime at a time */
+    mm_lock mask_lock;  /* one SetEventMask to the runtime at a time */
     int nguests;
     mmh_guest guests[MMH_CHAIN_MAX]; /* guests[i].index == i + 1 */
     atomic_int initialized, reported;

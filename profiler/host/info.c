@@ -92,7 +92,7 @@ static HRESULT set_mask(mmh_info *w, DWORD lo, DWORD hi)
     mmh_guest *g = w->guest;
     HRESULT hr = S_OK;
 
-    pthread_mutex_lock(&h->mask_lock);
+    mm_lock_acquire(&h->mask_lock);
     uint32_t old_lo = atomic_load(&g->mask_lo), old_hi = atomic_load(&g->mask_hi);
     atomic_store(&g->mask_lo, lo);
     atomic_store(&g->mask_hi, hi);
@@ -100,7 +100,7 @@ static HRESULT set_mask(mmh_info *w, DWORD lo, DWORD hi)
         atomic_store(&g->mask_lo, old_lo);
         atomic_store(&g->mask_hi, old_hi);
     }
-    pthread_mutex_unlock(&h->mask_lock);
+    mm_lock_release(&h->mask_lock);
     return hr;
 }
 

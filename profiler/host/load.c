@@ -4,12 +4,12 @@
  * then QueryInterface once per callback version so that forwarding never
  * asks again.  Every failure names the step and its HRESULT or dlerror.
  */
-#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "host/host.h"
+#include "sys.h"
 
 typedef HRESULT(STDMETHODCALLTYPE *get_class_object_fn)(REFCLSID, REFIID, void **);
 
@@ -47,13 +47,13 @@ int mmh_guest_load(mmh_guest *g)
     HRESULT hr;
 
     memcpy(clsid.Data4, g->spec.d4, 8);
-    g->library = dlopen(g->spec.path, RTLD_NOW | RTLD_LOCAL);
+    char err[512];
+    g->library = mmp_sys_lib_open(g->spec.path, err, sizeof err);
     if (!g->library) {
-        const char *e = dlerror();
-        mmh_guest_fail(g, "dlopen: %s", e ? e : "failed");
+        mmh_guest_fail(g, "%s", err);
         return -1;
     }
-    get_class_object_fn get = (get_class_object_fn)(uintptr_t)dlsym(g->library, "DllGetClassObject");
+    get_class_object_fn get = (get_class_object_fn)mmp_sys_lib_fn(g->library, "DllGetClassObject");
     if (!get) {
         mmh_guest_fail(g, "dlsym: no DllGetClassObject in %s", g->spec.path);
         return -1;

@@ -7,9 +7,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "host/host.h"
+#include "sys.h"
 #include "heap/space.h"
 
 static const char *const check_names[MMH_CHECK_COUNT] = {
@@ -68,7 +68,7 @@ void mmh_report_refused(mmh_host *h, mmh_guest *g, ModuleID mod, mdMethodDef tok
 void mmh_dump_body(mmh_host *h, mmh_guest *g, ModuleID mod, mdMethodDef token, const uint8_t *body, size_t size)
 {
     char path[4096 + 400];
-    (void)mkdir(h->cfg.dump_dir, 0777);
+    mmp_sys_mkdir(h->cfg.dump_dir);
     snprintf(path, sizeof path, "%s/g%d-%s-%08x.il", h->cfg.dump_dir, g->index, module_name(h, mod),
              (unsigned)token);
     FILE *f = fopen(path, "wb");

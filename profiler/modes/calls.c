@@ -13,22 +13,20 @@
  * increment is not atomic: threads racing on one method may lose counts
  * (the samples with exact counts are single-threaded).
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include "methodmalloc_ilrw.h"
 #include "profiler.h"
+#include "sys.h"
 
 #define TOP            20
 
 void mmp_calls_init(mmp_calls *c)
 {
     memset(c, 0, sizeof *c);
-    pthread_mutex_init(&c->lock, NULL);
+    mm_lock_init(&c->lock);
 }
 
 /* A new counter record named after method token, not yet published. */
@@ -127,10 +125,10 @@ static size_t bucket_of(ModuleID mod, mdToken token)
 static mmp_call *find_record(mmp_calls *c, ModuleID mod, mdToken token)
 {
     mmp_call *r;
-    pthread_mutex_lock(&c->lock);
+    mm_lock_acquire(&c->lock);
     for (r = c->buckets[bucket_of(mod, token)]; r && (r->mod != mod || r->token != token); r = r->bucket_next)
         ;
-    pthread_mutex_unlock(&c->lock);
+    mm_lock_release(&c->lock);
     return r;
 }
 
@@ -181,7 +179,7 @@ void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
             free(rec);
         return;
     }
-    pthread_mutex_lock(&p->calls.lock);
+    mm_lock_acquire(&p->calls.lock);
     rec->source = body;
     /* From here the compiled code adds to rec->count: it lives as long as
      * the process. */
@@ -195,7 +193,7 @@ void mmp_calls_rewrite(mmp_profiler *p, FunctionID fn)
         rec->bucket_next = p->calls.buckets[b];
         p->calls.buckets[b] = rec;
     }
-    pthread_mutex_unlock(&p->calls.lock);
+    mm_lock_release(&p->calls.lock);
 }
 
 /* Most calls first, then by name, so that the lists are stable. */
@@ -214,23 +212,17 @@ static int by_calls(const void *a, const void *b)
 static void write_counts(mmp_profiler *p, FILE *f, mmp_call **v, size_t n)
 {
     char program[128];
-    long pid = (long)getpid();
+    long pid = mmp_sys_pid();
     const char *tag = strstr(mmp_process_tag(), "program=");
     snprintf(program, sizeof program, "%s", tag ? tag + 8 : "?");
-    int fd = open(p->cfg.calls_report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-    FILE *out = fd >= 0 ? fdopen(fd, "a") : NULL;
+    FILE *out = mmp_sys_append_open(p->cfg.calls_report);
     if (!out) {
-        if (fd >= 0)
-            close(fd);
         fprintf(f, MMP_ERROR_LINE " calls: cannot write %s %s\n", p->cfg.calls_report, mmp_process_tag());
         return;
     }
-    (void)flock(fd, LOCK_EX);
     for (size_t k = 0; k < n; k++)
         fprintf(out, "%lld\t%s\t%s\t%ld\n", (long long)v[k]->count, v[k]->name, program, pid);
-    fflush(out);
-    (void)flock(fd, LOCK_UN);
-    fclose(out);
+    mmp_sys_append_close(out);
 }
 
 void mmp_calls_report(mmp_profiler *p, FILE *f)
@@ -239,12 +231,12 @@ void mmp_calls_report(mmp_profiler *p, FILE *f)
     size_t n, k;
     uint64_t total = 0;
 
-    pthread_mutex_lock(&p->calls.lock);
+    mm_lock_acquire(&p->calls.lock);
     n = p->calls.n;
     v = malloc((n ? n : 1) * sizeof *v);
     for (r = p->calls.head, k = 0; v && r && k < n; r = r->next, k++)
         v[k] = r;
-    pthread_mutex_unlock(&p->calls.lock);
+    mm_lock_release(&p->calls.lock);
     if (!v) {
         fprintf(f, MMP_ERROR_LINE " calls: out of memory for the report %s\n", mmp_process_tag());
         return;

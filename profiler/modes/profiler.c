@@ -5,6 +5,7 @@
  * JITCompilationStarted); every other event is one the event mask never
  * asks for, and its method only has to exist, in its slot, and say S_OK.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,13 @@ static const uint8_t *image_end_of(const uint8_t *base)
     return base + size;
 }
 
+/* Sums the free address space in a window, for the trace. */
+static int add_room(void *ctx, uintptr_t lo, uintptr_t hi)
+{
+    *(uint64_t *)ctx += hi - lo;
+    return 0;
+}
+
 static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallback2 *iface, ModuleID id,
                                                              HRESULT status)
 {
@@ -172,7 +180,12 @@ static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallbac
         for (k = 0; k < cch && k < sizeof utf8 - 1 && name[k]; k++)
             utf8[k] = name[k] < 0x80 ? (char)name[k] : '?';
         utf8[k] = 0;
-        mmp_trace(&p->cfg, "module %s base=%p image_end=%p", utf8, (const void *)base, (const void *)image_end);
+        uint64_t room = 0;
+        uintptr_t end = (uintptr_t)base + MM_DEFAULT_MAX_RVA;
+        if (base)
+            (void)mm_os_free_ranges((uintptr_t)base, end < (uintptr_t)base ? UINTPTR_MAX : end, add_room, &room);
+        mmp_trace(&p->cfg, "module %s base=%p image_end=%p window_free=%" PRIu64, utf8, (const void *)base,
+                  (const void *)image_end, room);
     }
     if (mmp_modules_add(&p->modules, id, base, image_end, heap, alloc, NULL) != 0) {
         if (alloc)

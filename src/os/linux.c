@@ -2,6 +2,7 @@
  * in /proc/self/maps.  Included by os.c. */
 #include "os.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -11,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -555,6 +557,39 @@ size_t mm_os_resident(const void *p, size_t size)
     return resident;
 }
 
+/* One process_vm_readv of a byte per page: it stops at the first page that
+ * cannot be read. */
+size_t mm_os_readable(const void *p, size_t bound)
+{
+    struct iovec remote[MM_OS_READABLE_PAGES], local;
+    char sink[MM_OS_READABLE_PAGES];
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p;
+    size_t n = 0;
+
+    for (uintptr_t at = a; n < MM_OS_READABLE_PAGES && at - a < bound; at = (at & ~(page - 1)) + page)
+        remote[n++] = (struct iovec){(void *)at, 1};
+    local = (struct iovec){sink, n};
+    ssize_t got = process_vm_readv(getpid(), &local, 1, remote, n, 0);
+    /* EFAULT: not even the first byte.  Anything else (a sandbox that
+     * forbids the call): no answer, the caller's bound stands. */
+    if (got < 0)
+        return errno == EFAULT ? 0 : bound;
+    /* Up to the start of the first page that could not be read, or the end
+     * of the last page asked about. */
+    size_t ok = (size_t)got < n ? (size_t)((uintptr_t)remote[got].iov_base - a)
+                                : (size_t)((((uintptr_t)remote[n - 1].iov_base & ~(page - 1)) + page) - a);
+    return ok < bound ? ok : bound;
+}
+
+int mm_os_image_of(const void *a, uintptr_t *base)
+{
+    Dl_info where;
+    if (!dladdr(a, &where) || !where.dli_fbase)
+        return MM_OS_ENOROOM;
+    *base = (uintptr_t)where.dli_fbase;
+    return 0;
+}
+
 int mm_lock_init(mm_lock *l)
 {
     return pthread_mutex_init(l, NULL) == 0 ? 0 : MM_OS_ENOMEM;
@@ -573,4 +608,34 @@ void mm_lock_acquire(mm_lock *l)
 void mm_lock_release(mm_lock *l)
 {
     pthread_mutex_unlock(l);
+}
+
+int mm_rwlock_init(mm_rwlock *l)
+{
+    return pthread_rwlock_init(l, NULL) == 0 ? 0 : MM_OS_ENOMEM;
+}
+
+void mm_rwlock_destroy(mm_rwlock *l)
+{
+    pthread_rwlock_destroy(l);
+}
+
+void mm_rwlock_read(mm_rwlock *l)
+{
+    pthread_rwlock_rdlock(l);
+}
+
+void mm_rwlock_read_release(mm_rwlock *l)
+{
+    pthread_rwlock_unlock(l);
+}
+
+void mm_rwlock_write(mm_rwlock *l)
+{
+    pthread_rwlock_wrlock(l);
+}
+
+void mm_rwlock_write_release(mm_rwlock *l)
+{
+    pthread_rwlock_unlock(l);
 }

@@ -128,6 +128,18 @@ void mm_os_advise_small(void *p, size_t size);
  * the system cannot say). */
 size_t mm_os_resident(const void *p, size_t size);
 
+/* The base of the loaded image (shared object, DLL) that holds address a:
+ * MM_OS_ENOROOM when a lies in none. */
+int mm_os_image_of(const void *a, uintptr_t *base);
+
+/* How many bytes from p on can be read now, at most bound and at most to
+ * the end of the MM_OS_READABLE_PAGES-th page from p's (the probe looks no
+ * further): 0 when not even the first; bound when the system gives no
+ * answer.  A mapping may be reserved and not accessible, and a pointer
+ * handed in may point anywhere: probing never faults. */
+#define MM_OS_READABLE_PAGES 256
+size_t mm_os_readable(const void *p, size_t bound);
+
 /* Registers handlers run around fork() in the forking thread (prepare before,
  * parent and child after); 0 where the system has no fork. */
 int mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
@@ -139,15 +151,26 @@ int mm_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 typedef SRWLOCK mm_lock;
+typedef SRWLOCK mm_rwlock;
 #define MM_LOCK_INIT SRWLOCK_INIT
 #else
 #include <pthread.h>
 typedef pthread_mutex_t mm_lock;
+typedef pthread_rwlock_t mm_rwlock;
 #define MM_LOCK_INIT PTHREAD_MUTEX_INITIALIZER
 #endif
 int mm_lock_init(mm_lock *l);
 void mm_lock_destroy(mm_lock *l);
 void mm_lock_acquire(mm_lock *l);
 void mm_lock_release(mm_lock *l);
+
+/* A reader-writer lock: many readers or one writer; each acquire is paired
+ * with the release of its kind.  Init returns 0 or MM_OS_ENOMEM. */
+int mm_rwlock_init(mm_rwlock *l);
+void mm_rwlock_destroy(mm_rwlock *l);
+void mm_rwlock_read(mm_rwlock *l);
+void mm_rwlock_read_release(mm_rwlock *l);
+void mm_rwlock_write(mm_rwlock *l);
+void mm_rwlock_write_release(mm_rwlock *l);
 
 #endif /* MM_OS_H */

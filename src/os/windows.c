@@ -221,6 +221,38 @@ size_t mm_os_resident(const void *p, size_t size)
     return resident;
 }
 
+/* Region by region: committed, and neither no-access nor a guard page. */
+size_t mm_os_readable(const void *p, size_t bound)
+{
+    uintptr_t a = (uintptr_t)p, at = a, page = (uintptr_t)mm_os_page_size();
+    uintptr_t reach = (a & ~(page - 1)) + MM_OS_READABLE_PAGES * page - a;
+    if (bound > reach)
+        bound = reach;
+    while (at - a < bound) {
+        MEMORY_BASIC_INFORMATION mi;
+        if (VirtualQuery((LPCVOID)at, &mi, sizeof mi) == 0)
+            break;
+        DWORD prot = mi.Protect & 0xFF;
+        if (mi.State != MEM_COMMIT || prot == PAGE_NOACCESS || prot == PAGE_EXECUTE || (mi.Protect & PAGE_GUARD))
+            break;
+        uintptr_t end = (uintptr_t)mi.BaseAddress + mi.RegionSize;
+        if (end <= at)
+            break;
+        at = end;
+    }
+    return at - a < bound ? at - a : bound;
+}
+
+int mm_os_image_of(const void *a, uintptr_t *base)
+{
+    HMODULE m;
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                            (LPCWSTR)a, &m))
+        return MM_OS_ENOROOM;
+    *base = (uintptr_t)m; /* a module's handle is its base address */
+    return 0;
+}
+
 int mm_lock_init(mm_lock *l)
 {
     InitializeSRWLock(l);
@@ -238,6 +270,37 @@ void mm_lock_acquire(mm_lock *l)
 }
 
 void mm_lock_release(mm_lock *l)
+{
+    ReleaseSRWLockExclusive(l);
+}
+
+int mm_rwlock_init(mm_rwlock *l)
+{
+    InitializeSRWLock(l);
+    return 0;
+}
+
+void mm_rwlock_destroy(mm_rwlock *l)
+{
+    (void)l;
+}
+
+void mm_rwlock_read(mm_rwlock *l)
+{
+    AcquireSRWLockShared(l);
+}
+
+void mm_rwlock_read_release(mm_rwlock *l)
+{
+    ReleaseSRWLockShared(l);
+}
+
+void mm_rwlock_write(mm_rwlock *l)
+{
+    AcquireSRWLockExclusive(l);
+}
+
+void mm_rwlock_write_release(mm_rwlock *l)
 {
     ReleaseSRWLockExclusive(l);
 }
