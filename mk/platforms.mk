@@ -29,7 +29,7 @@ test.run-runtime-windows-x86_64 := tests/runtime_platform.sh windows-x86_64 $(BU
 # function is not called on 32-bit); not run: this kernel runs no 32-bit
 # programs, so no 32-bit Wine.
 SCRIPT_TESTS += build-windows-i686-profiler
-test.build-windows-i686-profiler := $(MAKE) -s --no-print-directory CC=i686-w64-mingw32-gcc BUILD=$(BUILD)/windows/i686 profiler \
+test.build-windows-i686-profiler := flock $(BUILD)/.lock-windows-i686 $(MAKE) -s --no-print-directory CC=i686-w64-mingw32-gcc BUILD=$(BUILD)/windows/i686 profiler \
   && i686-w64-mingw32-objdump -p $(BUILD)/windows/i686/profiler/libmmprofiler.dll | grep -q '] DllGetClassObject$$' \
   || { echo "build-windows-i686-profiler: no libmmprofiler.dll exporting DllGetClassObject undecorated"; exit 1; }
 endif

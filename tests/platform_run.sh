@@ -45,8 +45,10 @@ mkdir -p "$top"
 if ! flock "$top/.lock-$platform" $make --no-print-directory -s CC="$cc" BUILD="$out" tests tools >"$log" 2>&1; then
   cat "$log"; echo "$platform: the build failed"; exit 1
 fi
-if [ "$platform" = windows-x86_64 ] && [ ! -d "$WINEPREFIX" ]; then
-  "${run[@]}" cmd /c exit >/dev/null 2>&1 # the prefix, once (a few seconds)
+if [ "$platform" = windows-x86_64 ]; then
+  # The prefix, once (a few seconds), under the folder's lock: the runtime
+  # proof makes it too.
+  flock "$top/.lock-$platform" sh -c '[ -d "$WINEPREFIX" ] || "$0" cmd /c exit' "${run[0]}" >/dev/null 2>&1
 fi
 
 pass=0 fail=0

@@ -67,8 +67,8 @@ case $platform in
     # The DLL and mmrun.exe; the Wine prefix once (about 20 s), then a wine
     # server kept a while between the runs (each start costs seconds).
     build() {
-      $make --no-print-directory -s CC=x86_64-w64-mingw32-gcc BUILD="$out" profiler || return 1
-      [ -d "$WINEPREFIX" ] || "$wine" cmd /c exit || return 1
+      flock "$top/.lock-$platform" sh -c '$0 --no-print-directory -s CC=x86_64-w64-mingw32-gcc BUILD="$1" profiler &&
+        { [ -d "$WINEPREFIX" ] || "$2" cmd /c exit; }' "$make" "$out" "$wine" || return 1
       "${wine%/*}/wineserver" -p30 2>/dev/null || true
     }
     # mmrun.exe runs under Wine too and starts the program, a Windows
