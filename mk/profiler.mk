@@ -135,9 +135,9 @@ $(MMRUN): profiler/mmrun.c $(LAUNCH_OBJ) $(BUILD)/profiler/protocol.o $(STATIC)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(LAUNCH_OBJ) $(BUILD)/profiler/protocol.o $(STATIC) -o $@ $(LDLIBS)
 
 # The module table under many JIT threads, against the list it replaced.
-$(BUILD)/bench/bench_modules: bench/bench_modules.c profiler/modules.c $(STATIC)
+$(BUILD)/bench/bench_modules: bench/bench_modules.c profiler/modules.c $(PE_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) bench/bench_modules.c profiler/modules.c $(STATIC) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) bench/bench_modules.c profiler/modules.c $(PE_LIB) $(STATIC) -o $@ $(LDLIBS)
 bench: $(BUILD)/bench/bench_modules
 
 # The C# samples, built with the SDK into the build folder (never the tree).

@@ -253,3 +253,11 @@ uint64_t mmp_modules_stats(mmp_modules *t, mm_stats *sum)
     mm_rwlock_read_release(&t->lock);
     return heaps;
 }
+
+const uint8_t *mmp_image_end(const uint8_t *base)
+{
+    uint32_t size;
+    if (!base || FAILED(mm_pe_image_size(base, 4096, &size, NULL)))
+        return NULL;
+    return base + size;
+}

@@ -177,6 +177,10 @@ typedef enum mmp_claim {
 } mmp_claim;
 
 void mmp_modules_init(mmp_modules *t);
+/* The end of a loaded module's image (base + SizeOfImage), NULL when base
+ * is NULL or holds no PE headers (they lie within the first page of every
+ * image the runtime maps). */
+const uint8_t *mmp_image_end(const uint8_t *base);
 /* Records a loaded module.  heap (may be NULL) and alloc (may be NULL, one
  * reference handed over) are closed and released by mmp_modules_remove;
  * ext is the caller's, never touched. */

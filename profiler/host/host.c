@@ -247,16 +247,6 @@ static HRESULT STDMETHODCALLTYPE Host_Shutdown(ICorProfilerCallback11 *iface)
     return S_OK;
 }
 
-/* The end of a loaded module's image (base + SizeOfImage): the bound for
- * reading a body inside it.  The PE headers lie within its first page. */
-static const uint8_t *image_end_of(const uint8_t *base)
-{
-    uint32_t size;
-    if (!base || FAILED(mm_pe_image_size(base, 4096, &size, NULL)))
-        return NULL;
-    return base + size;
-}
-
 static const char *file_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -303,7 +293,7 @@ static void module_loaded(mmh_host *h, ModuleID id)
         if (alloc)
             alloc->lpVtbl->AddRef(alloc);
     }
-    if (mmp_modules_add(&h->modules, id, base, image_end_of(base), heap, alloc, rec) != 0) {
+    if (mmp_modules_add(&h->modules, id, base, mmp_image_end(base), heap, alloc, rec) != 0) {
         if (alloc)
             alloc->lpVtbl->Release(alloc);
         mm_module_close(heap);

@@ -108,17 +108,6 @@ static HRESULT STDMETHODCALLTYPE Profiler_Shutdown(ICorProfilerCallback2 *iface)
     return S_OK;
 }
 
-/* The end of a loaded module's image (base + SizeOfImage): the bound for
- * reading a method body whose length only its own headers tell.  The PE
- * headers lie within the first page of every image the runtime maps. */
-static const uint8_t *image_end_of(const uint8_t *base)
-{
-    uint32_t size;
-    if (!base || FAILED(mm_pe_image_size(base, 4096, &size, NULL)))
-        return NULL;
-    return base + size;
-}
-
 /* Sums the free address space in a window, for the trace. */
 static int add_room(void *ctx, uintptr_t lo, uintptr_t hi)
 {
@@ -173,7 +162,7 @@ static HRESULT STDMETHODCALLTYPE Profiler_ModuleLoadFinished(ICorProfilerCallbac
     case MMP_MODE_HOST:
         break;
     }
-    const uint8_t *image_end = image_end_of(base);
+    const uint8_t *image_end = mmp_image_end(base);
     if (p->cfg.verbose) {
         char utf8[512];
         size_t k;
