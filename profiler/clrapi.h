@@ -327,6 +327,27 @@ extern const IID IID_IMetaDataImport2;
 /* This profiler's class ID, {E7C0561D-4650-4F35-9D86-A69D58427C09}. */
 extern const GUID CLSID_MethodMallocProfiler;
 
+/* An object that implements a few ICorProfilerCallback2 methods takes the
+ * rest from these: MM_CALLBACK2_DEFAULTS defines a static Default_Name for
+ * every method, each returning MM_CALLBACK_DEFAULT(iface), a macro the file
+ * defines first; MM_CALLBACK2_DEFAULT_SLOTS, first in a vtable's
+ * initializer, puts them in every slot, and the designated initializers
+ * after it put the file's own methods in theirs (with -Woverride-init off
+ * for that initializer: MM_OVERRIDE_SLOTS_BEGIN/END). */
+#define MM_DEFAULT_CALLBACK(slot, version, name, params, args)                                                       \
+    __attribute__((unused)) static HRESULT STDMETHODCALLTYPE Default_##name(ICorProfilerCallback2 *iface             \
+                                                                                MM_ARGS params)                      \
+    {                                                                                                                \
+        return MM_CALLBACK_DEFAULT(iface);                                                                           \
+    }
+#define MM_CALLBACK2_DEFAULTS                                                                                        \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wunused-parameter\"")                           \
+        MM_CALLBACK1(MM_DEFAULT_CALLBACK) MM_CALLBACK2(MM_DEFAULT_CALLBACK) _Pragma("GCC diagnostic pop")
+#define MM_DEFAULT_SLOT(slot, version, name, params, args) .name = Default_##name,
+#define MM_CALLBACK2_DEFAULT_SLOTS MM_CALLBACK1(MM_DEFAULT_SLOT) MM_CALLBACK2(MM_DEFAULT_SLOT)
+#define MM_OVERRIDE_SLOTS_BEGIN _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Woverride-init\"")
+#define MM_OVERRIDE_SLOTS_END _Pragma("GCC diagnostic pop")
+
 /* Slot numbers, counted from QueryInterface = 0, as corprof.idl and cor.h
  * order them. */
 #define MM_SLOT(type, member) (offsetof(type, member) / sizeof(void (*)(void)))

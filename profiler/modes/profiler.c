@@ -211,22 +211,6 @@ static HRESULT STDMETHODCALLTYPE Profiler_JITCompilationStarted(ICorProfilerCall
     return S_OK;
 }
 
-/* Events never subscribed to: typed no-ops, one per slot, whose parameters
- * go unused by design. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#define STUB(name, ...) static HRESULT STDMETHODCALLTYPE Profiler_##name(ICorProfilerCallback2 *iface, __VA_ARGS__) { return S_OK; }
-#define IGNORE0(name) static HRESULT STDMETHODCALLTYPE Profiler_##name(ICorProfilerCallback2 *iface) { return S_OK; }
-#define IGNORE1(name, T1) STUB(name, T1 a)
-#define IGNORE2(name, T1, T2) STUB(name, T1 a, T2 b)
-#define IGNORE3(name, T1, T2, T3) STUB(name, T1 a, T2 b, T3 c)
-#define IGNORE4(name, T1, T2, T3, T4) STUB(name, T1 a, T2 b, T3 c, T4 d)
-#define IGNORE5(name, T1, T2, T3, T4, T5) STUB(name, T1 a, T2 b, T3 c, T4 d, T5 e)
-
-IGNORE1(AppDomainCreationStarted, AppDomainID)
-IGNORE2(AppDomainCreationFinished, AppDomainID, HRESULT)
-IGNORE1(AppDomainShutdownStarted, AppDomainID)
-IGNORE2(AppDomainShutdownFinished, AppDomainID, HRESULT)
 static HRESULT STDMETHODCALLTYPE Profiler_AssemblyLoadStarted(ICorProfilerCallback2 *iface, AssemblyID id)
 {
     mmp_profiler *p = impl_from_ICorProfilerCallback2(iface);
@@ -236,161 +220,27 @@ static HRESULT STDMETHODCALLTYPE Profiler_AssemblyLoadStarted(ICorProfilerCallba
     mmp_reserve_need(&p->reserve);
     return S_OK;
 }
-IGNORE2(AssemblyLoadFinished, AssemblyID, HRESULT)
-IGNORE1(AssemblyUnloadStarted, AssemblyID)
-IGNORE2(AssemblyUnloadFinished, AssemblyID, HRESULT)
-IGNORE1(ModuleLoadStarted, ModuleID)
-IGNORE1(ModuleUnloadStarted, ModuleID)
-IGNORE2(ModuleAttachedToAssembly, ModuleID, AssemblyID)
-IGNORE1(ClassLoadStarted, ClassID)
-IGNORE2(ClassLoadFinished, ClassID, HRESULT)
-IGNORE1(ClassUnloadStarted, ClassID)
-IGNORE2(ClassUnloadFinished, ClassID, HRESULT)
-IGNORE1(FunctionUnloadStarted, FunctionID)
-IGNORE3(JITCompilationFinished, FunctionID, HRESULT, BOOL)
-IGNORE2(JITCachedFunctionSearchStarted, FunctionID, BOOL *)
-IGNORE2(JITCachedFunctionSearchFinished, FunctionID, COR_PRF_JIT_CACHE)
-IGNORE1(JITFunctionPitched, FunctionID)
-IGNORE3(JITInlining, FunctionID, FunctionID, BOOL *)
-IGNORE1(ThreadCreated, ThreadID)
-IGNORE1(ThreadDestroyed, ThreadID)
-IGNORE2(ThreadAssignedToOSThread, ThreadID, DWORD)
-IGNORE0(RemotingClientInvocationStarted)
-IGNORE2(RemotingClientSendingMessage, GUID *, BOOL)
-IGNORE2(RemotingClientReceivingReply, GUID *, BOOL)
-IGNORE0(RemotingClientInvocationFinished)
-IGNORE2(RemotingServerReceivingMessage, GUID *, BOOL)
-IGNORE0(RemotingServerInvocationStarted)
-IGNORE0(RemotingServerInvocationReturned)
-IGNORE2(RemotingServerSendingReply, GUID *, BOOL)
-IGNORE2(UnmanagedToManagedTransition, FunctionID, COR_PRF_TRANSITION_REASON)
-IGNORE2(ManagedToUnmanagedTransition, FunctionID, COR_PRF_TRANSITION_REASON)
-IGNORE1(RuntimeSuspendStarted, COR_PRF_SUSPEND_REASON)
-IGNORE0(RuntimeSuspendFinished)
-IGNORE0(RuntimeSuspendAborted)
-IGNORE0(RuntimeResumeStarted)
-IGNORE0(RuntimeResumeFinished)
-IGNORE1(RuntimeThreadSuspended, ThreadID)
-IGNORE1(RuntimeThreadResumed, ThreadID)
-IGNORE4(MovedReferences, ULONG, ObjectID *, ObjectID *, ULONG *)
-IGNORE2(ObjectAllocated, ObjectID, ClassID)
-IGNORE3(ObjectsAllocatedByClass, ULONG, ClassID *, ULONG *)
-IGNORE4(ObjectReferences, ObjectID, ClassID, ULONG, ObjectID *)
-IGNORE2(RootReferences, ULONG, ObjectID *)
-IGNORE1(ExceptionThrown, ObjectID)
-IGNORE1(ExceptionSearchFunctionEnter, FunctionID)
-IGNORE0(ExceptionSearchFunctionLeave)
-IGNORE1(ExceptionSearchFilterEnter, FunctionID)
-IGNORE0(ExceptionSearchFilterLeave)
-IGNORE1(ExceptionSearchCatcherFound, FunctionID)
-IGNORE1(ExceptionOSHandlerEnter, UINT_PTR)
-IGNORE1(ExceptionOSHandlerLeave, UINT_PTR)
-IGNORE1(ExceptionUnwindFunctionEnter, FunctionID)
-IGNORE0(ExceptionUnwindFunctionLeave)
-IGNORE1(ExceptionUnwindFinallyEnter, FunctionID)
-IGNORE0(ExceptionUnwindFinallyLeave)
-IGNORE2(ExceptionCatcherEnter, FunctionID, ObjectID)
-IGNORE0(ExceptionCatcherLeave)
-IGNORE4(COMClassicVTableCreated, ClassID, REFGUID, void *, ULONG)
-IGNORE3(COMClassicVTableDestroyed, ClassID, REFGUID, void *)
-IGNORE0(ExceptionCLRCatcherFound)
-IGNORE0(ExceptionCLRCatcherExecute)
-IGNORE3(ThreadNameChanged, ThreadID, ULONG, WCHAR *)
-IGNORE3(GarbageCollectionStarted, int, BOOL *, COR_PRF_GC_REASON)
-IGNORE3(SurvivingReferences, ULONG, ObjectID *, ULONG *)
-IGNORE0(GarbageCollectionFinished)
-IGNORE2(FinalizeableObjectQueued, DWORD, ObjectID)
-IGNORE5(RootReferences2, ULONG, ObjectID *, COR_PRF_GC_ROOT_KIND *, COR_PRF_GC_ROOT_FLAGS *, UINT_PTR *)
-IGNORE2(HandleCreated, GCHandleID, ObjectID)
-IGNORE1(HandleDestroyed, GCHandleID)
-#pragma GCC diagnostic pop
 
-/* Designated initializers: each function lands in the slot of its name,
- * whatever order this list is in; the struct's order is corprof.idl's. */
+/* Events never subscribed to: no-ops. */
+#define MM_CALLBACK_DEFAULT(iface) ((void)(iface), S_OK)
+MM_CALLBACK2_DEFAULTS
+
+/* Every slot a no-op but the methods above, each in the slot of its name;
+ * the struct's order is corprof.idl's. */
+MM_OVERRIDE_SLOTS_BEGIN
 static const ICorProfilerCallback2Vtbl Profiler_vtbl = {
-#define SLOT(name) .name = Profiler_##name
-    SLOT(QueryInterface),
-    SLOT(AddRef),
-    SLOT(Release),
-    SLOT(Initialize),
-    SLOT(Shutdown),
-    SLOT(AppDomainCreationStarted),
-    SLOT(AppDomainCreationFinished),
-    SLOT(AppDomainShutdownStarted),
-    SLOT(AppDomainShutdownFinished),
-    SLOT(AssemblyLoadStarted),
-    SLOT(AssemblyLoadFinished),
-    SLOT(AssemblyUnloadStarted),
-    SLOT(AssemblyUnloadFinished),
-    SLOT(ModuleLoadStarted),
-    SLOT(ModuleLoadFinished),
-    SLOT(ModuleUnloadStarted),
-    SLOT(ModuleUnloadFinished),
-    SLOT(ModuleAttachedToAssembly),
-    SLOT(ClassLoadStarted),
-    SLOT(ClassLoadFinished),
-    SLOT(ClassUnloadStarted),
-    SLOT(ClassUnloadFinished),
-    SLOT(FunctionUnloadStarted),
-    SLOT(JITCompilationStarted),
-    SLOT(JITCompilationFinished),
-    SLOT(JITCachedFunctionSearchStarted),
-    SLOT(JITCachedFunctionSearchFinished),
-    SLOT(JITFunctionPitched),
-    SLOT(JITInlining),
-    SLOT(ThreadCreated),
-    SLOT(ThreadDestroyed),
-    SLOT(ThreadAssignedToOSThread),
-    SLOT(RemotingClientInvocationStarted),
-    SLOT(RemotingClientSendingMessage),
-    SLOT(RemotingClientReceivingReply),
-    SLOT(RemotingClientInvocationFinished),
-    SLOT(RemotingServerReceivingMessage),
-    SLOT(RemotingServerInvocationStarted),
-    SLOT(RemotingServerInvocationReturned),
-    SLOT(RemotingServerSendingReply),
-    SLOT(UnmanagedToManagedTransition),
-    SLOT(ManagedToUnmanagedTransition),
-    SLOT(RuntimeSuspendStarted),
-    SLOT(RuntimeSuspendFinished),
-    SLOT(RuntimeSuspendAborted),
-    SLOT(RuntimeResumeStarted),
-    SLOT(RuntimeResumeFinished),
-    SLOT(RuntimeThreadSuspended),
-    SLOT(RuntimeThreadResumed),
-    SLOT(MovedReferences),
-    SLOT(ObjectAllocated),
-    SLOT(ObjectsAllocatedByClass),
-    SLOT(ObjectReferences),
-    SLOT(RootReferences),
-    SLOT(ExceptionThrown),
-    SLOT(ExceptionSearchFunctionEnter),
-    SLOT(ExceptionSearchFunctionLeave),
-    SLOT(ExceptionSearchFilterEnter),
-    SLOT(ExceptionSearchFilterLeave),
-    SLOT(ExceptionSearchCatcherFound),
-    SLOT(ExceptionOSHandlerEnter),
-    SLOT(ExceptionOSHandlerLeave),
-    SLOT(ExceptionUnwindFunctionEnter),
-    SLOT(ExceptionUnwindFunctionLeave),
-    SLOT(ExceptionUnwindFinallyEnter),
-    SLOT(ExceptionUnwindFinallyLeave),
-    SLOT(ExceptionCatcherEnter),
-    SLOT(ExceptionCatcherLeave),
-    SLOT(COMClassicVTableCreated),
-    SLOT(COMClassicVTableDestroyed),
-    SLOT(ExceptionCLRCatcherFound),
-    SLOT(ExceptionCLRCatcherExecute),
-    SLOT(ThreadNameChanged),
-    SLOT(GarbageCollectionStarted),
-    SLOT(SurvivingReferences),
-    SLOT(GarbageCollectionFinished),
-    SLOT(FinalizeableObjectQueued),
-    SLOT(RootReferences2),
-    SLOT(HandleCreated),
-    SLOT(HandleDestroyed),
-#undef SLOT
+    MM_CALLBACK2_DEFAULT_SLOTS
+    .QueryInterface = Profiler_QueryInterface,
+    .AddRef = Profiler_AddRef,
+    .Release = Profiler_Release,
+    .Initialize = Profiler_Initialize,
+    .Shutdown = Profiler_Shutdown,
+    .AssemblyLoadStarted = Profiler_AssemblyLoadStarted,
+    .ModuleLoadFinished = Profiler_ModuleLoadFinished,
+    .ModuleUnloadFinished = Profiler_ModuleUnloadFinished,
+    .JITCompilationStarted = Profiler_JITCompilationStarted,
 };
+MM_OVERRIDE_SLOTS_END
 
 HRESULT mmp_profiler_create_guest(ICorProfilerCallback2 **out)
 {

@@ -353,123 +353,22 @@ static HRESULT STDMETHODCALLTYPE Guest_JITCompilationStarted(ICorProfilerCallbac
 }
 
 /* The other callbacks: no work, only the verdict (E_FAIL for cberr). */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#define CB(name, ...) \
-    static HRESULT STDMETHODCALLTYPE Guest_##name(ICorProfilerCallback2 *iface, __VA_ARGS__) { return verdict(iface); }
-#define CB0(name) \
-    static HRESULT STDMETHODCALLTYPE Guest_##name(ICorProfilerCallback2 *iface) { return verdict(iface); }
-#define CB1(name, T1) CB(name, T1 a)
-#define CB2(name, T1, T2) CB(name, T1 a, T2 b)
-#define CB3(name, T1, T2, T3) CB(name, T1 a, T2 b, T3 c)
-#define CB4(name, T1, T2, T3, T4) CB(name, T1 a, T2 b, T3 c, T4 d)
-#define CB5(name, T1, T2, T3, T4, T5) CB(name, T1 a, T2 b, T3 c, T4 d, T5 e)
+#define MM_CALLBACK_DEFAULT(iface) verdict(iface)
+MM_CALLBACK2_DEFAULTS
 
-CB0(Shutdown)
-CB1(AppDomainCreationStarted, AppDomainID)
-CB2(AppDomainCreationFinished, AppDomainID, HRESULT)
-CB1(AppDomainShutdownStarted, AppDomainID)
-CB2(AppDomainShutdownFinished, AppDomainID, HRESULT)
-CB1(AssemblyLoadStarted, AssemblyID)
-CB2(AssemblyLoadFinished, AssemblyID, HRESULT)
-CB1(AssemblyUnloadStarted, AssemblyID)
-CB2(AssemblyUnloadFinished, AssemblyID, HRESULT)
-CB1(ModuleLoadStarted, ModuleID)
-CB1(ModuleUnloadStarted, ModuleID)
-CB2(ModuleUnloadFinished, ModuleID, HRESULT)
-CB2(ModuleAttachedToAssembly, ModuleID, AssemblyID)
-CB1(ClassLoadStarted, ClassID)
-CB2(ClassLoadFinished, ClassID, HRESULT)
-CB1(ClassUnloadStarted, ClassID)
-CB2(ClassUnloadFinished, ClassID, HRESULT)
-CB1(FunctionUnloadStarted, FunctionID)
-CB3(JITCompilationFinished, FunctionID, HRESULT, BOOL)
-CB2(JITCachedFunctionSearchStarted, FunctionID, BOOL *)
-CB2(JITCachedFunctionSearchFinished, FunctionID, COR_PRF_JIT_CACHE)
-CB1(JITFunctionPitched, FunctionID)
-CB3(JITInlining, FunctionID, FunctionID, BOOL *)
-CB1(ThreadCreated, ThreadID)
-CB1(ThreadDestroyed, ThreadID)
-CB2(ThreadAssignedToOSThread, ThreadID, DWORD)
-CB0(RemotingClientInvocationStarted)
-CB2(RemotingClientSendingMessage, GUID *, BOOL)
-CB2(RemotingClientReceivingReply, GUID *, BOOL)
-CB0(RemotingClientInvocationFinished)
-CB2(RemotingServerReceivingMessage, GUID *, BOOL)
-CB0(RemotingServerInvocationStarted)
-CB0(RemotingServerInvocationReturned)
-CB2(RemotingServerSendingReply, GUID *, BOOL)
-CB2(UnmanagedToManagedTransition, FunctionID, COR_PRF_TRANSITION_REASON)
-CB2(ManagedToUnmanagedTransition, FunctionID, COR_PRF_TRANSITION_REASON)
-CB1(RuntimeSuspendStarted, COR_PRF_SUSPEND_REASON)
-CB0(RuntimeSuspendFinished)
-CB0(RuntimeSuspendAborted)
-CB0(RuntimeResumeStarted)
-CB0(RuntimeResumeFinished)
-CB1(RuntimeThreadSuspended, ThreadID)
-CB1(RuntimeThreadResumed, ThreadID)
-CB4(MovedReferences, ULONG, ObjectID *, ObjectID *, ULONG *)
-CB2(ObjectAllocated, ObjectID, ClassID)
-CB3(ObjectsAllocatedByClass, ULONG, ClassID *, ULONG *)
-CB4(ObjectReferences, ObjectID, ClassID, ULONG, ObjectID *)
-CB2(RootReferences, ULONG, ObjectID *)
-CB1(ExceptionThrown, ObjectID)
-CB1(ExceptionSearchFunctionEnter, FunctionID)
-CB0(ExceptionSearchFunctionLeave)
-CB1(ExceptionSearchFilterEnter, FunctionID)
-CB0(ExceptionSearchFilterLeave)
-CB1(ExceptionSearchCatcherFound, FunctionID)
-CB1(ExceptionOSHandlerEnter, UINT_PTR)
-CB1(ExceptionOSHandlerLeave, UINT_PTR)
-CB1(ExceptionUnwindFunctionEnter, FunctionID)
-CB0(ExceptionUnwindFunctionLeave)
-CB1(ExceptionUnwindFinallyEnter, FunctionID)
-CB0(ExceptionUnwindFinallyLeave)
-CB2(ExceptionCatcherEnter, FunctionID, ObjectID)
-CB0(ExceptionCatcherLeave)
-CB4(COMClassicVTableCreated, ClassID, REFGUID, void *, ULONG)
-CB3(COMClassicVTableDestroyed, ClassID, REFGUID, void *)
-CB0(ExceptionCLRCatcherFound)
-CB0(ExceptionCLRCatcherExecute)
-CB3(ThreadNameChanged, ThreadID, ULONG, WCHAR *)
-CB3(GarbageCollectionStarted, int, BOOL *, COR_PRF_GC_REASON)
-CB3(SurvivingReferences, ULONG, ObjectID *, ULONG *)
-CB0(GarbageCollectionFinished)
-CB2(FinalizeableObjectQueued, DWORD, ObjectID)
-CB5(RootReferences2, ULONG, ObjectID *, COR_PRF_GC_ROOT_KIND *, COR_PRF_GC_ROOT_FLAGS *, UINT_PTR *)
-CB2(HandleCreated, GCHandleID, ObjectID)
-CB1(HandleDestroyed, GCHandleID)
-#pragma GCC diagnostic pop
-
-/* Designated initializers: each function lands in the slot of its name. */
+/* Every slot the verdict alone but the methods above, each in the slot of
+ * its name. */
+MM_OVERRIDE_SLOTS_BEGIN
 static const ICorProfilerCallback2Vtbl Guest_vtbl = {
-#define SLOT(name) .name = Guest_##name
-    SLOT(QueryInterface), SLOT(AddRef), SLOT(Release), SLOT(Initialize), SLOT(Shutdown),
-    SLOT(AppDomainCreationStarted), SLOT(AppDomainCreationFinished), SLOT(AppDomainShutdownStarted),
-    SLOT(AppDomainShutdownFinished), SLOT(AssemblyLoadStarted), SLOT(AssemblyLoadFinished),
-    SLOT(AssemblyUnloadStarted), SLOT(AssemblyUnloadFinished), SLOT(ModuleLoadStarted), SLOT(ModuleLoadFinished),
-    SLOT(ModuleUnloadStarted), SLOT(ModuleUnloadFinished), SLOT(ModuleAttachedToAssembly), SLOT(ClassLoadStarted),
-    SLOT(ClassLoadFinished), SLOT(ClassUnloadStarted), SLOT(ClassUnloadFinished), SLOT(FunctionUnloadStarted),
-    SLOT(JITCompilationStarted), SLOT(JITCompilationFinished), SLOT(JITCachedFunctionSearchStarted),
-    SLOT(JITCachedFunctionSearchFinished), SLOT(JITFunctionPitched), SLOT(JITInlining), SLOT(ThreadCreated),
-    SLOT(ThreadDestroyed), SLOT(ThreadAssignedToOSThread), SLOT(RemotingClientInvocationStarted),
-    SLOT(RemotingClientSendingMessage), SLOT(RemotingClientReceivingReply), SLOT(RemotingClientInvocationFinished),
-    SLOT(RemotingServerReceivingMessage), SLOT(RemotingServerInvocationStarted),
-    SLOT(RemotingServerInvocationReturned), SLOT(RemotingServerSendingReply), SLOT(UnmanagedToManagedTransition),
-    SLOT(ManagedToUnmanagedTransition), SLOT(RuntimeSuspendStarted), SLOT(RuntimeSuspendFinished),
-    SLOT(RuntimeSuspendAborted), SLOT(RuntimeResumeStarted), SLOT(RuntimeResumeFinished),
-    SLOT(RuntimeThreadSuspended), SLOT(RuntimeThreadResumed), SLOT(MovedReferences), SLOT(ObjectAllocated),
-    SLOT(ObjectsAllocatedByClass), SLOT(ObjectReferences), SLOT(RootReferences), SLOT(ExceptionThrown),
-    SLOT(ExceptionSearchFunctionEnter), SLOT(ExceptionSearchFunctionLeave), SLOT(ExceptionSearchFilterEnter),
-    SLOT(ExceptionSearchFilterLeave), SLOT(ExceptionSearchCatcherFound), SLOT(ExceptionOSHandlerEnter),
-    SLOT(ExceptionOSHandlerLeave), SLOT(ExceptionUnwindFunctionEnter), SLOT(ExceptionUnwindFunctionLeave),
-    SLOT(ExceptionUnwindFinallyEnter), SLOT(ExceptionUnwindFinallyLeave), SLOT(ExceptionCatcherEnter),
-    SLOT(ExceptionCatcherLeave), SLOT(COMClassicVTableCreated), SLOT(COMClassicVTableDestroyed),
-    SLOT(ExceptionCLRCatcherFound), SLOT(ExceptionCLRCatcherExecute), SLOT(ThreadNameChanged),
-    SLOT(GarbageCollectionStarted), SLOT(SurvivingReferences), SLOT(GarbageCollectionFinished),
-    SLOT(FinalizeableObjectQueued), SLOT(RootReferences2), SLOT(HandleCreated), SLOT(HandleDestroyed),
-#undef SLOT
+    MM_CALLBACK2_DEFAULT_SLOTS
+    .QueryInterface = Guest_QueryInterface,
+    .AddRef = Guest_AddRef,
+    .Release = Guest_Release,
+    .Initialize = Guest_Initialize,
+    .ModuleLoadFinished = Guest_ModuleLoadFinished,
+    .JITCompilationStarted = Guest_JITCompilationStarted,
 };
+MM_OVERRIDE_SLOTS_END
 
 /* ---- The class factories and the entry point ---- */
 
