@@ -17,7 +17,11 @@
  * different modules never interfere.  On one module, Alloc, AddRef, Release,
  * QueryInterface, mm_module_allocator and mm_module_stats may run
  * concurrently; mm_module_close must not run concurrently with any other call
- * on the same module (it is the module's unload).
+ * on the same module (it is the module's unload).  The first threads to
+ * allocate each hold a lane of every module alone (no locked instruction
+ * per Alloc) until they exit: the library is called back at a thread's
+ * exit (a pthread key's destructor; on Windows a fiber-local slot's
+ * callback) to give the lane back.
  *
  * This header and methodmalloc_il.h are the whole API: nothing else the
  * library defines (its internal symbols, the layout behind mm_module) is an
@@ -231,8 +235,10 @@ MM_API HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module 
  *   - returns NULL for cb == 0, when no room for cb bytes can be found inside
  *     the window (however much memory is free elsewhere), when the system is
  *     out of memory, and after mm_module_close.  Once the window has been
- *     found full, refusing costs no search until memory is released by a
- *     module or donated;
+ *     found full, a refusal searches it again only when memory is released
+ *     by a module or donated; what other libraries map inside it is looked
+ *     at again, at a cost kept in proportion to a refusal's, so room they
+ *     unmap is found (at the next Alloc where that look is one query);
  *   - a refused request changes nothing that other threads' requests see.
  * Debug mode, for finding a profiler that writes past its blocks: when the
  * library is built with AddressSanitizer (-fsanitize=address), or with

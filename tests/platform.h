@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -537,6 +538,10 @@ static inline void pl_thread_join(pl_thread t)
     WaitForSingleObject(t, INFINITE);
     CloseHandle(t);
 }
+static inline void pl_yield(void)
+{
+    SwitchToThread();
+}
 #else
 typedef pthread_t pl_thread;
 static inline bool pl_thread_create(pl_thread *t, void *(*fn)(void *), void *arg)
@@ -546,6 +551,10 @@ static inline bool pl_thread_create(pl_thread *t, void *(*fn)(void *), void *arg
 static inline void pl_thread_join(pl_thread t)
 {
     pthread_join(t, NULL);
+}
+static inline void pl_yield(void)
+{
+    sched_yield();
 }
 #endif
 

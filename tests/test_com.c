@@ -118,41 +118,17 @@ static void test_call_macros(IMethodMalloc *mal)
     CHECK(IMethodMalloc_Alloc(mal, 0) == NULL);
 }
 
-struct one_alloc {
-    IMethodMalloc *mal;
-    void *p;
-};
-static void *alloc_twice(void *arg)
-{
-    struct one_alloc *o = arg;
-    o->p = o->mal->lpVtbl->Alloc(o->mal, 64);
-    if (o->p && !o->mal->lpVtbl->Alloc(o->mal, 64))
-        o->p = NULL;
-    return NULL;
-}
-
-/* Each thread's lane is read back on every Alloc: two threads, one after
- * the other, allocate from two chunks of their own.  Were the per-thread
- * key to read 0 whatever was stored (on Windows, in this program, a slot
- * in the TEB's TlsExpansionSlots), both would share lanes[0]'s chunk. */
+/* Each thread's lane is read back on every Alloc: two threads allocate
+ * twice each from two chunks of their own.  Were the per-thread key to
+ * read 0 whatever was stored (on Windows, in this program, a slot in the
+ * TEB's TlsExpansionSlots), each second Alloc would take another lane. */
 static void test_threads_keep_their_lanes(void)
 {
     static int anchor;
-    mm_module *m;
-    IMethodMalloc *mal;
-    REQUIRE(mm_module_open(object_base(&anchor), NULL, &m) == S_OK);
-    REQUIRE(mm_module_allocator(m, &mal) == S_OK);
-    struct one_alloc o[2] = {{mal, NULL}, {mal, NULL}};
-    for (int i = 0; i < 2; i++) {
-        pl_thread t;
-        REQUIRE(pl_thread_create(&t, alloc_twice, &o[i]));
-        pl_thread_join(t);
-    }
-    mm_stats st;
-    mm_module_stats(m, &st);
-    CHECKF(o[0].p && o[1].p && st.chunks == 2, "two threads: %llu chunks", (unsigned long long)st.chunks);
-    mal->lpVtbl->Release(mal);
-    mm_module_close(m);
+    struct lane_probe lp;
+    lane_probe_start(&lp, object_base(&anchor), 2);
+    uint64_t chunks = lane_probe_stop(&lp);
+    CHECKF(chunks == 2, "two threads: %llu chunks", (unsigned long long)chunks);
 }
 
 int main(void)

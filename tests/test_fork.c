@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "fault.h"
+#include "heap/options.h"
 #include "methodmalloc.h"
 #include "testutil.h"
 
@@ -181,6 +182,38 @@ static void atfork_failing_once(const void *exe)
     CHECKF(err == NULL, "first pthread_atfork failing: %s", err);
 }
 
+/* Held lanes (module.c): the threads that held them do not exist in a
+ * child, which must get them all back.  In a process of its own (the
+ * lanes are the process's), MM_HELD_LANES threads hold every held lane
+ * while the main thread forks; in the child, MM_LANES + 1 threads at once
+ * take every lane, one chunk each (were the held lanes still taken, the
+ * shared ones alone: MM_SHARED_LANES chunks). */
+static void held_lanes_freed_in_child(const void *exe)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        alarm(DEADLINE);
+        struct lane_probe holders;
+        lane_probe_start(&holders, exe, MM_HELD_LANES);
+        fflush(NULL);
+        pid_t grandchild = fork();
+        if (grandchild == 0) {
+            alarm(DEADLINE);
+            struct lane_probe all;
+            lane_probe_start(&all, exe, MM_LANES + 1);
+            uint64_t chunks = lane_probe_stop(&all);
+            _exit(chunks == MM_LANES ? 0 : 1);
+        }
+        const char *err = grandchild < 0 ? "fork failed" : wait_child(grandchild);
+        lane_probe_stop(&holders);
+        _exit(err ? 1 : 0);
+    }
+    const char *err = wait_child(pid);
+    CHECKF(err == NULL, "held lanes in a child: %s", err);
+}
+
 int main(void)
 {
     parent = getpid();
@@ -191,6 +224,7 @@ int main(void)
     REQUIRE(region != MAP_FAILED);
     REQUIRE(mm_donate(region + REGION / 4, REGION / 2) == S_OK);
     atfork_failing_once(exe);
+    held_lanes_freed_in_child(exe);
 
     mm_module *m;
     IMethodMalloc *mal = open_alloc(exe, MM_DEFAULT_MAX_RVA, &m);

@@ -5,6 +5,8 @@
 
 #include "platform.h"
 
+#include <stdatomic.h>
+
 #include "check.h"
 #include "heap/debug.h"
 #include "methodmalloc.h"
@@ -109,6 +111,58 @@ static inline void done(mm_module *m, IMethodMalloc *mal)
 {
     mal->lpVtbl->Release(mal);
     mm_module_close(m);
+}
+
+/* Which lanes threads take: lane_probe_start opens a module on base and
+ * starts n threads that each make two Allocs from it and then stay, so that
+ * none gives its lane back before all have taken one; it returns once all
+ * have allocated.  lane_probe_stop lets them go, joins them and closes the
+ * module; it returns the module's chunks, one per lane the threads took. */
+struct lane_probe {
+    mm_module *m;
+    IMethodMalloc *mal;
+    pl_thread t[64];
+    int n;
+    _Atomic int allocated, failed, leave;
+};
+
+static inline void *lane_probe_thread(void *arg)
+{
+    struct lane_probe *lp = arg;
+    /* Twice: the second Alloc finds the lane the first took (were the
+     * thread's lane word to read back wrong, it would take another). */
+    if (!lp->mal->lpVtbl->Alloc(lp->mal, 100) || !lp->mal->lpVtbl->Alloc(lp->mal, 100))
+        atomic_store(&lp->failed, 1);
+    atomic_fetch_add(&lp->allocated, 1);
+    while (!atomic_load(&lp->leave))
+        pl_yield();
+    return NULL;
+}
+
+static inline void lane_probe_start(struct lane_probe *lp, const void *base, int n)
+{
+    REQUIRE(n <= 64);
+    lp->n = n;
+    atomic_init(&lp->allocated, 0);
+    atomic_init(&lp->failed, 0);
+    atomic_init(&lp->leave, 0);
+    lp->mal = open_alloc(base, MM_DEFAULT_MAX_RVA, &lp->m);
+    for (int i = 0; i < n; i++)
+        REQUIRE(pl_thread_create(&lp->t[i], lane_probe_thread, lp));
+    while (atomic_load(&lp->allocated) < n)
+        pl_yield();
+}
+
+static inline uint64_t lane_probe_stop(struct lane_probe *lp)
+{
+    atomic_store(&lp->leave, 1);
+    for (int i = 0; i < lp->n; i++)
+        pl_thread_join(lp->t[i]);
+    CHECKF(!atomic_load(&lp->failed), "lane probe: an Alloc failed");
+    mm_stats st;
+    mm_module_stats(lp->m, &st);
+    done(lp->m, lp->mal);
+    return st.chunks;
 }
 
 /* A deterministic generator for sizes (xorshift64*). */

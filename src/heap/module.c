@@ -1,10 +1,11 @@
 /* A module's IL heap and its IMethodMalloc face.
  *
- * Alloc bumps a pointer in the current chunk of the calling thread's lane
- * with one compare-and-swap and no lock, after checking that the block fits:
- * the cursor never passes the chunk's end, so a refused or oversized request
- * leaves it untouched for the other threads of the lane.  A chunk is never
- * unmapped before the module closes, so a thread that still holds a chunk
+ * Alloc bumps a pointer in the chunk of the calling thread's lane, with no
+ * lock, after checking that the block fits: the cursor never passes the
+ * chunk's end, so a refused or oversized request leaves it untouched for
+ * the other threads of the lane.  In a lane the thread holds alone the bump
+ * is a plain load and store, inline; in a shared lane, one compare-and-swap
+ * at the top of the slow path.  A chunk is never unmapped before the module closes, so a thread that still holds a chunk
  * another thread has just replaced bumps that old chunk harmlessly: it either
  * fits in what is left there or takes the slow path.  The slow path holds the
  * module's lock to reserve and publish the lane's next chunk.
@@ -14,9 +15,12 @@
  * which does not exist in it was holding.
  *
  * Lanes: every thread starts on lane 0, which never holds a chunk; its first
- * slow path gives it one of lanes 1..MM_LANES (round robin, the same for
- * every module), so two threads allocating from one module bump two cursors
- * in two cache lines, whatever threads came before. */
+ * slow path gives it a lane, the same in every module.  First choice, one of
+ * the held lanes 1..MM_HELD_LANES, which it keeps alone until it exits
+ * (lane_key.h gives it back); past those, one of the shared lanes after
+ * them (round robin), and a held one again at a later slow path if one is
+ * free by then.  So two threads allocating from one module bump two cursors
+ * in two cache lines, and the first few never pay a locked instruction. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +34,16 @@
 #include "os/lane_key.h"
 #include "os/os.h"
 
-/* 64 bytes each, so that no two lanes' `current` share a cache line,
- * wherever the module lands. */
+/* 64 bytes each, so that no two lanes' chunks share a cache line,
+ * wherever the module lands.  A lane's chunk is in `current` for a held
+ * lane, which Alloc's fast path bumps, and in `shared` for a shared lane,
+ * whose `current` stays `empty` so that its threads always come to the slow
+ * path, which bumps `shared` with a compare-and-swap before any lock. */
 struct mm_lane {
     struct mm_chunk *_Atomic current; /* read by Alloc; written under the lock */
+    struct mm_chunk *_Atomic shared;  /* likewise */
     size_t next_size;                 /* the lane's next chunk (under the lock) */
-    char pad[64 - sizeof(void *) - sizeof(size_t)];
+    char pad[64 - 2 * sizeof(void *) - sizeof(size_t)];
 };
 
 struct mm_module {
@@ -44,7 +52,7 @@ struct mm_module {
     mm_refcount ref; /* interface references, plus one for the open handle */
     /* lanes[0] is where threads start: it never gets a chunk, so a thread's
      * first Alloc on any module takes the slow path, which gives it one of
-     * the real lanes 1..MM_LANES. */
+     * the real lanes: held 1..MM_HELD_LANES, then the shared ones. */
     struct mm_lane lanes[1 + MM_LANES];
 
     mm_lock lock; /* guards everything below, and chunk fields other than cur/counts */
@@ -71,7 +79,18 @@ static mm_module *open_modules;
 /* The calling thread's lane (os/lane_key.h) is a byte offset into
  * mm_module.lanes, so that the fast path indexes with no multiplication;
  * 0, lanes[0], until the thread's first slow path. */
-static _Atomic unsigned lanes_handed_out;
+static _Atomic unsigned lanes_handed_out; /* shared lanes, round robin */
+/* The OS cannot call back at a thread's exit: no lane is held. */
+static _Atomic bool holding_off;
+/* Held lane i's holder: 0 free, 1 held (index 0 unused).  A holder's
+ * plain stores to its chunks' cursors reach the next holder through this
+ * word: released by the exiting holder, acquired by the next. */
+static _Atomic int lane_holder[1 + MM_HELD_LANES];
+
+static void mm_lane_key_exited(size_t key)
+{
+    atomic_store_explicit(&lane_holder[key / sizeof(struct mm_lane)], 0, memory_order_release);
+}
 
 static const IID iid_unknown = MM_IID_IUNKNOWN_INIT;
 static const IID iid_methodmalloc = MM_IID_IMETHODMALLOC_INIT;
@@ -119,19 +138,23 @@ static ULONG STDMETHODCALLTYPE MethodMalloc_Release(IMethodMalloc *iface)
     return ref;
 }
 
-static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need);
-
-static inline struct mm_lane *my_lane(mm_module *m)
+static inline struct mm_lane *lane_at(mm_module *m, size_t key)
 {
-    return (struct mm_lane *)((char *)m->lanes + mm_lane_key_get());
+    return (struct mm_lane *)((char *)m->lanes + key);
+}
+
+static inline bool lane_held(size_t key)
+{
+    return key && key / sizeof(struct mm_lane) <= MM_HELD_LANES;
 }
 
 /* On arm64, gcc (10 and later) calls out of line for every atomic
  * (__aarch64_cas8_relax: a check for LSE, then casp) unless the target has
  * LSE (-march=armv8.1-a or later, where the compare-and-swap is one cas
- * inline).  The fast path asks for the inline form of ARMv8.0, an
- * ldxr/stxr loop, which runs on every arm64 core; build with
- * -march=armv8.1-a (README) for cas on cores known to have it. */
+ * inline).  The shared lanes' bump (the slow path's first step) asks for
+ * the inline form of ARMv8.0, an ldxr/stxr loop, which runs on every arm64
+ * core; build with -march=armv8.1-a (README) for cas on cores known to have
+ * it.  The fast path has no read-modify-write. */
 #if defined(__aarch64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10 \
     && !defined(__ARM_FEATURE_ATOMICS)
 #define FAST_ATOMICS __attribute__((target("no-outline-atomics")))
@@ -139,9 +162,30 @@ static inline struct mm_lane *my_lane(mm_module *m)
 #define FAST_ATOMICS
 #endif
 
+static MM_COLD FAST_ATOMICS void *alloc_slow(mm_module *m, ULONG cb, uint64_t need);
+
 /* Takes need bytes from c into *at if they fit; false otherwise, c
  * untouched.  The cursor never passes c->end; the sum is 64-bit so that a
- * need of up to 4 GiB cannot wrap it on a 32-bit address space. */
+ * need of up to 4 GiB cannot wrap it on a 32-bit address space.  bump_held:
+ * only for a chunk no other thread can bump (the `current` of the calling
+ * thread's lane: its held lane's chunk, or `empty`, which it never
+ * changes). */
+static inline bool bump_held(struct mm_chunk *c, ULONG cb, uint64_t need, bool counting, void **at)
+{
+    uintptr_t p = atomic_load_explicit(&c->cur, memory_order_relaxed);
+    uint64_t next = (uint64_t)p + need;
+    if (next > c->end)
+        return false;
+    atomic_store_explicit(&c->cur, (uintptr_t)next, memory_order_relaxed);
+    if (counting)
+        atomic_store_explicit(&c->counts,
+                              atomic_load_explicit(&c->counts, memory_order_relaxed) + ((uint64_t)cb << 32 | 1),
+                              memory_order_relaxed);
+    *at = (void *)p;
+    mm_debug_block(*at, cb);
+    return true;
+}
+
 static inline FAST_ATOMICS bool bump(struct mm_chunk *c, ULONG cb, uint64_t need, bool counting, void **at)
 {
     uintptr_t p = atomic_load_explicit(&c->cur, memory_order_relaxed);
@@ -161,10 +205,11 @@ static inline FAST_ATOMICS bool bump(struct mm_chunk *c, ULONG cb, uint64_t need
 
 /* The fast path; `counting` is a constant in each caller, so each vtable gets
  * its own straight-line copy. */
-static inline FAST_ATOMICS void *alloc(IMethodMalloc *iface, ULONG cb, bool counting)
+static inline void *alloc(IMethodMalloc *iface, ULONG cb, bool counting)
 {
     mm_module *m = impl_from_IMethodMalloc(iface);
-    struct mm_chunk *c = atomic_load_explicit(&my_lane(m)->current, memory_order_acquire);
+    size_t key = mm_lane_key_get();
+    struct mm_chunk *c = atomic_load_explicit(&lane_at(m, key)->current, memory_order_acquire);
     /* Rounds cb up to the alignment; cb == 0 wraps to a 4 GiB request, which
      * no chunk can hold, so the fit check refuses it.  The debug mode adds
      * its red zone (debug.h). */
@@ -174,17 +219,17 @@ static inline FAST_ATOMICS void *alloc(IMethodMalloc *iface, ULONG cb, bool coun
     uint64_t need = ((uint32_t)(cb - 1) | m->mask) + 1;
 #endif
     void *block;
-    if (MM_LIKELY(bump(c, cb, need, counting, &block)))
+    if (MM_LIKELY(bump_held(c, cb, need, counting, &block)))
         return block;
     return alloc_slow(m, cb, need);
 }
 
-static FAST_ATOMICS PVOID STDMETHODCALLTYPE MethodMalloc_Alloc(IMethodMalloc *iface, ULONG cb)
+static PVOID STDMETHODCALLTYPE MethodMalloc_Alloc(IMethodMalloc *iface, ULONG cb)
 {
     return alloc(iface, cb, false);
 }
 
-static FAST_ATOMICS PVOID STDMETHODCALLTYPE MethodMalloc_AllocCounting(IMethodMalloc *iface, ULONG cb)
+static PVOID STDMETHODCALLTYPE MethodMalloc_AllocCounting(IMethodMalloc *iface, ULONG cb)
 {
     return alloc(iface, cb, true);
 }
@@ -211,13 +256,52 @@ static void *refuse(mm_module *m)
     return NULL;
 }
 
-static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
+/* A free held lane for the calling thread, which has none: its key, or 0. */
+static size_t take_held_lane(void)
 {
-    if (mm_lane_key_get() == 0) {
-        unsigned lane = 1 + atomic_fetch_add_explicit(&lanes_handed_out, 1, memory_order_relaxed) % MM_LANES;
-        mm_lane_key_set(lane * sizeof(struct mm_lane));
+    if (atomic_load_explicit(&holding_off, memory_order_relaxed))
+        return 0;
+    for (size_t i = 1; i <= MM_HELD_LANES; i++) {
+        int free_ = 0;
+        if (atomic_load_explicit(&lane_holder[i], memory_order_relaxed) == 0
+            && atomic_compare_exchange_strong_explicit(&lane_holder[i], &free_, 1, memory_order_acquire,
+                                                       memory_order_relaxed)) {
+            size_t key = i * sizeof(struct mm_lane);
+            if (mm_lane_key_hold(key) == 0)
+                return key;
+            /* No word at the thread's exit, no holding. */
+            atomic_store_explicit(&holding_off, true, memory_order_relaxed);
+            atomic_store_explicit(&lane_holder[i], 0, memory_order_release);
+            return 0;
+        }
     }
-    struct mm_lane *l = my_lane(m);
+    return 0;
+}
+
+static MM_COLD FAST_ATOMICS void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
+{
+    size_t key = mm_lane_key_get();
+    if (!lane_held(key)) {
+        /* A thread in a shared lane (or none yet) takes a held lane that has
+         * become free; else it bumps its shared lane's chunk, lock-free. */
+        size_t held = take_held_lane();
+        if (held)
+            key = held;
+        else {
+            if (key == 0) {
+                unsigned lane = 1 + MM_HELD_LANES
+                                + atomic_fetch_add_explicit(&lanes_handed_out, 1, memory_order_relaxed) % MM_SHARED_LANES;
+                key = lane * sizeof(struct mm_lane);
+                mm_lane_key_set(key);
+            }
+            void *block;
+            if (bump(atomic_load_explicit(&lane_at(m, key)->shared, memory_order_acquire), cb, need, m->counting,
+                     &block))
+                return block;
+        }
+    }
+    struct mm_lane *l = lane_at(m, key);
+    struct mm_chunk *_Atomic *chunk = lane_held(key) ? &l->current : &l->shared;
     /* Rounds in which the space asked for its index to be rebuilt, which is
      * done with the module's lock released; past a few, it rebuilds itself. */
     for (int round = 0;; round++) {
@@ -227,7 +311,7 @@ static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
         /* Another thread may have refilled the lane while this one waited, or
          * this thread has just moved to a lane of its own. */
         void *block;
-        if (bump(atomic_load_explicit(&l->current, memory_order_relaxed), cb, need, m->counting, &block)) {
+        if (bump(atomic_load_explicit(chunk, memory_order_relaxed), cb, need, m->counting, &block)) {
             mm_lock_release(&m->lock);
             return block;
         }
@@ -284,7 +368,7 @@ static MM_COLD void *alloc_slow(mm_module *m, ULONG cb, uint64_t need)
                 l->next_size = MM_HUGE_PAGE;
             else if (l->next_size < MM_CHUNK_MAX)
                 l->next_size *= 2;
-            atomic_store_explicit(&l->current, fresh, memory_order_release);
+            atomic_store_explicit(chunk, fresh, memory_order_release);
         }
         mm_lock_release(&m->lock);
         mm_debug_block(fresh->map, cb);
@@ -313,6 +397,17 @@ static void after_fork(void)
     mm_lock_release(&open_lock);
 }
 
+/* The child has only the forking thread: every other held lane is free
+ * there (its holder will never exit to give it back, nor bump again). */
+static void after_fork_child(void)
+{
+    size_t mine = mm_lane_key_get();
+    for (size_t i = 1; i <= MM_HELD_LANES; i++)
+        if (mine / sizeof(struct mm_lane) != i)
+            atomic_store_explicit(&lane_holder[i], 0, memory_order_relaxed);
+    after_fork();
+}
+
 static void register_open(mm_module *m)
 {
     /* Registered once, under the lock so that two opens never register
@@ -320,7 +415,7 @@ static void register_open(mm_module *m)
     static bool fork_handlers;
     mm_lock_acquire(&open_lock);
     if (!fork_handlers)
-        fork_handlers = mm_os_atfork(before_fork, after_fork, after_fork) == 0;
+        fork_handlers = mm_os_atfork(before_fork, after_fork, after_fork_child) == 0;
     m->next_open = open_modules;
     if (open_modules)
         open_modules->prev_open = m;
@@ -390,6 +485,7 @@ HRESULT mm_module_open(const void *base, const mm_config *cfg, mm_module **out)
     atomic_init(&m->empty.counts, 0);
     for (int i = 0; i <= MM_LANES; i++) {
         atomic_init(&m->lanes[i].current, &m->empty);
+        atomic_init(&m->lanes[i].shared, &m->empty);
         m->lanes[i].next_size = MM_CHUNK_FIRST;
     }
     register_open(m);
@@ -450,8 +546,10 @@ void mm_module_close(mm_module *m)
         return;
     mm_lock_acquire(&m->lock);
     m->closed = true;
-    for (int i = 0; i <= MM_LANES; i++)
+    for (int i = 0; i <= MM_LANES; i++) {
         atomic_store_explicit(&m->lanes[i].current, &m->empty, memory_order_release);
+        atomic_store_explicit(&m->lanes[i].shared, &m->empty, memory_order_release);
+    }
     struct mm_chunk *c = m->chunks;
     m->chunks = NULL;
     mm_lock_release(&m->lock);

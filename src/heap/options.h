@@ -27,10 +27,13 @@
  * own, so the current chunk's tail is not thrown away for it. */
 #define MM_DEDICATED_DIVISOR 4
 
-/* Lanes per module: threads that allocate from one module get lanes of
- * their own (round robin), each with its own current chunk, so that they do
- * not contend for one cursor.  A power of two. */
-#define MM_LANES 4
+/* Lanes per module, each with its own current chunk, so that threads that
+ * allocate from one module do not contend for one cursor.  A held lane is
+ * one thread's alone while it lives (its Alloc needs no locked
+ * instruction); threads beyond those share the shared lanes, round robin. */
+#define MM_HELD_LANES 4
+#define MM_SHARED_LANES 4
+#define MM_LANES (MM_HELD_LANES + MM_SHARED_LANES)
 
 /* How many times one slow path rebuilds the space's index with the module's
  * lock released before the space may rebuild it under the lock (another

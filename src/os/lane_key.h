@@ -1,7 +1,6 @@
 /* The calling thread's lane in every module: a per-thread word that starts
- * at 0 (the entry lane) and is set once, on the thread's first slow path.
- * Alloc reads it on every call, so each OS gets the cheapest per-thread
- * storage it has:
+ * at 0 (the entry lane) and is set on the thread's slow paths.  Alloc reads
+ * it on every call, so each OS gets the cheapest per-thread storage it has:
  *
  * - ELF (Linux): a _Thread_local, one instruction in an executable; in a
  *   shared object the initial-exec model reads it in two, where the general
@@ -14,6 +13,13 @@
  *   Wine).  A slot past the first 64 (a process that took them all) is read
  *   from the TEB's TlsExpansionSlots, as TlsGetValue does.
  *
+ * A lane the thread holds alone is given back when the thread exits:
+ * mm_lane_key_hold(v) sets the word to v (not 0) and has the OS call
+ * mm_lane_key_exited(v), which the includer defines, on the thread's way
+ * out (a pthread key's destructor; on Windows a fiber-local slot's
+ * callback), after which the word reads 0 again.  It fails (-1, the word
+ * unchanged) where the OS cannot promise that call.
+ *
  * Included by module.c only: the state below is that file's. */
 #ifndef MM_OS_LANE_KEY_H
 #define MM_OS_LANE_KEY_H
@@ -21,26 +27,53 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+static void mm_lane_key_exited(size_t v);
+
 #if defined(_WIN32)
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #include <winternl.h>
 
 static _Atomic DWORD mm_lane_slot = TLS_OUT_OF_INDEXES;
+static _Atomic DWORD mm_lane_exit_slot = FLS_OUT_OF_INDEXES;
+
+static void WINAPI mm_lane_key_exit(void *v)
+{
+    if (!v)
+        return;
+    TlsSetValue(atomic_load_explicit(&mm_lane_slot, memory_order_relaxed), NULL);
+    mm_lane_key_exited((size_t)v);
+}
+
+/* Allocates one slot of a kind once per process: the slot, or `none`. */
+#define MM_LANE_SLOT_ONCE(var, none, alloc, release)                                                                 \
+    do {                                                                                                             \
+        if (atomic_load_explicit(&(var), memory_order_acquire) == (none)) {                                          \
+            DWORD fresh = (alloc), expect = (none);                                                                  \
+            if (fresh != (none)                                                                                      \
+                && !atomic_compare_exchange_strong_explicit(&(var), &expect, fresh, memory_order_acq_rel,            \
+                                                            memory_order_acquire))                                   \
+                release(fresh); /* another thread's open won */                                                      \
+        }                                                                                                            \
+    } while (0)
 
 /* Once per process, before the first Alloc (from mm_module_open): 0, or -1
- * when the process has no TLS slot left. */
+ * when the process has no TLS slot left.  Without a fiber-local slot no
+ * lane is held (mm_lane_key_hold fails). */
 static inline int mm_lane_key_init(void)
 {
-    if (atomic_load_explicit(&mm_lane_slot, memory_order_acquire) != TLS_OUT_OF_INDEXES)
-        return 0;
-    DWORD fresh = TlsAlloc(), none = TLS_OUT_OF_INDEXES;
-    if (fresh == TLS_OUT_OF_INDEXES)
-        return -1;
-    if (!atomic_compare_exchange_strong_explicit(&mm_lane_slot, &none, fresh, memory_order_acq_rel,
-                                                 memory_order_acquire))
-        TlsFree(fresh); /* another thread's open won */
-    return 0;
+    MM_LANE_SLOT_ONCE(mm_lane_slot, TLS_OUT_OF_INDEXES, TlsAlloc(), TlsFree);
+    MM_LANE_SLOT_ONCE(mm_lane_exit_slot, FLS_OUT_OF_INDEXES, FlsAlloc(mm_lane_key_exit), FlsFree);
+    return atomic_load_explicit(&mm_lane_slot, memory_order_acquire) == TLS_OUT_OF_INDEXES ? -1 : 0;
+}
+
+/* The DLL unloaded: no callback into it at a later thread exit (FlsFree
+ * calls it now for every thread that holds a lane). */
+__attribute__((destructor)) static void mm_lane_key_unload(void)
+{
+    DWORD s = atomic_exchange_explicit(&mm_lane_exit_slot, FLS_OUT_OF_INDEXES, memory_order_acq_rel);
+    if (s != FLS_OUT_OF_INDEXES)
+        FlsFree(s);
 }
 
 static inline size_t mm_lane_key_get(void)
@@ -78,6 +111,15 @@ static inline void mm_lane_key_set(size_t v)
     TlsSetValue(atomic_load_explicit(&mm_lane_slot, memory_order_relaxed), (void *)v);
 }
 
+static inline int mm_lane_key_hold(size_t v)
+{
+    DWORD s = atomic_load_explicit(&mm_lane_exit_slot, memory_order_acquire);
+    if (s == FLS_OUT_OF_INDEXES || !FlsSetValue(s, (void *)v))
+        return -1;
+    mm_lane_key_set(v);
+    return 0;
+}
+
 #else
 
 #if defined(__GNUC__) && defined(__PIC__) && !defined(__PIE__)
@@ -86,9 +128,51 @@ static _Thread_local size_t mm_lane_offset __attribute__((tls_model("initial-exe
 static _Thread_local size_t mm_lane_offset;
 #endif
 
-static inline int mm_lane_key_init(void) { return 0; }
+#include <pthread.h>
+
+static pthread_key_t mm_lane_exit_key;
+static pthread_once_t mm_lane_exit_once = PTHREAD_ONCE_INIT;
+static _Atomic int mm_lane_exit_ready;
+
+/* A thread's exit (or a later round of its destructors, if it took a lane
+ * again in between). */
+static void mm_lane_key_exit(void *v)
+{
+    mm_lane_offset = 0;
+    mm_lane_key_exited((size_t)v);
+}
+
+static void mm_lane_key_create(void)
+{
+    atomic_store(&mm_lane_exit_ready, pthread_key_create(&mm_lane_exit_key, mm_lane_key_exit) == 0);
+}
+
+/* Once per process, before the first Alloc (from mm_module_open): 0.
+ * Without a pthread key no lane is held (mm_lane_key_hold fails). */
+static inline int mm_lane_key_init(void)
+{
+    pthread_once(&mm_lane_exit_once, mm_lane_key_create);
+    return 0;
+}
+
+/* The library unloaded (dlclose): no destructor into it at a later thread
+ * exit. */
+__attribute__((destructor)) static void mm_lane_key_unload(void)
+{
+    if (atomic_exchange(&mm_lane_exit_ready, 0))
+        pthread_key_delete(mm_lane_exit_key);
+}
+
 static inline size_t mm_lane_key_get(void) { return mm_lane_offset; }
 static inline void mm_lane_key_set(size_t v) { mm_lane_offset = v; }
+
+static inline int mm_lane_key_hold(size_t v)
+{
+    if (!atomic_load(&mm_lane_exit_ready) || pthread_setspecific(mm_lane_exit_key, (void *)v) != 0)
+        return -1;
+    mm_lane_offset = v;
+    return 0;
+}
 
 #endif
 
