@@ -25,8 +25,8 @@ int launch_existing_file(const char *path, char *out, size_t cap);
  * not exist.  Returns 0, or -1 (out unusable). */
 int launch_absolute(const char *path, char *out, size_t cap);
 
-/* Creates an empty file of a new name in the temporary folder for the
- * profiler's report: its path into path.  Returns 0, or -1 after saying why
+/* Creates an empty file of a new name in the temporary folder (TMPDIR, else
+ * /tmp; on Windows, GetTempPath's) for the profiler's report: its path into path.  Returns 0, or -1 after saying why
  * on stderr. */
 int launch_temp_file(char *path, size_t cap);
 

@@ -66,14 +66,17 @@ int launch_absolute(const char *path, char *out, size_t cap)
 
 int launch_temp_file(char *path, size_t cap)
 {
-    static const char name[] = "/tmp/mmrun-report-XXXXXX";
+    const char *dir = getenv("TMPDIR");
     int fd;
-    if (cap < sizeof name)
+    if (!dir || !*dir)
+        dir = "/tmp";
+    if ((size_t)snprintf(path, cap, "%s/mmrun-report-XXXXXX", dir) >= cap) {
+        fprintf(stderr, "mmrun: cannot create a report file in %s: the path is too long\n", dir);
         return -1;
-    strcpy(path, name);
+    }
     fd = mkstemp(path);
     if (fd < 0) {
-        fprintf(stderr, "mmrun: cannot create a report file in /tmp: %s\n", strerror(errno));
+        fprintf(stderr, "mmrun: cannot create a report file in %s: %s\n", dir, strerror(errno));
         return -1;
     }
     close(fd);

@@ -20,7 +20,6 @@ platform=${1:?usage: tests/runtime_platform.sh PLATFORM [BUILD] [MAKE]}
 top=${2:-build}
 make=${3:-make}
 here=$(cd "$(dirname "$0")" && pwd)
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # Each platform says:
 #   out        its build folder (the profiler and the published samples)
@@ -104,11 +103,12 @@ verdict "build: profiler ($profiler), mmrun" $status "$(ms_since "$start")"
 [ $status -eq 0 ] || finish
 
 # Publishing: once per content of the samples, the SDK and the publish
-# command.  A private HOME and NuGet cache in the build folder: a fresh HOME
-# works, the user's is not touched, and the runtime pack is downloaded once.
-mkdir -p "$pub/home"
+# command.  A private HOME, and the NuGet cache of the build folder, as for
+# every run of the SDK (tests/dotnet_env.sh): the runtime pack is
+# downloaded once.
+mkdir -p "$pub"
 abs=$(cd "$pub" && pwd)
-export HOME=$abs/home DOTNET_CLI_HOME=$abs/home NUGET_PACKAGES=$abs/nuget
+. "$here/dotnet_env.sh" "$abs/home" "$top"
 # Only these samples: one solution listing them (absolute paths), one
 # publish folder for all (the runtime's files are the same for each).
 # Self-contained needs the app host; -m:1, as every project writes the

@@ -3,7 +3,8 @@
  * empty ones: on Windows they travel as one command line, quoted by
  * launch_run and split again by the program's C runtime) and the
  * environment launch_setenv made, and its exit status comes back; a program
- * that does not exist is LAUNCH_NOT_STARTED.  The program is this test
+ * that does not exist is LAUNCH_NOT_STARTED; the report file is made in the
+ * temporary folder the environment names.  The program is this test
  * itself, run again with --child. */
 #include <stdlib.h>
 #include <string.h>
@@ -62,5 +63,16 @@ int main(int argc, char **argv)
     CHECK(launch_existing_file(report, again, sizeof again) != 0);
     CHECK(launch_self_dir(dir, sizeof dir) == 0 && dir[0]);
     CHECK(launch_absolute("x.tsv", again, sizeof again) == 0 && strlen(again) > strlen("x.tsv"));
+
+    /* The report file goes to the temporary folder the environment names
+     * (here this test's own folder), not to a fixed one. */
+#ifdef _WIN32
+    launch_setenv("TMP", dir);
+#else
+    launch_setenv("TMPDIR", dir);
+#endif
+    REQUIRE(launch_temp_file(report, sizeof report) == 0);
+    CHECKF(strncmp(report, dir, strlen(dir)) == 0, "the report file %s is not in TMPDIR %s", report, dir);
+    CHECK(launch_existing_file(report, again, sizeof again) == 0 && remove(report) == 0);
     return check_done();
 }
