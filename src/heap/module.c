@@ -5,9 +5,10 @@
  * chunk's end, so a refused or oversized request leaves it untouched for
  * the other threads of the lane.  In a lane the thread holds alone the bump
  * is a plain load and store, inline; in a shared lane, one compare-and-swap
- * at the top of the slow path.  A chunk is never unmapped before the module closes, so a thread that still holds a chunk
- * another thread has just replaced bumps that old chunk harmlessly: it either
- * fits in what is left there or takes the slow path.  The slow path holds the
+ * at the top of the slow path.  A chunk is never unmapped before the
+ * module closes, so a thread that still holds a chunk another thread has
+ * just replaced bumps that old chunk harmlessly: it either fits in what is
+ * left there or takes the slow path.  The slow path holds the
  * module's lock to reserve and publish the lane's next chunk.
  *
  * Every open module is in one list, so that fork() can take every module's
@@ -289,9 +290,8 @@ static MM_COLD FAST_ATOMICS void *alloc_slow(mm_module *m, ULONG cb, uint64_t ne
             key = held;
         else {
             if (key == 0) {
-                unsigned lane = 1 + MM_HELD_LANES
-                                + atomic_fetch_add_explicit(&lanes_handed_out, 1, memory_order_relaxed) % MM_SHARED_LANES;
-                key = lane * sizeof(struct mm_lane);
+                unsigned turn = atomic_fetch_add_explicit(&lanes_handed_out, 1, memory_order_relaxed);
+                key = (1 + MM_HELD_LANES + turn % MM_SHARED_LANES) * sizeof(struct mm_lane);
                 mm_lane_key_set(key);
             }
             void *block;
