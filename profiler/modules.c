@@ -220,6 +220,15 @@ int mmp_modules_find(mmp_modules *t, ModuleID id, mmp_target *out)
     return m ? 0 : -1;
 }
 
+int mmp_modules_owns(mmp_modules *t, ModuleID id, const void *p, size_t size)
+{
+    mm_rwlock_read(&t->lock);
+    mmp_module *m = lookup(t, id);
+    int owns = m && mm_module_owns(m->heap, p, size);
+    mm_rwlock_read_release(&t->lock);
+    return owns;
+}
+
 mmp_claim mmp_modules_claim(mmp_modules *t, ModuleID id, mdMethodDef token, mmp_target *out)
 {
     mmp_claim result = MMP_CLAIM_NO_MODULE;

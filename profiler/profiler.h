@@ -192,6 +192,9 @@ void mmp_modules_remove(mmp_modules *t, ModuleID id);
 mmp_claim mmp_modules_claim(mmp_modules *t, ModuleID id, mdMethodDef token, mmp_target *out);
 /* Fills *out with module id's target.  Returns 0, or -1 if unknown. */
 int mmp_modules_find(mmp_modules *t, ModuleID id, mmp_target *out);
+/* 1 when [p, p + size) is a block of module id's heap (mm_module_owns),
+ * else 0 (the module unknown or without a heap). */
+int mmp_modules_owns(mmp_modules *t, ModuleID id, const void *p, size_t size);
 /* Sums the counters of every heap, open or closed. */
 uint64_t mmp_modules_stats(mmp_modules *t, mm_stats *sum);
 

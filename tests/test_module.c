@@ -59,6 +59,11 @@ static void exercise(const char *what, const void *base, const mm_config *cfg, s
     for (size_t i = 1; i < n; i++)
         overlaps += b[i - 1].p + b[i - 1].cb > b[i].p;
     CHECKF(overlaps == 0, "%s: %zu overlapping blocks", what, overlaps);
+    /* Each block is the module's own. */
+    size_t disowned = 0;
+    for (size_t i = 0; i < n; i++)
+        disowned += !mm_module_owns(m, (void *)b[i].p, b[i].cb);
+    CHECKF(disowned == 0, "%s: mm_module_owns denies %zu of its blocks", what, disowned);
     /* Readable and writable, never executable. */
     const char *perms = perms_at((void *)b[0].p);
     CHECKF(strcmp(perms, "rw-") == 0, "%s: block mapping perms %s", what, perms);
@@ -233,6 +238,36 @@ static void test_small_module_stays_small(const void *base)
 
 static int anchor;
 
+/* mm_module_owns tells the module's blocks from everything else: its
+ * image, another module's blocks, the caller's memory, what lies past the
+ * end of the last block. */
+static void test_owns(const void *base, const void *other_base)
+{
+    mm_module *m = NULL, *other = NULL;
+    IMethodMalloc *mal = NULL, *other_mal = NULL;
+    REQUIRE(mm_module_open(base, NULL, &m) == S_OK && mm_module_allocator(m, &mal) == S_OK);
+    REQUIRE(mm_module_open(other_base, NULL, &other) == S_OK && mm_module_allocator(other, &other_mal) == S_OK);
+    char local[16];
+    CHECK(!mm_module_owns(m, local, 1));
+    unsigned char *p = mal->lpVtbl->Alloc(mal, 100), *q = other_mal->lpVtbl->Alloc(other_mal, 100);
+    REQUIRE(p && q);
+    CHECK(mm_module_owns(m, p, 100) && mm_module_owns(m, p + 99, 1) && mm_module_owns(m, p, 0));
+    CHECK(!mm_module_owns(other, p, 1) && !mm_module_owns(m, q, 1) && mm_module_owns(other, q, 100));
+    /* Past the last block: not handed out yet, though in the chunk. */
+    CHECK(!mm_module_owns(m, p, 4096) && !mm_module_owns(m, p + 100 + block_padding_max(8), 1));
+    CHECK(!mm_module_owns(m, base, 1) && !mm_module_owns(m, local, sizeof local));
+    CHECK(!mm_module_owns(NULL, p, 1) && !mm_module_owns(m, NULL, 1));
+    CHECK(!mm_module_owns(m, p, SIZE_MAX) && !mm_module_owns(m, (void *)(UINTPTR_MAX - 1), 4));
+    /* A block taken later, from a fresh chunk too. */
+    unsigned char *big = mal->lpVtbl->Alloc(mal, 1 << 20);
+    REQUIRE(big);
+    CHECK(mm_module_owns(m, big, 1 << 20) && mm_module_owns(m, p, 100));
+    mal->lpVtbl->Release(mal);
+    other_mal->lpVtbl->Release(other_mal);
+    mm_module_close(m);
+    mm_module_close(other);
+}
+
 int main(void)
 {
     test_bad_arguments();
@@ -253,6 +288,7 @@ int main(void)
     mm_config tight = {8 << 20, 8, MM_COUNT_BLOCKS};
     const void *image = make_image(64 << 10, 64 << 20);
     exercise("8 MiB window", image, &tight, 10000, 600);
+    test_owns(exe, libc);
     test_capped_without_base();
     test_refusals(image);
     test_alignments(libc);

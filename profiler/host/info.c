@@ -205,10 +205,9 @@ static HRESULT STDMETHODCALLTYPE Info_SetILFunctionBody(ICorProfilerInfo *iface,
     }
     (void)mmh_bodies_put(&h->bodies, mod, token, g->index, header, size);
     atomic_fetch_add(&g->bytes, size);
-    /* In the window but outside the image: a block of methodmalloc's (the
-     * only other memory there is the runtime's own code and data). */
-    mmp_target t;
-    if (mmp_modules_find(&h->modules, mod, &t) == 0 && !(t.image_end && header >= t.base && header < t.image_end))
+    /* A block of the module's methodmalloc heap, not memory the guest found
+     * elsewhere. */
+    if (mmp_modules_owns(&h->modules, mod, header, size))
         atomic_fetch_add(&g->served, 1);
     return S_OK;
 }

@@ -540,6 +540,24 @@ HRESULT mm_module_stats(mm_module *m, mm_stats *out)
     return S_OK;
 }
 
+int mm_module_owns(mm_module *m, const void *p, size_t size)
+{
+    uintptr_t lo = (uintptr_t)p;
+    if (size == 0)
+        size = 1;
+    if (!m || !p || size > UINTPTR_MAX - lo)
+        return 0;
+    /* The walk needs no lock, as in mm_module_stats; a chunk's cursor only
+     * grows, so a block already returned lies below it. */
+    mm_lock_acquire(&m->lock);
+    struct mm_chunk *head = m->chunks;
+    mm_lock_release(&m->lock);
+    for (struct mm_chunk *c = head; c; c = c->next)
+        if (lo >= (uintptr_t)c->map && lo + size <= atomic_load_explicit(&c->cur, memory_order_relaxed))
+            return 1;
+    return 0;
+}
+
 void mm_module_close(mm_module *m)
 {
     if (!m)
