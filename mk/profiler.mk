@@ -69,7 +69,7 @@ SCRIPT_TESTS  += profiler real-programs host-unit host host-fanout host-guests
 # allocation while forwarding.
 test.host-fanout := $(HOST_FANOUT) $(HOST_FAKE)
 # The host's logic without a runtime: the callback-to-mask table, the body
-# chain, the IL map composition.
+# chain, the IL map composition, what counts as served.
 test.host-unit := $(HOST_UNIT)
 # The host under mmrun and the environment: bad guests, --calls after them,
 # --dump-bodies, the environment route, --shim (about 20 s).
@@ -113,10 +113,11 @@ $(HOST_FANOUT): tests/test_host_fanout.c $(PROFILER_OBJS) $(PIC_STATIC)
 	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host_fanout.c $(PROFILER_OBJS) $(PIC_STATIC) \
 	  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $(LDLIBS) -ldl
 
-$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c profiler/host/host.h profiler/profiler.h \
-              profiler/clrapi.h profiler/corprof_table.h $(STATIC)
+$(HOST_UNIT): tests/test_host.c profiler/host/events.c profiler/host/bodies.c profiler/modules.c profiler/host/host.h \
+              profiler/profiler.h profiler/clrapi.h profiler/corprof_table.h $(PE_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host.c profiler/host/events.c profiler/host/bodies.c $(STATIC) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Iprofiler -Itests $(CFLAGS) tests/test_host.c profiler/host/events.c profiler/host/bodies.c \
+	  profiler/modules.c $(PE_LIB) $(STATIC) -o $@ $(LDLIBS)
 
 # Only DllGetClassObject is exported (exports.map); -z defs makes a symbol
 # missing from the archive a link error here rather than a load failure

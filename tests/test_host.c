@@ -1,13 +1,15 @@
 /*
  * The host's logic that needs no runtime: which callbacks a guest's event
  * mask lets through (profiler/host/events.c), the body chain that shows
- * guest k what guest k-1 set, and the composition of IL maps
- * (profiler/host/bodies.c).
+ * guest k what guest k-1 set, the composition of IL maps
+ * (profiler/host/bodies.c), and what the report counts as served: a body in
+ * a block of the module's own heap, nothing else in its window
+ * (mmp_modules_owns, profiler/modules.c).
  */
 #include <string.h>
 
-#include "check.h"
 #include "host/host.h"
+#include "testutil.h"
 
 #define SLOT(name) ((int)MM_SLOT(ICorProfilerCallback11Vtbl, name))
 
@@ -119,10 +121,45 @@ static void test_maps(void)
     CHECK(got[1].oldOffset == 5);
 }
 
+/* Served is ownership, not place: a block of the module's heap is served;
+ * its image, a page of someone else's in its window, a block of another
+ * module's heap, a module unknown or removed, are not. */
+static void test_served(void)
+{
+    const size_t image = 64 << 10, room = 64 << 20;
+    const uint8_t *a = make_image(image, room);
+    /* Someone else's page inside module 1's window, past its image. */
+    uint8_t *page = (uint8_t *)pl_map_at((char *)a + (32 << 20), pl_page());
+    REQUIRE(page);
+    const uint8_t *b = make_image(image, room);
+    mmp_modules t;
+    mm_module *ha = NULL, *hb = NULL;
+    IMethodMalloc *ma = NULL, *mb = NULL;
+    mmp_modules_init(&t);
+    REQUIRE(mm_module_open(a, NULL, &ha) == S_OK && mm_module_allocator(ha, &ma) == S_OK);
+    REQUIRE(mm_module_open(b, NULL, &hb) == S_OK && mm_module_allocator(hb, &mb) == S_OK);
+    REQUIRE(mmp_modules_add(&t, 1, a, a + image, ha, ma, NULL) == 0);
+    REQUIRE(mmp_modules_add(&t, 2, b, b + image, hb, mb, NULL) == 0);
+    uint8_t *mine = ma->lpVtbl->Alloc(ma, 40), *theirs = mb->lpVtbl->Alloc(mb, 40);
+    REQUIRE(mine && theirs);
+    CHECK(mmp_modules_owns(&t, 1, mine, 40));
+    CHECK(!mmp_modules_owns(&t, 1, a, 40));
+    CHECK(!mmp_modules_owns(&t, 1, theirs, 40) && mmp_modules_owns(&t, 2, theirs, 40));
+    CHECK(!mmp_modules_owns(&t, 3, mine, 40));
+    CHECK(page > a + image && !mmp_modules_owns(&t, 1, page, 40));
+    mmp_modules_remove(&t, 1);
+    mmp_modules_remove(&t, 2);
+    CHECK(!mmp_modules_owns(&t, 2, theirs, 40));
+    pl_release((char *)page, pl_page());
+    free_image(a, image);
+    free_image(b, image);
+}
+
 int main(void)
 {
     test_events();
     test_chain();
     test_maps();
+    test_served();
     return check_done();
 }

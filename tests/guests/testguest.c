@@ -26,9 +26,6 @@
  *             sets a body whose fat header says it is 2 dwords long (a fat
  *             header is 3), in a block of the allocator: its extent does
  *             not decode.
- *   own       {0BE5700A-0000-4000-8000-00000000000A}
- *             sets the same valid body in a page it maps itself inside the
- *             window: not a block of the allocator.
  *   mul2-jit  {0BE57007-0000-4000-8000-000000000007}
  *   add1-jit  {0BE57008-0000-4000-8000-000000000008}
  *             mul2 and add1, rewriting in JITCompilationStarted (as
@@ -55,7 +52,7 @@
 #define TG_METHOD u"Answer"
 #define TG_NAME "App.Calc::Answer"
 
-typedef enum tg_kind { TG_MUL2, TG_ADD1, TG_INITFAIL, TG_CBERR, TG_BADSTACK, TG_OUTSIDE, TG_BADHEADER, TG_OWN } tg_kind;
+typedef enum tg_kind { TG_MUL2, TG_ADD1, TG_INITFAIL, TG_CBERR, TG_BADSTACK, TG_OUTSIDE, TG_BADHEADER } tg_kind;
 
 /* One class: its factory (a static object) and what its instances do;
  * at_jit: the body is set in JITCompilationStarted, not at module load. */
@@ -141,38 +138,32 @@ static HRESULT compose(tg_kind kind, const uint8_t *old, size_t old_size, IMetho
     return hr;
 }
 
-/* A page the guest maps itself, not a block of the allocator: inside the
- * module's window (base, base + 2 GiB] when `inside` (the highest free MiB
- * boundary in it), else outside it (below the image if room is free there,
- * else above the window).  Left mapped, as the runtime may read it late. */
-static void *own_page(ICorProfilerInfo *info, ModuleID mod, int inside)
+/* A page outside the module's window (base, base + 2 GiB]: below the image
+ * if room is free there, else above the window.  Left mapped, as the
+ * runtime may read it late. */
+static void *outside_window(ICorProfilerInfo *info, ModuleID mod)
 {
     static const uintptr_t below[] = {64u << 20, 1u << 30}, above = (uintptr_t)1 << 32;
     LPCBYTE base = NULL;
     WCHAR name[260];
     ULONG cch = 0;
     AssemblyID assembly;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), at[2048];
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), at[3];
     size_t n = 0;
 
     if (FAILED(info->lpVtbl->GetModuleInfo(info, mod, &base, 260, &cch, name, &assembly)) || !base)
         return NULL;
-    if (inside) {
-        for (uintptr_t mib = 2047; mib > 0; mib--)
-            at[n++] = ((uintptr_t)base + (mib << 20)) & ~(page - 1);
-    } else {
-        for (size_t k = 0; k < 2; k++)
-            if ((uintptr_t)base > 2 * below[k])
-                at[n++] = ((uintptr_t)base - below[k]) & ~(page - 1);
-        at[n++] = ((uintptr_t)base + above) & ~(page - 1);
-    }
+    for (size_t k = 0; k < 2; k++)
+        if ((uintptr_t)base > 2 * below[k])
+            at[n++] = ((uintptr_t)base - below[k]) & ~(page - 1);
+    at[n++] = ((uintptr_t)base + above) & ~(page - 1);
     for (size_t k = 0; k < n; k++) {
         uint8_t *p = mmap((void *)at[k], page, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
         if (p == MAP_FAILED)
             continue;
         /* An old kernel takes MAP_FIXED_NOREPLACE as a mere hint. */
-        if ((p > base && (uintptr_t)(p + page - base) <= 0x7FFFFFFFu) != !!inside) {
+        if (p > base && (uintptr_t)(p + page - base) <= 0x7FFFFFFFu) {
             munmap(p, page);
             continue;
         }
@@ -232,13 +223,11 @@ static void set_body(tg_guest *g, ModuleID mod, mdMethodDef token)
     case TG_BADSTACK: block = copy_to_block(alloc, underflow, size = sizeof underflow, &err); break;
     case TG_BADHEADER: block = copy_to_block(alloc, short_fat, size = sizeof short_fat, &err); break;
     case TG_OUTSIDE:
-    case TG_OWN:
         size = sizeof ninety_nine;
-        if ((block = own_page(info, mod, g->cls->kind == TG_OWN)))
+        if ((block = outside_window(info, mod)))
             memcpy(block, ninety_nine, size);
         else
-            snprintf(err.message, sizeof err.message, "no free page %s the window",
-                     g->cls->kind == TG_OWN ? "inside" : "outside");
+            snprintf(err.message, sizeof err.message, "no free page outside the window");
         break;
     default: break;
     }
@@ -450,7 +439,6 @@ static tg_class classes[] = {
     {{&Factory_vtbl}, TG_CLSID(7), TG_MUL2, 1, "mul2-jit"},
     {{&Factory_vtbl}, TG_CLSID(8), TG_ADD1, 1, "add1-jit"},
     {{&Factory_vtbl}, TG_CLSID(9), TG_BADHEADER, 0, "badheader"},
-    {{&Factory_vtbl}, TG_CLSID(10), TG_OWN, 0, "own"},
 };
 
 __attribute__((visibility("default"))) HRESULT STDMETHODCALLTYPE DllGetClassObject(REFCLSID rclsid, REFIID riid,
