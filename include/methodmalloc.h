@@ -278,11 +278,11 @@ MM_API HRESULT mm_module_stats(mm_module *m, mm_stats *out);
  * m's chunks, below the end of what its Allocs have taken there; 0 for
  * anything else (the module's image, another module's heap, memory of the
  * caller's own), for a NULL m or p, and for a range that wraps.  A size of
- * 0 asks about the byte at p.  A host that
- * is given a body by a third party uses it to tell a block of this heap
- * from memory the party found elsewhere.  Safe while other threads
- * allocate: a block whose Alloc has returned is seen.  After mm_module_close
- * the handle is gone: do not call. */
+ * 0 asks about the byte at p.  A host that is given a body by a third party
+ * uses it to tell a block of this heap from memory the party found
+ * elsewhere.  Safe while other threads allocate: a block whose Alloc has
+ * returned is seen.  After mm_module_close the handle is gone: do not
+ * call. */
 MM_API int mm_module_owns(mm_module *m, const void *p, size_t size);
 
 /* The module is unloaded: every block of m is released at once and all its

@@ -26,8 +26,8 @@ int launch_existing_file(const char *path, char *out, size_t cap);
 int launch_absolute(const char *path, char *out, size_t cap);
 
 /* Creates an empty file of a new name in the temporary folder (TMPDIR, else
- * /tmp; on Windows, GetTempPath's) for the profiler's report: its path into path.  Returns 0, or -1 after saying why
- * on stderr. */
+ * /tmp; on Windows, GetTempPath's) for the profiler's report: its path into
+ * path.  Returns 0, or -1 after saying why on stderr. */
 int launch_temp_file(char *path, size_t cap);
 
 /* mmrun --shim: makes dir (if new) a mirror of the folder holding file:

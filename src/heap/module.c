@@ -8,8 +8,8 @@
  * at the top of the slow path.  A chunk is never unmapped before the
  * module closes, so a thread that still holds a chunk another thread has
  * just replaced bumps that old chunk harmlessly: it either fits in what is
- * left there or takes the slow path.  The slow path holds the
- * module's lock to reserve and publish the lane's next chunk.
+ * left there or takes the slow path.  The slow path holds the module's lock
+ * to reserve and publish the lane's next chunk.
  *
  * Every open module is in one list, so that fork() can take every module's
  * lock first (pthread_atfork): a child never inherits a lock that a thread
